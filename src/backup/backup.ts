@@ -1,0 +1,454 @@
+/**
+ * @module
+ * `astrabak backup` as a library call: discover collections, stream each into the in-progress
+ * snapshot, write the manifest, and rename atomically. One collection's failure never stops the
+ * others; it makes the snapshot `.INCOMPLETE` and is named in the manifest and report.
+ */
+
+import {
+  ConfigError,
+  errorMessage,
+  InterruptedError,
+  SourceError,
+  StorageError,
+} from "../errors.ts";
+import type { ConnectionConfig } from "../config/resolve.ts";
+import {
+  type CollectionEntry,
+  FORMAT_VERSION,
+  type Manifest,
+  type VectorStatsEntry,
+  writeManifest,
+} from "../manifest/mod.ts";
+import type { Reporter } from "../reporter.ts";
+import { dataFileName } from "../snapshot/layout.ts";
+import { lockOutDir } from "../snapshot/lock.ts";
+import { ensureOutDir, SnapshotWorkdir } from "../snapshot/workdir.ts";
+import {
+  type CollectionInfo,
+  estimatedDocumentCount,
+  listCollections,
+} from "../source/collections.ts";
+import { DataApiClient } from "../source/data_api.ts";
+import { readPages } from "../source/pages.ts";
+import type { RetryOptions } from "../source/retry.ts";
+import { DocumentCheckError } from "../streams/document_stats_stream.ts";
+import { TOOL_NAME, VERSION } from "../version.ts";
+import { writeDocuments, type WrittenData } from "./pipeline.ts";
+
+/** Everything a backup needs, already resolved and validated. */
+export interface BackupOptions {
+  connection: ConnectionConfig;
+  outDir: string;
+  /** Only these collection names (any keyspace); empty = all. */
+  include: readonly string[];
+  /** Skip these collection names. */
+  exclude: readonly string[];
+  /** gzip data files (default true). */
+  compress: boolean;
+  /** Per-request timeout in ms (default 30 000). */
+  requestTimeoutMs?: number;
+  /** Page-level retry policy. */
+  retry?: RetryOptions;
+  /** Tries per collection; a retry starts the collection over with a truncated file. Default 2. */
+  collectionAttempts?: number;
+  signal?: AbortSignal;
+  /** Clock (tests). */
+  now?: () => Date;
+}
+
+/** Per-collection line of a backup report. */
+export interface BackupCollectionReport {
+  keyspace: string;
+  name: string;
+  status: "ok" | "failed";
+  documents: number | null;
+  data_file: string | null;
+  data_size_bytes: number | null;
+  error?: string;
+  warnings: string[];
+}
+
+/** Result of a backup run. */
+export interface BackupReport {
+  status: "complete" | "incomplete";
+  /** Final snapshot directory. */
+  snapshot: string;
+  manifest: Manifest;
+  collections: BackupCollectionReport[];
+}
+
+/** Runs a backup; see the module doc. Throws ConfigError/SourceError before anything is written. */
+export async function runBackup(options: BackupOptions, reporter: Reporter): Promise<BackupReport> {
+  const conn = options.connection;
+  const client = new DataApiClient({
+    endpoint: conn.endpoint,
+    environment: conn.environment,
+    token: conn.token,
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    retry: options.retry ?? {},
+    onRetry: (r) =>
+      reporter.warn(
+        `${r.command} on ${r.target}: ${r.error.message}; retrying in ${
+          (r.delayMs / 1000).toFixed(1)
+        } s (attempt ${r.attempt + 1}/${r.maxAttempts})`,
+      ),
+  });
+  const signal = options.signal;
+
+  // 1. Discover and select, before touching the disk: a wrong token, endpoint or name fails here
+  //    with exit 1 and nothing written.
+  reporter.info(
+    `Connecting to ${conn.endpoint} (${conn.environment}), keyspaces ${conn.keyspaces.join(", ")}`,
+  );
+  const available: CollectionInfo[] = [];
+  for (const ks of conn.keyspaces) available.push(...(await listCollections(client, ks, signal)));
+  const selected = selectCollections(available, options.include, options.exclude);
+  reporter.info(
+    `Backing up ${selected.length} collection(s): ${
+      selected.map((c) => `${c.keyspace}.${c.name}`).join(", ") || "(none)"
+    }`,
+  );
+
+  // 2. Claim the output directory and open the hidden in-progress snapshot.
+  await ensureOutDir(options.outDir);
+  const lock = await lockOutDir(options.outDir);
+  try {
+    const workdir = await SnapshotWorkdir.create(options.outDir, options.now);
+    reporter.debug(`Writing into ${workdir.path}`);
+    try {
+      return await backupInto(workdir, selected, client, options, reporter);
+    } catch (e) {
+      await workdir.discard();
+      if (signal?.aborted) {
+        throw new InterruptedError("Backup interrupted; the unfinished snapshot was removed", {
+          cause: e,
+        });
+      }
+      if (isStorageError(e)) {
+        throw new StorageError(
+          `Cannot write the snapshot in ${options.outDir}: ${
+            errorMessage(e)
+          }; the unfinished snapshot was removed`,
+          { cause: e, hint: "free space or fix permissions on --out, then run the backup again" },
+        );
+      }
+      throw e;
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+async function backupInto(
+  workdir: SnapshotWorkdir,
+  selected: CollectionInfo[],
+  client: DataApiClient,
+  options: BackupOptions,
+  reporter: Reporter,
+): Promise<BackupReport> {
+  const entries: CollectionEntry[] = [];
+  let fatal: string | null = null;
+  for (const info of selected) {
+    if (fatal !== null) {
+      entries.push(failedEntry(info, options.compress, `not attempted: ${fatal}`, [], 0, 0));
+      continue;
+    }
+    const { entry, error } = await backupCollection(info, workdir, client, options, reporter);
+    entries.push(entry);
+    if (entry.status === "failed") {
+      reporter.error(`${info.keyspace}.${info.name} failed: ${entry.error}`);
+      if (error instanceof SourceError && error.kind === "auth") {
+        fatal = "authentication failed earlier in this run";
+      }
+    }
+  }
+  const finishedAt = (options.now ?? (() => new Date()))();
+  const failed = entries.filter((e) => e.status === "failed").length;
+  const manifest: Manifest = {
+    backup_format_version: FORMAT_VERSION,
+    snapshot: workdir.timestamp,
+    status: failed === 0 ? "complete" : "incomplete",
+    created_at_utc: workdir.startedAt.toISOString(),
+    finished_at_utc: finishedAt.toISOString(),
+    duration_seconds: Math.max(0, (finishedAt.getTime() - workdir.startedAt.getTime()) / 1000),
+    tool: { name: TOOL_NAME, version: VERSION },
+    client: {
+      wire: `raw HTTP (astrabak/${VERSION}; lossless byte slicing)`,
+      deno_version: Deno.version.deno,
+    },
+    source: {
+      api_endpoint: options.connection.endpoint,
+      environment: options.connection.environment,
+      keyspaces: [...options.connection.keyspaces],
+    },
+    document_format: {
+      layout: "jsonl",
+      encoding: "utf-8",
+      numbers: "verbatim",
+      vectors: "verbatim",
+      compression: options.compress ? "gzip" : "none",
+      projection: { "*": true },
+    },
+    totals: {
+      collections_ok: entries.length - failed,
+      collections_failed: failed,
+      documents: entries.reduce((n, e) => n + (e.status === "ok" ? e.document_count ?? 0 : 0), 0),
+    },
+    collections: entries,
+  };
+  await writeManifest(workdir.path, manifest);
+  options.signal?.throwIfAborted();
+  const snapshot = await workdir.finalize(failed === 0);
+  return {
+    status: manifest.status,
+    snapshot,
+    manifest,
+    collections: entries.map((e) => ({
+      keyspace: e.keyspace,
+      name: e.name,
+      status: e.status,
+      documents: e.document_count,
+      data_file: e.data_file,
+      data_size_bytes: e.data_size_bytes,
+      ...(e.error === undefined ? {} : { error: e.error }),
+      warnings: e.warnings,
+    })),
+  };
+}
+
+/** Picks collections by name; every name in `include` must exist somewhere. */
+export function selectCollections(
+  available: CollectionInfo[],
+  include: readonly string[],
+  exclude: readonly string[],
+): CollectionInfo[] {
+  const missing = include.filter((n) => !available.some((c) => c.name === n));
+  if (missing.length > 0) {
+    const known = available.map((c) => `${c.keyspace}.${c.name}`).join(", ") || "none";
+    throw new ConfigError(
+      `Cannot back up ${
+        missing.map((n) => `"${n}"`).join(", ")
+      }: no such collection (found: ${known})`,
+      {
+        hint: "check --collections; names are case-sensitive",
+      },
+    );
+  }
+  return available.filter((c) =>
+    (include.length === 0 || include.includes(c.name)) && !exclude.includes(c.name)
+  );
+}
+
+async function backupCollection(
+  info: CollectionInfo,
+  workdir: SnapshotWorkdir,
+  client: DataApiClient,
+  options: BackupOptions,
+  reporter: Reporter,
+): Promise<{ entry: CollectionEntry; error?: unknown }> {
+  const label = `${info.keyspace}.${info.name}`;
+  const signal = options.signal;
+  const warnings: string[] = [];
+  const maxAttempts = options.collectionAttempts ?? 2;
+  const fileName = dataFileName(info.keyspace, info.name, options.compress);
+  const path = workdir.file(fileName);
+  const vectorDef = vectorDefinition(info.definition);
+  const estimate = async (when: string): Promise<number | null> => {
+    try {
+      return await estimatedDocumentCount(client, info.keyspace, info.name, signal);
+    } catch (e) {
+      if (signal?.aborted || (e instanceof SourceError && e.kind === "auth")) throw e;
+      warnings.push(`estimatedDocumentCount ${when} failed: ${errorMessage(e)}`);
+      return null;
+    }
+  };
+
+  reporter.info(`${label}: starting`);
+  let before: number | null;
+  try {
+    before = await estimate("before");
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    return {
+      entry: failedEntry(info, options.compress, errorMessage(e), warnings, 0, 0),
+      error: e,
+    };
+  }
+
+  let written: WrittenData | null = null;
+  let pages = 0;
+  let attempt = 0;
+  let lastError: unknown = null;
+  while (attempt < maxAttempts && written === null) {
+    attempt++;
+    pages = 0;
+    const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+    let lastLog = Date.now();
+    let docs = 0;
+    try {
+      written = await writeDocuments(
+        readPages(client, info.keyspace, info.name, {
+          signal,
+          inspect: { vectorFields: vectorDef ? ["$vector"] : [] },
+          onPage: (p) => {
+            pages++;
+            docs += p.documents;
+            if (Date.now() - lastLog > 10_000) {
+              lastLog = Date.now();
+              reporter.info(`${label}: ${docs} documents so far (${pages} pages)`);
+            }
+          },
+        }),
+        file,
+        {
+          compress: options.compress,
+          stats: {
+            label,
+            requireId: true,
+            vectorFields: vectorDef ? [{ field: "$vector", dimension: vectorDef.dimension }] : [],
+          },
+        },
+      );
+    } catch (e) {
+      lastError = e;
+      await Deno.remove(path).catch(() => {});
+      if (signal?.aborted || isStorageError(e)) throw e;
+      if (!isRestartable(e) || attempt >= maxAttempts) break;
+      warnings.push(`attempt ${attempt} failed (${errorMessage(e)}); restarted from the beginning`);
+      reporter.warn(
+        `${label}: ${errorMessage(e)}; restarting the collection from the beginning (attempt ${
+          attempt + 1
+        }/${maxAttempts})`,
+      );
+    }
+  }
+  if (written === null) {
+    return {
+      entry: failedEntry(info, options.compress, errorMessage(lastError), warnings, pages, attempt),
+      error: lastError,
+    };
+  }
+
+  // The vector guard: a backup without vectors must never look complete.
+  const vstats = written.stats.vectors[0];
+  const documents = written.stats.documents;
+  if (vectorDef && vstats && documents > 0 && vstats.withVector === 0) {
+    if (vectorDef.vectorize) {
+      warnings.push(
+        `no document has a $vector (vectorize collection): restore will need to re-embed from $vectorize`,
+      );
+    } else {
+      await Deno.remove(path).catch(() => {});
+      return {
+        entry: failedEntry(
+          info,
+          options.compress,
+          `${documents} documents but none has a $vector although the collection is a vector collection (dimension ${vectorDef.dimension}); the backup would be vectorless`,
+          warnings,
+          pages,
+          attempt,
+        ),
+      };
+    }
+  }
+  const after = await estimate("after").catch(() => null);
+  reporter.info(`${label}: ${documents} documents, ${written.sizeBytes} bytes`);
+  for (const w of warnings) reporter.warn(`${label}: ${w}`);
+  const entry: CollectionEntry = {
+    keyspace: info.keyspace,
+    name: info.name,
+    kind: "collection",
+    status: "ok",
+    definition: info.definition,
+    data_file: fileName,
+    compressed: options.compress,
+    document_count: documents,
+    estimated_document_count_before: before,
+    estimated_document_count_after: after,
+    vector: vstats && vectorDef ? vectorEntry(vstats.field, vectorDef.dimension, vstats) : null,
+    data_sha256: written.sha256,
+    data_size_bytes: written.sizeBytes,
+    uncompressed_size_bytes: written.uncompressedBytes,
+    pages,
+    attempts: attempt,
+    warnings,
+  };
+  return { entry };
+}
+
+/** Failures of the local disk, which no retry of the Data API can fix. */
+function isStorageError(e: unknown): boolean {
+  if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) return true;
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code === "string" && ["ENOSPC", "EDQUOT", "EROFS", "EIO", "EFBIG"].includes(code)) {
+    return true;
+  }
+  return e instanceof Error && /os error (28|30|5|27|122)\)/.test(e.message);
+}
+
+function isRestartable(e: unknown): boolean {
+  return e instanceof SourceError && (e.retriable || e.kind === "protocol") && e.kind !== "auth";
+}
+
+function failedEntry(
+  info: CollectionInfo,
+  compress: boolean,
+  error: string,
+  warnings: string[],
+  pages: number,
+  attempts: number,
+): CollectionEntry {
+  return {
+    keyspace: info.keyspace,
+    name: info.name,
+    kind: "collection",
+    status: "failed",
+    error: error.slice(0, 4000),
+    definition: info.definition,
+    data_file: null,
+    compressed: compress,
+    document_count: null,
+    estimated_document_count_before: null,
+    estimated_document_count_after: null,
+    vector: null,
+    data_sha256: null,
+    data_size_bytes: null,
+    uncompressed_size_bytes: null,
+    pages,
+    attempts,
+    warnings,
+  };
+}
+
+/** The vector settings of a collection definition, or null for a non-vector collection. */
+export function vectorDefinition(
+  definition: Record<string, unknown>,
+): { dimension: number | null; vectorize: boolean } | null {
+  const v = definition.vector as
+    | { dimension?: unknown; size?: unknown; service?: unknown }
+    | undefined;
+  if (!v || typeof v !== "object") return null;
+  const dim = typeof v.dimension === "number"
+    ? v.dimension
+    : typeof v.size === "number"
+    ? v.size
+    : null;
+  return { dimension: dim, vectorize: v.service !== undefined && v.service !== null };
+}
+
+function vectorEntry(
+  field: string,
+  dimension: number | null,
+  s: { withVector: number; withoutVector: number; array: number; binary: number },
+): VectorStatsEntry {
+  return {
+    field,
+    dimension,
+    documents_with_vector: s.withVector,
+    documents_without_vector: s.withoutVector,
+    representation: { array: s.array, binary: s.binary },
+  };
+}
+
+export { DocumentCheckError };

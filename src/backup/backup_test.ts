@@ -1,0 +1,172 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseManifest } from "../manifest/mod.ts";
+import { silentReporter } from "../reporter.ts";
+import { lockOutDir } from "../snapshot/lock.ts";
+import { FAKE_TOKEN, FakeDataApi } from "../../tests/fakes/data_api/server.ts";
+import { type BackupOptions, runBackup } from "./backup.ts";
+
+async function withFake(
+  options: Parameters<typeof FakeDataApi.start>[0],
+  fn: (
+    api: FakeDataApi,
+    opts: (o?: Partial<BackupOptions>) => BackupOptions,
+    out: string,
+  ) => Promise<void>,
+) {
+  const api = await FakeDataApi.start(options);
+  const dir = await Deno.makeTempDir({ prefix: "astrabak-backup-" });
+  const out = join(dir, "out");
+  const opts = (o: Partial<BackupOptions> = {}): BackupOptions => ({
+    connection: {
+      endpoint: api.url,
+      environment: "hcd",
+      keyspaces: ["default_keyspace"],
+      token: FAKE_TOKEN,
+      tokenSource: "test",
+    },
+    outDir: out,
+    include: [],
+    exclude: [],
+    compress: false,
+    retry: { baseDelayMs: 1, maxAttempts: 3 },
+    ...o,
+  });
+  try {
+    await fn(api, opts, out);
+  } finally {
+    await api.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("runBackup follows nextPageState for every page size and collection size", async () => {
+  for (const pageSize of [1, 7, 20, 50]) {
+    await withFake({ pageSize }, async (api, opts) => {
+      const sizes = [0, 1, 20, 21, 1000];
+      for (const n of sizes) {
+        api.store.createCollection("default_keyspace", `c${n}`, {});
+        api.store.seed(
+          "default_keyspace",
+          `c${n}`,
+          Array.from({ length: n }, (_, i) => `{"_id":${i},"v":"${i}"}`),
+        );
+      }
+      const report = await runBackup(opts(), silentReporter);
+      assert.equal(report.status, "complete");
+      for (const n of sizes) {
+        const entry = report.manifest.collections.find((c) => c.name === `c${n}`)!;
+        assert.equal(entry.document_count, n, `page size ${pageSize}, ${n} documents`);
+        assert.equal(
+          entry.pages,
+          Math.max(1, Math.ceil(n / pageSize)),
+          `pages for ${n} at ${pageSize}`,
+        );
+        const lines = (await Deno.readTextFile(join(report.snapshot, entry.data_file!))).split(
+          "\n",
+        );
+        lines.pop();
+        const ids = lines.map((l) => (JSON.parse(l) as { _id: number })._id).sort((a, b) => a - b);
+        assert.deepEqual(
+          ids,
+          Array.from({ length: n }, (_, i) => i),
+          "no document lost or repeated",
+        );
+      }
+    });
+  }
+});
+
+Deno.test("runBackup fails a collection whose vectors have the wrong dimension", async () => {
+  await withFake({}, async (api, opts) => {
+    const c = api.store.createCollection("default_keyspace", "v", { vector: { dimension: 3 } });
+    api.store.seed("default_keyspace", "v", ['{"_id":1,"$vector":[1,2,3]}']);
+    // The real server cannot hold this, but a backup must not trust that: plant it directly.
+    const bad = c.prepare(
+      { t: "obj", m: [["_id", { t: "num", raw: "2" }]] },
+      () => ({ t: "null" }),
+    );
+    c.docs.set("2", { ...bad, full: '{"_id":2,"$vector":[1,2]}' });
+    const report = await runBackup(opts(), silentReporter);
+    assert.equal(report.status, "incomplete");
+    assert.match(
+      report.collections[0]!.error!,
+      /_id=2 in default_keyspace\.v has a \$vector of dimension 2, but the definition says 3/,
+    );
+  });
+});
+
+Deno.test("runBackup restarts a collection from the start after page retries run out", async () => {
+  await withFake({ pageSize: 2 }, async (api, opts) => {
+    api.store.createCollection("default_keyspace", "c", {});
+    api.store.seed("default_keyspace", "c", Array.from({ length: 9 }, (_, i) => `{"_id":${i}}`));
+    // Page 3 fails three times in a row (the retry budget), then the collection starts over.
+    api.faults.add({
+      command: "find",
+      after: 2,
+      times: 3,
+      action: { kind: "status", status: 503 },
+    });
+    const report = await runBackup(opts({ collectionAttempts: 2 }), silentReporter);
+    assert.equal(report.status, "complete");
+    const entry = report.manifest.collections[0]!;
+    assert.equal(entry.attempts, 2);
+    assert.equal(entry.document_count, 9);
+    assert.match(entry.warnings[0]!, /attempt 1 failed .*HTTP 503.*restarted from the beginning/);
+    const text = await Deno.readTextFile(join(report.snapshot, entry.data_file!));
+    assert.equal(text.split("\n").length - 1, 9, "the rewritten file holds each document once");
+    parseManifest(await Deno.readFile(join(report.snapshot, "manifest.json")), "manifest");
+  });
+});
+
+Deno.test("runBackup stops after a 401 and names the remaining collections as not attempted", async () => {
+  await withFake({}, async (api, opts) => {
+    for (const n of ["a", "b", "c"]) {
+      api.store.createCollection("default_keyspace", n, {});
+      api.store.seed("default_keyspace", n, Array.from({ length: 30 }, (_, i) => `{"_id":${i}}`));
+    }
+    // The token is revoked while b's first page is served; b's second page gets a 401.
+    api.faults.add({
+      command: "find",
+      collection: "b",
+      action: { kind: "run", fn: () => api.tokens.clear() },
+    });
+    const report = await runBackup(opts(), silentReporter);
+    assert.equal(report.status, "incomplete");
+    const byName = Object.fromEntries(report.collections.map((c) => [c.name, c]));
+    assert.equal(byName.a!.status, "ok");
+    assert.match(byName.b!.error!, /authentication failed \(HTTP 401/);
+    assert.match(byName.c!.error!, /not attempted: authentication failed earlier/);
+  });
+});
+
+Deno.test("runBackup refuses a second backup into a locked output directory", async () => {
+  await withFake({}, async (api, opts, out) => {
+    api.store.createCollection("default_keyspace", "a", {});
+    await Deno.mkdir(out);
+    const held = await lockOutDir(out);
+    try {
+      await assert.rejects(
+        runBackup(opts(), silentReporter),
+        /another astrabak run is writing into/,
+      );
+    } finally {
+      held.release();
+    }
+    const report = await runBackup(opts(), silentReporter);
+    assert.equal(report.status, "complete", "the lock is free once released");
+  });
+});
+
+Deno.test("runBackup never reuses a snapshot name within the same second", async () => {
+  await withFake({}, async (api, opts) => {
+    api.store.createCollection("default_keyspace", "a", {});
+    const fixed = new Date("2026-11-25T10:00:00.500Z");
+    let calls = 0;
+    const now = () => new Date(fixed.getTime() + (calls++ > 1 ? 1000 : 0));
+    const first = await runBackup(opts({ now }), silentReporter);
+    const second = await runBackup(opts({ now }), silentReporter);
+    assert.notEqual(first.snapshot, second.snapshot);
+    assert.match(first.snapshot, /20261125_100000$/);
+  });
+});

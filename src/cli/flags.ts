@@ -1,0 +1,68 @@
+/**
+ * @module
+ * Option definitions shared by several commands, so every command spells them the same way.
+ */
+
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { ENVIRONMENTS } from "../config/resolve.ts";
+
+/** Collects a repeatable option into an array. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Parses a positive number for options like `--request-timeout`. */
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number");
+  return n;
+}
+
+/** Parses a non-negative integer for options like `--retries`. */
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number >= 0");
+  return n;
+}
+
+/** `--endpoint`, `--environment`, `--keyspace`, `--token-file`, timeouts and retries. */
+export function addConnectionOptions(cmd: Command): Command {
+  return cmd
+    .option("--endpoint <url>", "Data API endpoint (env ASTRA_DB_API_ENDPOINT)")
+    .addOption(
+      new Option(
+        "--environment <env>",
+        "astra|hcd|dse|cassandra|other (env ASTRA_DB_ENVIRONMENT; default astra for *.apps.astra.datastax.com, else hcd)",
+      ).choices([...ENVIRONMENTS]),
+    )
+    .option(
+      "--keyspace <name>",
+      "keyspace; repeat or comma-separate for several (env ASTRA_DB_KEYSPACE; default default_keyspace on Astra)",
+      collect,
+    )
+    .option(
+      "--token-file <path>",
+      "read the token from this file (else env ASTRA_DB_APPLICATION_TOKEN, or ASTRA_DB_USERNAME/ASTRA_DB_PASSWORD)",
+    )
+    .option("--request-timeout <seconds>", "timeout of one Data API request", positiveNumber, 30)
+    .option(
+      "--retries <n>",
+      "retries of a failed request (429, 5xx, timeout, dropped connection)",
+      nonNegativeInt,
+      5,
+    );
+}
+
+/** `--json`, `--log-format`, `--verbose`. */
+export function addOutputOptions(cmd: Command): Command {
+  return cmd
+    .option("--json", "print the final report as one JSON object on stdout")
+    .addOption(
+      new Option("--log-format <format>", "log lines on stderr as text or json").choices([
+        "text",
+        "json",
+      ])
+        .default("text"),
+    )
+    .option("-v, --verbose", "also log debug details");
+}

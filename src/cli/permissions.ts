@@ -1,0 +1,47 @@
+/**
+ * @module
+ * The one definition of astrabak's Deno permission sandbox. `deno task compile`
+ * (scripts/compile.ts), the README table and the end-to-end tests all derive their flags from
+ * here, so the sandbox the tests prove is the sandbox users run.
+ */
+
+/** What the sandbox lets astrabak touch. */
+export interface Sandbox {
+  /** Hosts (with port) astrabak may connect to. */
+  netHosts: readonly string[];
+  /** Directories astrabak may create files in: where snapshots go. */
+  writePaths: readonly string[];
+  /** Paths astrabak may read: snapshot directories, token files, zips to verify. */
+  readPaths: readonly string[];
+}
+
+/** Data API hosts on Astra: `<db-id>-<region>.apps.astra.datastax.com`, HTTPS only. */
+export const ASTRA_HOSTS = ["*.apps.astra.datastax.com:443"] as const;
+
+/**
+ * Environment variables astrabak may read: its own settings and the Data API ones (see
+ * src/config/env.ts). Nothing else in the environment is visible to it.
+ */
+export const ENV_PATTERNS = ["ASTRA_DB_*", "ASTRABAK_*"] as const;
+
+/** The sandbox `deno task compile` builds when no override is given. */
+export const DEFAULT_SANDBOX: Sandbox = {
+  netHosts: [...ASTRA_HOSTS],
+  writePaths: ["./backups"],
+  readPaths: ["./backups"],
+};
+
+/**
+ * The Deno flags for a sandbox, in a stable order. `--no-prompt` makes a denied access fail
+ * instead of waiting for a terminal answer that cron can never give.
+ */
+export function permissionFlags(sandbox: Sandbox): string[] {
+  const list = (xs: readonly string[]) => [...new Set(xs)].join(",");
+  return [
+    "--no-prompt",
+    `--allow-net=${list(sandbox.netHosts)}`,
+    `--allow-env=${list(ENV_PATTERNS)}`,
+    `--allow-read=${list(sandbox.readPaths)}`,
+    `--allow-write=${list(sandbox.writePaths)}`,
+  ];
+}

@@ -1,0 +1,116 @@
+/**
+ * @module
+ * `astrabak backup`: flags → {@linkcode runBackup} → report. All logic lives in src/backup/.
+ */
+
+import type { Command } from "commander";
+import { type BackupOptions, type BackupReport, runBackup } from "../backup/backup.ts";
+import type { Env } from "../config/env.ts";
+import { parseNameList, type ReadTextFile, resolveConnection } from "../config/resolve.ts";
+import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
+import { addConnectionOptions, addOutputOptions, collect } from "../cli/flags.ts";
+import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
+
+/** Raw flags as commander parses them. */
+export interface BackupFlags extends OutputFlags {
+  endpoint?: string;
+  environment?: string;
+  keyspace?: string[];
+  tokenFile?: string;
+  out?: string;
+  collections?: string[];
+  exclude?: string[];
+  compress?: boolean;
+  requestTimeout?: number;
+  retries?: number;
+}
+
+/** Turns flags and environment into {@linkcode BackupOptions} (reads the token file if named). */
+export async function parseBackupOptions(
+  flags: BackupFlags,
+  env: Env,
+  readTextFile: ReadTextFile,
+  signal?: AbortSignal,
+): Promise<BackupOptions> {
+  const connection = await resolveConnection(flags, env, readTextFile);
+  const include = parseNameList(flags.collections, "--collections");
+  const exclude = parseNameList(flags.exclude, "--exclude");
+  return {
+    connection,
+    outDir: flags.out ?? env.ASTRABAK_OUT ?? "./backups",
+    include,
+    exclude,
+    compress: flags.compress !== false,
+    requestTimeoutMs: Math.round((flags.requestTimeout ?? 30) * 1000),
+    retry: { maxAttempts: (flags.retries ?? 5) + 1 },
+    ...(signal ? { signal } : {}),
+  };
+}
+
+/** Human summary of a backup report. */
+export function formatBackupReport(r: BackupReport): string[] {
+  const lines = [
+    `Snapshot ${r.status === "complete" ? "complete" : "INCOMPLETE"}: ${r.snapshot}`,
+  ];
+  for (const c of r.collections) {
+    lines.push(
+      c.status === "ok"
+        ? `  ok      ${c.keyspace}.${c.name}: ${c.documents} documents, ${c.data_size_bytes} bytes (${c.data_file})`
+        : `  FAILED  ${c.keyspace}.${c.name}: ${c.error}`,
+    );
+  }
+  const t = r.manifest.totals;
+  lines.push(`${t.collections_ok} ok, ${t.collections_failed} failed, ${t.documents} documents`);
+  return lines;
+}
+
+/** Registers `backup` on the program. */
+export function registerBackup(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command("backup")
+    .description(
+      "Back up every collection of the keyspace(s) into <out>/<UTC YYYYMMDD_HHMMSS>/: one gzipped JSON Lines file per collection, byte-exact as the Data API returned it ($vector included), plus manifest.json with definitions, counts and SHA-256 hashes",
+    )
+    .option(
+      "--out <dir>",
+      "directory that receives snapshots (env ASTRABAK_OUT; default ./backups)",
+    )
+    .option(
+      "--collections <names>",
+      "only these collections (comma-separated, repeatable)",
+      collect,
+    )
+    .option("--exclude <names>", "skip these collections (comma-separated, repeatable)", collect)
+    .option("--no-compress", "write plain .jsonl instead of .jsonl.gz");
+  addConnectionOptions(cmd);
+  addOutputOptions(cmd);
+  cmd.addHelpText(
+    "after",
+    `
+Authentication comes only from the environment or a file: ASTRA_DB_APPLICATION_TOKEN, or
+ASTRA_DB_USERNAME + ASTRA_DB_PASSWORD (non-Astra servers), or --token-file PATH. There is no
+--token flag: command lines leak into ps output and cron mail.
+
+The snapshot is written into a hidden .<ts>.inprogress/ directory and renamed to <ts>/ only when
+every file is complete and synced; if any collection fails it becomes <ts>.INCOMPLETE/ instead.
+
+Example:
+  ASTRA_DB_APPLICATION_TOKEN=AstraCS:... astrabak backup \\
+    --endpoint https://<db-id>-<region>.apps.astra.datastax.com --out /var/backups/astra
+
+${EXIT_CODE_HELP}
+`,
+  );
+  cmd.action(async (flags: BackupFlags) => {
+    const out = openOutput(ctx, flags);
+    const options = await parseBackupOptions(
+      flags,
+      ctx.env,
+      (p) => Deno.readTextFile(p),
+      ctx.signal,
+    );
+    const report = await runBackup(options, out);
+    out.result(report, formatBackupReport(report));
+    ctx.exitCode = report.status === "complete" ? ExitCode.Ok : ExitCode.Incomplete;
+  });
+}

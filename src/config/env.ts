@@ -1,0 +1,33 @@
+/**
+ * @module
+ * The only module that reads the process environment. Every variable astrabak honours is listed
+ * here, so the permission sandbox (`--allow-env=…`) and the README can be derived from one list.
+ */
+
+/** Environment variables astrabak reads, with what each is for. */
+export const ENV_VARS = {
+  ASTRA_DB_API_ENDPOINT: "Data API endpoint URL (same as --endpoint)",
+  ASTRA_DB_KEYSPACE: "keyspace to back up (same as --keyspace; comma-separated for several)",
+  ASTRA_DB_ENVIRONMENT: "astra | hcd | dse | cassandra | other (same as --environment)",
+  ASTRA_DB_APPLICATION_TOKEN: "application token (secret; never accepted on the command line)",
+  ASTRA_DB_USERNAME: "username for non-Astra servers (with ASTRA_DB_PASSWORD)",
+  ASTRA_DB_PASSWORD: "password for non-Astra servers (secret)",
+  ASTRABAK_OUT: "snapshot directory (same as --out; default ./backups)",
+  ASTRABAK_TOKEN_FILE: "file holding the token (same as --token-file)",
+} as const;
+
+/** Name of a variable astrabak reads. */
+export type EnvName = keyof typeof ENV_VARS;
+
+/** A snapshot of the variables astrabak reads (unset ones are absent). */
+export type Env = Readonly<Partial<Record<EnvName, string>>>;
+
+/** Reads every known variable once; empty values count as unset. */
+export function readEnv(): Env {
+  const env: Partial<Record<EnvName, string>> = {};
+  for (const name of Object.keys(ENV_VARS) as EnvName[]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined && value !== "") env[name] = value;
+  }
+  return Object.freeze(env);
+}

@@ -1,0 +1,206 @@
+/**
+ * @module
+ * Turns flags and environment into a frozen connection configuration, once. Flags win over the
+ * environment, the environment over defaults. Secrets come only from the environment or a file.
+ */
+
+import { ConfigError } from "../errors.ts";
+import type { Env } from "./env.ts";
+import { registerSecret } from "./secrets.ts";
+
+/** Data API deployment kinds, as astra-db-ts names them; they decide the URL prefix. */
+export const ENVIRONMENTS = ["astra", "hcd", "dse", "cassandra", "other"] as const;
+/** One of {@linkcode ENVIRONMENTS}. */
+export type Environment = typeof ENVIRONMENTS[number];
+
+/** Connection flags shared by every command that talks to the Data API. */
+export interface ConnectionFlags {
+  endpoint?: string | undefined;
+  environment?: string | undefined;
+  /** Repeatable `--keyspace`; each value may also be comma-separated. */
+  keyspace?: string[] | undefined;
+  tokenFile?: string | undefined;
+}
+
+/** Resolved connection settings. `token` is registered as a secret before this is returned. */
+export interface ConnectionConfig {
+  /** Endpoint without trailing slash, as used for requests. */
+  readonly endpoint: string;
+  readonly environment: Environment;
+  readonly keyspaces: readonly string[];
+  /** Value of the `Token` header. Secret. */
+  readonly token: string;
+  /** Where the token came from, for logs (never the token itself). */
+  readonly tokenSource: string;
+}
+
+/** Names of keyspaces, collections and tables: the Data API allows letters, digits, underscore. */
+export const NAME_PATTERN = /^[A-Za-z0-9_]{1,48}$/;
+
+/** Reads a token file; injected so resolution stays testable. */
+export type ReadTextFile = (path: string) => Promise<string>;
+
+/** Resolves connection settings, reading a token file if one is named. */
+export async function resolveConnection(
+  flags: ConnectionFlags,
+  env: Env,
+  readTextFile: ReadTextFile,
+): Promise<ConnectionConfig> {
+  const endpoint = resolveEndpoint(flags.endpoint ?? env.ASTRA_DB_API_ENDPOINT);
+  const environment = resolveEnvironment(flags.environment ?? env.ASTRA_DB_ENVIRONMENT, endpoint);
+  const keyspaces = resolveKeyspaces(flags.keyspace, env.ASTRA_DB_KEYSPACE, environment);
+  const { token, tokenSource } = await resolveToken(flags, env, environment, readTextFile);
+  registerSecret(token);
+  return Object.freeze({
+    endpoint,
+    environment,
+    keyspaces: Object.freeze(keyspaces),
+    token,
+    tokenSource,
+  });
+}
+
+function resolveEndpoint(raw: string | undefined): string {
+  if (!raw) {
+    throw new ConfigError("Cannot connect: no Data API endpoint given", {
+      hint:
+        "pass --endpoint https://<db-id>-<region>.apps.astra.datastax.com or set ASTRA_DB_API_ENDPOINT",
+    });
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`Cannot parse endpoint "${raw}": not a URL`, {
+      hint:
+        "use the API endpoint shown in the Astra portal, e.g. https://<db-id>-<region>.apps.astra.datastax.com",
+    });
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new ConfigError(`Cannot use endpoint "${url.origin}": only http and https are supported`);
+  }
+  if (url.username || url.password) {
+    throw new ConfigError("Cannot use an endpoint URL that contains credentials", {
+      hint: "put the token in ASTRA_DB_APPLICATION_TOKEN or --token-file, not in the URL",
+    });
+  }
+  if (url.search || url.hash) {
+    throw new ConfigError(
+      `Cannot use endpoint "${url.origin}${url.pathname}" with a query or fragment`,
+    );
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
+}
+
+function resolveEnvironment(raw: string | undefined, endpoint: string): Environment {
+  if (raw !== undefined) {
+    const value = raw.toLowerCase();
+    if (!(ENVIRONMENTS as readonly string[]).includes(value)) {
+      throw new ConfigError(
+        `Cannot use environment "${raw}": expected one of ${ENVIRONMENTS.join(", ")}`,
+      );
+    }
+    return value as Environment;
+  }
+  return new URL(endpoint).hostname.endsWith(".apps.astra.datastax.com") ? "astra" : "hcd";
+}
+
+function resolveKeyspaces(
+  flag: string[] | undefined,
+  envValue: string | undefined,
+  environment: Environment,
+): string[] {
+  const names = parseNameList(
+    flag && flag.length > 0 ? flag : envValue ? [envValue] : [],
+    "keyspace",
+  );
+  if (names.length === 0) {
+    if (environment === "astra") return ["default_keyspace"];
+    throw new ConfigError(
+      `Cannot choose a keyspace: environment "${environment}" has no default keyspace`,
+      {
+        hint: "pass --keyspace NAME or set ASTRA_DB_KEYSPACE",
+      },
+    );
+  }
+  return names;
+}
+
+async function resolveToken(
+  flags: ConnectionFlags,
+  env: Env,
+  environment: Environment,
+  readTextFile: ReadTextFile,
+): Promise<{ token: string; tokenSource: string }> {
+  const file = flags.tokenFile ?? env.ASTRABAK_TOKEN_FILE;
+  if (file) {
+    let text: string;
+    try {
+      text = await readTextFile(file);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotCapable) {
+        throw new ConfigError(
+          `Cannot read token file "${file}": the permission sandbox does not allow it`,
+          {
+            hint:
+              `rebuild with ASTRABAK_ALLOW_READ=${file} deno task compile (or run with --allow-read=${file})`,
+          },
+        );
+      }
+      const why = e instanceof Deno.errors.NotFound
+        ? "no such file"
+        : e instanceof Error
+        ? e.name
+        : "unreadable";
+      throw new ConfigError(`Cannot read token file "${file}": ${why}`, {
+        hint: "check the path given to --token-file (or ASTRABAK_TOKEN_FILE) and its permissions",
+      });
+    }
+    const token = text.trim();
+    if (!token) throw new ConfigError(`Cannot use token file "${file}": it is empty`);
+    return { token, tokenSource: `token file ${file}` };
+  }
+  if (env.ASTRA_DB_APPLICATION_TOKEN) {
+    return { token: env.ASTRA_DB_APPLICATION_TOKEN, tokenSource: "ASTRA_DB_APPLICATION_TOKEN" };
+  }
+  if (env.ASTRA_DB_USERNAME || env.ASTRA_DB_PASSWORD) {
+    if (!env.ASTRA_DB_USERNAME || !env.ASTRA_DB_PASSWORD) {
+      throw new ConfigError(
+        "Cannot authenticate: ASTRA_DB_USERNAME and ASTRA_DB_PASSWORD must be set together",
+      );
+    }
+    if (environment === "astra") {
+      throw new ConfigError("Cannot authenticate to Astra with a username and password", {
+        hint: "set ASTRA_DB_APPLICATION_TOKEN to an AstraCS:… application token",
+      });
+    }
+    registerSecret(env.ASTRA_DB_PASSWORD);
+    return {
+      token: `Cassandra:${base64Utf8(env.ASTRA_DB_USERNAME)}:${base64Utf8(env.ASTRA_DB_PASSWORD)}`,
+      tokenSource: "ASTRA_DB_USERNAME/ASTRA_DB_PASSWORD",
+    };
+  }
+  throw new ConfigError("Cannot authenticate: no token given", {
+    hint:
+      "set ASTRA_DB_APPLICATION_TOKEN (or ASTRA_DB_USERNAME + ASTRA_DB_PASSWORD for non-Astra servers), or pass --token-file PATH",
+  });
+}
+
+function base64Utf8(s: string): string {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+}
+
+/** Splits repeatable, comma-separated name flags into a clean list, validating each name. */
+export function parseNameList(values: readonly string[] | undefined, flag: string): string[] {
+  const names = [
+    ...new Set((values ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean)),
+  ];
+  for (const n of names) {
+    if (!NAME_PATTERN.test(n)) {
+      throw new ConfigError(
+        `Cannot use ${flag} "${n}": names are 1-48 letters, digits or underscores`,
+      );
+    }
+  }
+  return names;
+}

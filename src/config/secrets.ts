@@ -1,0 +1,30 @@
+/**
+ * @module
+ * Keeps secrets out of everything astrabak prints or writes. Secrets are registered once, when
+ * configuration is resolved; the terminal writer and the manifest writer pass every string
+ * through {@linkcode redactSecrets}.
+ */
+
+const secrets = new Set<string>();
+
+/** Registers a secret value (and common encodings of it) so it is masked wherever it appears. */
+export function registerSecret(value: string): void {
+  if (value.length < 4) return;
+  secrets.add(value);
+  secrets.add(encodeURIComponent(value));
+  secrets.add(btoa(String.fromCharCode(...new TextEncoder().encode(value))));
+}
+
+/** Replaces every registered secret in `text` with `***`. */
+export function redactSecrets(text: string): string {
+  let out = text;
+  for (const s of secrets) {
+    if (out.includes(s)) out = out.split(s).join("***");
+  }
+  return out;
+}
+
+/** Forgets all secrets (tests only). */
+export function clearSecrets(): void {
+  secrets.clear();
+}

@@ -1,0 +1,106 @@
+/**
+ * @module
+ * Typed errors. Modules throw these; only `main.ts` turns them into exit codes and one-line
+ * messages. Messages name the collection or file and the fix, and never contain a secret.
+ */
+
+import { ExitCode } from "./exit_codes.ts";
+
+/** Base of every expected failure: carries its exit code and an optional hint naming the fix. */
+export abstract class AstrabakError extends Error {
+  abstract readonly exitCode: ExitCode;
+  /** The exact flag, variable or command that fixes the problem, when one is known. */
+  readonly hint: string | undefined;
+  constructor(message: string, options: { hint?: string | undefined; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.hint = options.hint;
+  }
+}
+
+/** Bad flags, missing settings or unreadable inputs: nothing was done. */
+export class ConfigError extends AstrabakError {
+  override readonly name: string = "ConfigError";
+  readonly exitCode = ExitCode.Config;
+}
+
+/** How a Data API request failed. */
+export type SourceErrorKind =
+  | "auth" // 401: token missing, invalid or revoked
+  | "connection" // network failure or connection dropped mid-response
+  | "timeout" // no complete answer within the request timeout
+  | "http" // non-2xx answer other than 401
+  | "protocol" // answer that is not the JSON the Data API sends (for example truncated)
+  | "command"; // the Data API answered with an error inside `errors[]`
+
+/** A failed Data API request, after any retries. Keeps the wire details for reports. */
+export class SourceError extends AstrabakError {
+  override readonly name: string = "SourceError";
+  readonly exitCode = ExitCode.Config;
+  readonly kind: SourceErrorKind;
+  /** The Data API command, e.g. `find`. */
+  readonly command: string;
+  /** HTTP status when one was received. */
+  readonly status: number | undefined;
+  /** `errorCode` of the first Data API error descriptor, when present. */
+  readonly errorCode: string | undefined;
+  /** Whether repeating the same request may succeed. */
+  readonly retriable: boolean;
+  /** Server-requested delay (`Retry-After`) in milliseconds. */
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    message: string,
+    details: {
+      kind: SourceErrorKind;
+      command: string;
+      status?: number | undefined;
+      errorCode?: string | undefined;
+      retriable: boolean;
+      retryAfterMs?: number | undefined;
+      hint?: string | undefined;
+      cause?: unknown;
+    },
+  ) {
+    super(message, { hint: details.hint, cause: details.cause });
+    this.kind = details.kind;
+    this.command = details.command;
+    this.status = details.status;
+    this.errorCode = details.errorCode;
+    this.retriable = details.retriable;
+    this.retryAfterMs = details.retryAfterMs;
+  }
+}
+
+/** A snapshot was written but is incomplete (some collection failed). */
+export class IncompleteSnapshotError extends AstrabakError {
+  override readonly name: string = "IncompleteSnapshotError";
+  readonly exitCode = ExitCode.Incomplete;
+}
+
+/** A snapshot or manifest failed a check. */
+export class VerificationError extends AstrabakError {
+  override readonly name: string = "VerificationError";
+  readonly exitCode = ExitCode.Incomplete;
+}
+
+/** The local disk refused a write (full, read-only, permissions); the partial snapshot was removed. */
+export class StorageError extends AstrabakError {
+  override readonly name: string = "StorageError";
+  readonly exitCode = ExitCode.Incomplete;
+}
+
+/** The off-host upload failed after the local snapshot was finished. */
+export class UploadError extends AstrabakError {
+  override readonly name: string = "UploadError";
+  readonly exitCode = ExitCode.UploadFailed;
+}
+
+/** The run was stopped by a signal. */
+export class InterruptedError extends AstrabakError {
+  override readonly name: string = "InterruptedError";
+  readonly exitCode = ExitCode.Interrupted;
+}
+
+/** The message of any thrown value, for reports. */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

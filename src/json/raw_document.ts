@@ -1,0 +1,228 @@
+/**
+ * @module
+ * Inspects one document (or table row) as raw bytes: where its `_id` is, which vector fields it
+ * has and their dimensions, and where selected top-level members sit so they can be cut out
+ * without re-serialising anything.
+ *
+ * Backup, verify and restore all look at documents through this one function, so the counts a
+ * manifest records are computed exactly the way verify recomputes them.
+ */
+
+import {
+  ByteJsonScanner,
+  decodeStringBytes,
+  JsonSyntaxError,
+  stripWhitespace,
+} from "./byte_json.ts";
+
+/** What a vector-valued field held. */
+export type VectorKind = "array" | "binary" | "null" | "invalid";
+
+/** Measurement of one vector field of a document. */
+export interface VectorValue {
+  /** Top-level field name (`$vector` for collections, the column name for tables). */
+  field: string;
+  kind: VectorKind;
+  /** Number of float components (0 for `null` and `invalid`). */
+  dimension: number;
+}
+
+/** Byte span of one top-level member, relative to {@linkcode RawDocument.bytes}. */
+export interface MemberSpan {
+  name: string;
+  /** Position of the member name's opening quote. */
+  keyStart: number;
+  valueStart: number;
+  valueEnd: number;
+  /** Just after the previous member's value, or just after `{` for the first member. */
+  prevEnd: number;
+  /** Opening quote of the next member's name, or -1 when this is the last member. */
+  nextKeyStart: number;
+}
+
+/** One document as bytes plus what inspection found. */
+export interface RawDocument {
+  /** Compact JSON of the document, exactly as sent by the Data API (whitespace removed). */
+  bytes: Uint8Array;
+  /** Raw JSON bytes of the `_id` value, or null when the document has none. */
+  id: Uint8Array | null;
+  /** One entry per requested vector field present in the document. */
+  vectors: VectorValue[];
+  /** Spans of the watched top-level members that are present. */
+  members: MemberSpan[];
+}
+
+/** Options for {@linkcode inspectDocument}. */
+export interface InspectOptions {
+  /** Top-level fields whose values are vectors (default `["$vector"]`). */
+  vectorFields?: readonly string[];
+  /** Further top-level fields whose spans to report (default `["$vectorize", "$lexical"]`). */
+  watch?: readonly string[];
+}
+
+const DEFAULT_VECTOR_FIELDS = ["$vector"] as const;
+const DEFAULT_WATCH = ["$vectorize", "$lexical"] as const;
+
+/**
+ * Inspects the object at the scanner's position (which must be `{`), consuming it. The returned
+ * document's `bytes` are a zero-copy view into the scanner's buffer unless whitespace had to be
+ * removed.
+ */
+export function inspectDocument(s: ByteJsonScanner, options: InspectOptions = {}): RawDocument {
+  const vectorFields = options.vectorFields ?? DEFAULT_VECTOR_FIELDS;
+  const watch = options.watch ?? DEFAULT_WATCH;
+  if (s.peekKind() !== "object") s.fail("Document is not a JSON object");
+  const start = s.pos;
+  const hadWhitespace = s.sawWhitespace;
+  s.sawWhitespace = false;
+
+  let id: [number, number] | null = null;
+  const vectors: VectorValue[] = [];
+  const members: MemberSpan[] = [];
+  let prevEnd = start + 1;
+  let pending: MemberSpan | null = null;
+
+  s.walkObject(1, (keyStart, keyEnd, keyEscaped) => {
+    const valueStart = s.pos;
+    if (pending) {
+      pending.nextKeyStart = keyStart - 1 - start;
+      pending = null;
+    }
+    const name = keyName(s.bytes, keyStart, keyEnd, keyEscaped);
+    if (name === "_id") {
+      s.skipValue(1);
+      id = [valueStart, s.pos];
+    } else if (vectorFields.includes(name)) {
+      vectors.push(measureVector(s, name));
+    } else {
+      s.skipValue(1);
+    }
+    if (name === "_id" || vectorFields.includes(name) || watch.includes(name)) {
+      pending = {
+        name,
+        keyStart: keyStart - 1 - start,
+        valueStart: valueStart - start,
+        valueEnd: s.pos - start,
+        prevEnd: prevEnd - start,
+        nextKeyStart: -1,
+      };
+      members.push(pending);
+    }
+    prevEnd = s.pos;
+  });
+
+  const sawWhitespace = s.sawWhitespace;
+  s.sawWhitespace = hadWhitespace || sawWhitespace;
+  if (sawWhitespace) {
+    // Rare: the server pretty-printed. Re-inspect a compacted copy so spans refer to it.
+    const compact = stripWhitespace(s.bytes.subarray(start, s.pos));
+    return inspectDocument(new ByteJsonScanner(compact), options);
+  }
+  const bytes = s.bytes.subarray(start, s.pos);
+  const idSpan = id as [number, number] | null;
+  return {
+    bytes,
+    id: idSpan ? s.bytes.subarray(idSpan[0], idSpan[1]) : null,
+    vectors,
+    members,
+  };
+}
+
+/**
+ * Parses one JSON Lines record (without its newline) as a document. Throws
+ * {@linkcode JsonSyntaxError} when the line is not exactly one JSON object.
+ */
+export function parseDocumentLine(line: Uint8Array, options: InspectOptions = {}): RawDocument {
+  const s = new ByteJsonScanner(line);
+  const doc = inspectDocument(s, options);
+  s.expectEnd();
+  return doc;
+}
+
+/**
+ * Returns a copy of the document's bytes without the named top-level member (and its separating
+ * comma). Used by restore to drop `$vectorize` or `$vector`, which the Data API refuses together.
+ */
+export function withoutMember(doc: RawDocument, name: string): Uint8Array {
+  const m = doc.members.find((x) => x.name === name);
+  if (!m) return doc.bytes;
+  const b = doc.bytes;
+  let cutStart: number;
+  let cutEnd: number;
+  if (m.prevEnd > 0 && b[m.prevEnd] === 0x2c) {
+    // Not the first member: remove ",<member>".
+    cutStart = m.prevEnd;
+    cutEnd = m.valueEnd;
+  } else if (m.nextKeyStart >= 0) {
+    // First of several: remove "<member>," up to the next name.
+    cutStart = m.keyStart;
+    cutEnd = m.nextKeyStart;
+  } else {
+    cutStart = m.keyStart;
+    cutEnd = m.valueEnd;
+  }
+  const out = new Uint8Array(b.length - (cutEnd - cutStart));
+  out.set(b.subarray(0, cutStart), 0);
+  out.set(b.subarray(cutEnd), cutStart);
+  return out;
+}
+
+function keyName(bytes: Uint8Array, start: number, end: number, escaped: boolean): string {
+  return decodeStringBytes(bytes, start, end, escaped);
+}
+
+/** Measures a vector value: a JSON array of numbers or `{"$binary": "<base64 float32>"}`. */
+function measureVector(s: ByteJsonScanner, field: string): VectorValue {
+  const kind = s.peekKind();
+  if (kind === "null") {
+    s.skipValue(1);
+    return { field, kind: "null", dimension: 0 };
+  }
+  if (kind === "array") {
+    let allNumbers = true;
+    const n = s.walkArray(2, () => {
+      if (s.skipValue(2) !== "number") allNumbers = false;
+    });
+    return allNumbers && n > 0
+      ? { field, kind: "array", dimension: n }
+      : { field, kind: "invalid", dimension: 0 };
+  }
+  if (kind === "object") {
+    let members = 0;
+    let bytesLen = -1;
+    s.walkObject(2, (ks, ke, esc) => {
+      members++;
+      if (keyName(s.bytes, ks, ke, esc) === "$binary" && s.peekKind() === "string") {
+        bytesLen = base64DecodedLength(s.readString());
+      } else {
+        s.skipValue(2);
+      }
+    });
+    if (members === 1 && bytesLen > 0 && bytesLen % 4 === 0) {
+      return { field, kind: "binary", dimension: bytesLen / 4 };
+    }
+    return { field, kind: "invalid", dimension: 0 };
+  }
+  s.skipValue(1);
+  return { field, kind: "invalid", dimension: 0 };
+}
+
+/** Decoded byte length of a standard base64 string, or -1 when it is not valid base64. */
+export function base64DecodedLength(text: string): number {
+  let n = text.length;
+  if (n % 4 !== 0) return -1;
+  let pad = 0;
+  while (n > 0 && text.charCodeAt(n - 1) === 0x3d && pad < 2) {
+    n--;
+    pad++;
+  }
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    const ok = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
+      c === 0x2b || c === 0x2f;
+    if (!ok) return -1;
+  }
+  return (text.length / 4) * 3 - pad;
+}
+
+export { JsonSyntaxError };

@@ -1,0 +1,31 @@
+import { join } from "node:path";
+import { redactSecrets } from "../config/secrets.ts";
+import { manifestProblems } from "./validate.ts";
+import type { Manifest } from "./types.ts";
+import { MANIFEST_FILE } from "./names.ts";
+
+/**
+ * Serialises a manifest (2-space JSON, fields in the order built), masks any registered secret,
+ * self-checks it against the schema, and writes it durably into `dir` via a temporary name, so a
+ * reader never sees a half-written manifest. Files are created 0600.
+ */
+export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
+  const text = redactSecrets(JSON.stringify(manifest, null, 2)) + "\n";
+  const problems = manifestProblems(JSON.parse(text));
+  if (problems.length > 0) {
+    throw new Error(
+      `Internal error: refusing to write an invalid manifest: ${problems.join("; ")}`,
+    );
+  }
+  const tmp = join(dir, `.${MANIFEST_FILE}.tmp`);
+  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+  try {
+    const bytes = new TextEncoder().encode(text);
+    let off = 0;
+    while (off < bytes.byteLength) off += await file.write(bytes.subarray(off));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+  await Deno.rename(tmp, join(dir, MANIFEST_FILE));
+}

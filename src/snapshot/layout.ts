@@ -1,0 +1,56 @@
+/**
+ * @module
+ * Names on disk. A finished snapshot is `<ts>/` (or `<ts>.INCOMPLETE/`), where `<ts>` is the UTC
+ * start time `YYYYMMDD_HHMMSS`; work in progress lives in the hidden `.<ts>.inprogress/`; a packed
+ * snapshot is `<ts>.zip`. Readers trust only the finished names.
+ */
+
+/** Suffix of a snapshot in which some collection failed. */
+export const INCOMPLETE_SUFFIX = ".INCOMPLETE";
+/** Suffix of the hidden directory a backup writes into. */
+export const INPROGRESS_SUFFIX = ".inprogress";
+/** Lock file that serialises backups into one output directory. */
+export const LOCK_FILE = ".astrabak.lock";
+
+const TS = /^\d{8}_\d{6}$/;
+
+/** What a directory entry under the output directory is. */
+export type SnapshotNameKind = "complete" | "incomplete" | "inprogress" | "zip";
+
+/** `YYYYMMDD_HHMMSS` in UTC. */
+export function formatTimestamp(d: Date): string {
+  const iso = d.toISOString(); // 2026-11-25T23:01:02.345Z
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}_${iso.slice(11, 13)}${
+    iso.slice(14, 16)
+  }${iso.slice(17, 19)}`;
+}
+
+/** Classifies a name under the output directory; null when it is not a snapshot name. */
+export function parseSnapshotName(
+  name: string,
+): { timestamp: string; kind: SnapshotNameKind } | null {
+  if (TS.test(name)) return { timestamp: name, kind: "complete" };
+  if (name.endsWith(INCOMPLETE_SUFFIX)) {
+    const ts = name.slice(0, -INCOMPLETE_SUFFIX.length);
+    if (TS.test(ts)) return { timestamp: ts, kind: "incomplete" };
+  }
+  if (name.startsWith(".") && name.endsWith(INPROGRESS_SUFFIX)) {
+    const ts = name.slice(1, -INPROGRESS_SUFFIX.length);
+    if (TS.test(ts)) return { timestamp: ts, kind: "inprogress" };
+  }
+  if (name.endsWith(".zip")) {
+    const ts = name.slice(0, -4);
+    if (TS.test(ts)) return { timestamp: ts, kind: "zip" };
+  }
+  return null;
+}
+
+/** Every name a snapshot with this timestamp may occupy (used to avoid collisions). */
+export function namesForTimestamp(ts: string): string[] {
+  return [ts, ts + INCOMPLETE_SUFFIX, `.${ts}${INPROGRESS_SUFFIX}`, `${ts}.zip`];
+}
+
+/** Name of a collection's data file inside a snapshot. */
+export function dataFileName(keyspace: string, collection: string, compressed: boolean): string {
+  return `${keyspace}.${collection}.jsonl${compressed ? ".gz" : ""}`;
+}

@@ -1,0 +1,267 @@
+/**
+ * @module
+ * The Data API wire client: one HTTP POST per command, raw bytes in and out.
+ *
+ * astrabak does not read documents through astra-db-ts: its default path rounds numbers beyond
+ * 2^53 and its insert path rewrites `$vector` arrays as `$binary` (see
+ * shared/docs/data-api-facts.md §2.3, §3.4). This client speaks the same protocol (same paths per
+ * environment, same `Token` header, same error shapes; the tests hold the fake Data API to
+ * astra-db-ts 2.3.0's requests) but hands back documents as the exact bytes the server sent.
+ */
+
+import { SourceError } from "../errors.ts";
+import { JsonSyntaxError } from "../json/byte_json.ts";
+import { type CommandResponse, parseCommandResponse } from "../json/command_response.ts";
+import type { InspectOptions } from "../json/raw_document.ts";
+import type { Environment } from "../config/resolve.ts";
+import { VERSION } from "../version.ts";
+import { parseRetryAfter, retry, type RetryOptions } from "./retry.ts";
+
+/** Where a command goes: the general endpoint, a keyspace, or a collection/table. */
+export interface CommandTarget {
+  keyspace?: string;
+  collection?: string;
+}
+
+/** Settings of a {@linkcode DataApiClient}. */
+export interface DataApiClientOptions {
+  endpoint: string;
+  environment: Environment;
+  /** Value of the `Token` header (secret; never logged). */
+  token: string;
+  /** Per-request timeout, covering the whole response body. Default 30 000 ms. */
+  requestTimeoutMs?: number;
+  retry?: RetryOptions;
+  /** Called before each retry wait. */
+  onRetry?: (info: RetryInfo) => void;
+}
+
+/** What {@linkcode DataApiClientOptions.onRetry} receives. */
+export interface RetryInfo {
+  command: string;
+  target: string;
+  attempt: number;
+  maxAttempts: number;
+  delayMs: number;
+  error: SourceError;
+}
+
+/** Options of one {@linkcode DataApiClient.command} call. */
+export interface CommandOptions {
+  /** How to inspect `data.documents` (vector fields, watched members). */
+  inspect?: InspectOptions;
+  signal?: AbortSignal | undefined;
+  /** Return responses that carry `errors[]` instead of throwing (insertMany partial failures). */
+  allowErrors?: boolean;
+}
+
+/** Data API errors inside HTTP 200 that are transient (database or provider overload). */
+const RETRIABLE_ERROR_CODES = new Set([
+  "UNAVAILABLE_DATABASE",
+  "TIMEOUT_READING_DATA",
+  "TIMEOUT_WRITING_DATA",
+  "EMBEDDING_PROVIDER_RATE_LIMITED",
+  "EMBEDDING_PROVIDER_TIMEOUT",
+  "EMBEDDING_PROVIDER_UNAVAILABLE",
+  "EMBEDDING_GATEWAY_RATE_LIMITED",
+]);
+
+/** Error codes meaning "no such collection or table" (servers up to v1.0.40 / from v1.0.41). */
+export const UNKNOWN_COLLECTION_CODES: ReadonlySet<string> = new Set([
+  "COLLECTION_NOT_EXIST",
+  "UNKNOWN_COLLECTION_OR_TABLE",
+]);
+
+const encoder = new TextEncoder();
+
+/** A Data API connection with retries; safe to share between concurrent callers. */
+export class DataApiClient {
+  readonly endpoint: string;
+  readonly environment: Environment;
+  readonly requestTimeoutMs: number;
+  readonly #headers: Headers;
+  readonly #retry: RetryOptions;
+  readonly #onRetry: ((info: RetryInfo) => void) | undefined;
+  readonly #prefix: string;
+
+  constructor(options: DataApiClientOptions) {
+    this.endpoint = options.endpoint.replace(/\/+$/, "");
+    this.environment = options.environment;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#retry = options.retry ?? {};
+    this.#onRetry = options.onRetry;
+    // Same prefixes as astra-db-ts DEFAULT_DATA_API_PATHS.
+    this.#prefix = options.environment === "astra" ? "/api/json/v1" : "/v1";
+    this.#headers = new Headers({
+      "Token": options.token,
+      "Content-Type": "application/json",
+      "Accept": "application/json",
+      "User-Agent": `astrabak/${VERSION}`,
+    });
+  }
+
+  /** The URL a command for `target` is posted to. */
+  url(target: CommandTarget): string {
+    let u = this.endpoint + this.#prefix;
+    if (target.keyspace) u += `/${target.keyspace}`;
+    if (target.keyspace && target.collection) u += `/${target.collection}`;
+    return u;
+  }
+
+  /**
+   * Posts `{"<name>": …}` (given pre-serialised as `body`) and returns the parsed response,
+   * retrying transient failures. Throws {@linkcode SourceError} once retries are exhausted or on
+   * a permanent failure.
+   */
+  command(
+    target: CommandTarget,
+    name: string,
+    body: Uint8Array | string,
+    options: CommandOptions = {},
+  ): Promise<CommandResponse> {
+    const bytes = typeof body === "string" ? encoder.encode(body) : body;
+    const where = describeTarget(target);
+    const maxAttempts = this.#retry.maxAttempts ?? 6;
+    return retry(
+      () => this.#once(target, name, where, bytes, options),
+      this.#retry,
+      {
+        isRetriable: (e): e is SourceError => e instanceof SourceError && e.retriable,
+        retryAfterMs: (e) => e.retryAfterMs,
+        onRetry: ({ attempt, delayMs, error }) =>
+          this.#onRetry?.({ command: name, target: where, attempt, maxAttempts, delayMs, error }),
+        signal: options.signal,
+      },
+    );
+  }
+
+  /** Convenience: serialises a plain command object (no document values) and sends it. */
+  simple(
+    target: CommandTarget,
+    command: Record<string, unknown>,
+    options: CommandOptions = {},
+  ): Promise<CommandResponse> {
+    const name = Object.keys(command)[0] ?? "";
+    return this.command(target, name, JSON.stringify(command), options);
+  }
+
+  async #once(
+    target: CommandTarget,
+    name: string,
+    where: string,
+    body: Uint8Array,
+    options: CommandOptions,
+  ): Promise<CommandResponse> {
+    const timeout = AbortSignal.timeout(this.requestTimeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const fail = (e: unknown): never => {
+      if (options.signal?.aborted) throw options.signal.reason;
+      if (timeout.aborted) {
+        throw new SourceError(
+          `Data API ${name} on ${where} timed out after ${this.requestTimeoutMs} ms`,
+          { kind: "timeout", command: name, retriable: true, cause: e },
+        );
+      }
+      throw new SourceError(
+        `Data API ${name} on ${where} failed: connection error (${describeCause(e)})`,
+        { kind: "connection", command: name, retriable: true, cause: e },
+      );
+    };
+    let res: Response;
+    let raw: Uint8Array;
+    try {
+      res = await fetch(this.url(target), {
+        method: "POST",
+        headers: this.#headers,
+        body: body as BodyInit,
+        signal,
+      });
+      raw = new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      return fail(e);
+    }
+    if (res.status === 401 || res.status === 403) {
+      const code = safeErrorCode(raw);
+      throw new SourceError(
+        `Data API ${name} on ${where} was refused: authentication failed (HTTP ${res.status}${
+          code ? `, ${code}` : ""
+        })`,
+        {
+          kind: "auth",
+          command: name,
+          status: res.status,
+          errorCode: code,
+          retriable: false,
+          hint:
+            "check ASTRA_DB_APPLICATION_TOKEN (or --token-file): the token may be wrong, revoked, or lack access to this database",
+        },
+      );
+    }
+    if (res.status >= 400) {
+      const retriable = res.status === 429 || res.status === 408 || res.status >= 500;
+      throw new SourceError(
+        `Data API ${name} on ${where} failed: HTTP ${res.status} ${res.statusText}`.trimEnd(),
+        {
+          kind: "http",
+          command: name,
+          status: res.status,
+          retriable,
+          retryAfterMs: parseRetryAfter(res.headers.get("retry-after")),
+          hint: res.status === 404
+            ? `check --endpoint and --environment (environment "${this.environment}" posts to ${
+              this.url(target)
+            })`
+            : undefined,
+        },
+      );
+    }
+    let parsed: CommandResponse;
+    try {
+      parsed = parseCommandResponse(raw, options.inspect);
+    } catch (e) {
+      if (!(e instanceof JsonSyntaxError)) throw e;
+      throw new SourceError(
+        `Data API ${name} on ${where} returned a malformed response (${e.message}; ${raw.length} bytes)`,
+        { kind: "protocol", command: name, status: res.status, retriable: true, cause: e },
+      );
+    }
+    if (parsed.errors.length > 0 && !options.allowErrors) {
+      const first = parsed.errors[0]!;
+      const code = typeof first.errorCode === "string" ? first.errorCode : undefined;
+      throw new SourceError(
+        `Data API ${name} on ${where} failed: ${code ?? "error"}: ${
+          String(first.message ?? first.title ?? "no message").split("\n")[0]
+        }`,
+        {
+          kind: "command",
+          command: name,
+          status: res.status,
+          errorCode: code,
+          retriable: code !== undefined && RETRIABLE_ERROR_CODES.has(code),
+        },
+      );
+    }
+    return parsed;
+  }
+}
+
+function describeTarget(t: CommandTarget): string {
+  if (t.keyspace && t.collection) return `${t.keyspace}.${t.collection}`;
+  if (t.keyspace) return `keyspace ${t.keyspace}`;
+  return "the database";
+}
+
+function describeCause(e: unknown): string {
+  if (e instanceof Error) return e.message.split("\n")[0] ?? e.name;
+  return String(e);
+}
+
+function safeErrorCode(raw: Uint8Array): string | undefined {
+  try {
+    const r = parseCommandResponse(raw);
+    const c = r.errors[0]?.errorCode;
+    return typeof c === "string" ? c : undefined;
+  } catch {
+    return undefined;
+  }
+}

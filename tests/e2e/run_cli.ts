@@ -1,0 +1,95 @@
+/**
+ * Runs astrabak's main.ts as a subprocess under exactly the permission flags of
+ * src/cli/permissions.ts, with only the fakes' loopback address added to --allow-net and the
+ * test's scratch directory as the read/write paths. The environment is cleared, so the CLI sees
+ * only what a test passes.
+ */
+
+import { fileURLToPath } from "node:url";
+import { ASTRA_HOSTS, permissionFlags, type Sandbox } from "../../src/cli/permissions.ts";
+import { FAKE_TOKEN, type FakeDataApi } from "../fakes/data_api/server.ts";
+
+/** Repository root (where main.ts and deno.json are). */
+export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** What a CLI run produced. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The sandbox e2e tests use: the shipped one, plus loopback and the scratch directory. */
+export function testSandbox(dir: string): Sandbox {
+  return { netHosts: [...ASTRA_HOSTS, "127.0.0.1"], writePaths: [dir], readPaths: [dir] };
+}
+
+/** Options of {@linkcode runCli}. */
+export interface RunCliOptions {
+  /** Scratch directory: the only place the CLI may read or write. */
+  dir: string;
+  env?: Record<string, string>;
+  /** Working directory (default: `dir`). */
+  cwd?: string;
+  signal?: AbortSignal;
+}
+
+/** Spawns the CLI and waits for it. */
+export async function runCli(args: string[], options: RunCliOptions): Promise<CliResult> {
+  const child = spawnCli(args, options);
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Spawns the CLI without waiting (for signal tests). */
+export function spawnCli(args: string[], options: RunCliOptions): Deno.ChildProcess {
+  const env: Record<string, string> = { NO_COLOR: "1", ...options.env };
+  for (const k of ["HOME", "DENO_DIR", "PATH"]) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) env[k] = v;
+  }
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissionFlags(testSandbox(options.dir)), `${REPO_ROOT}main.ts`, ...args],
+    cwd: options.cwd ?? options.dir,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    ...(options.signal ? { signal: options.signal } : {}),
+  }).spawn();
+}
+
+/** Environment pointing the CLI at a fake Data API. */
+export function fakeEnv(
+  api: FakeDataApi,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ASTRA_DB_API_ENDPOINT: api.url,
+    ASTRA_DB_ENVIRONMENT: "hcd",
+    ASTRA_DB_KEYSPACE: "default_keyspace",
+    ASTRA_DB_APPLICATION_TOKEN: FAKE_TOKEN,
+    ...extra,
+  };
+}
+
+/** Lists a directory's entry names, sorted. */
+export async function ls(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  return names.sort();
+}
+
+/** Reads a file, gunzipping when its name ends in .gz. */
+export async function readData(path: string): Promise<string> {
+  const file = await Deno.open(path);
+  let stream: ReadableStream<Uint8Array> = file.readable;
+  if (path.endsWith(".gz")) {
+    stream = stream.pipeThrough(
+      new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>,
+    );
+  }
+  return await new Response(stream).text();
+}

@@ -1,0 +1,440 @@
+/**
+ * @module
+ * The fake Data API's storage: keyspaces, collections with normalised options, and documents kept
+ * as exact JSON trees (numbers as text, key order as sent, `_id` moved first like the real
+ * server's DocumentShredder). Rows are read back in a hash order, like Cassandra's token order,
+ * so nothing can rely on insertion order.
+ */
+
+import { FakeApiError } from "./errors.ts";
+import { get, type JNode, obj, parseTree, stringifyTree, toPlain } from "./json_tree.ts";
+
+/** Limits the real server enforces (stargate/data-api DocumentLimitsConfig, OperationsConfig). */
+export const LIMITS = {
+  maxDocumentChars: 4_000_000,
+  maxDepth: 16,
+  maxNumberChars: 100,
+  maxVectorDimension: 4096,
+};
+
+/** A stored document with its two cached serialisations. */
+export interface StoredDoc {
+  idKey: string;
+  /** Sort position (hash of the id), emulating token order. */
+  order: number;
+  node: JNode;
+  /** Compact JSON of the whole document (`{"*": true}` projection). */
+  full: string;
+  /** Compact JSON without `$vector`, `$vectorize`, `$lexical` (the default projection). */
+  plain: string;
+}
+
+/** One collection. */
+export class FakeCollection {
+  readonly keyspace: string;
+  readonly name: string;
+  /** Normalised options as findCollections (explain) reports them. */
+  readonly options: Record<string, unknown>;
+  readonly docs = new Map<string, StoredDoc>();
+  #sorted: StoredDoc[] | null = null;
+
+  constructor(keyspace: string, name: string, options: Record<string, unknown>) {
+    this.keyspace = keyspace;
+    this.name = name;
+    this.options = options;
+  }
+
+  get vector(): { dimension: number; service?: unknown } | undefined {
+    return this.options.vector as { dimension: number; service?: unknown } | undefined;
+  }
+
+  get lexicalEnabled(): boolean {
+    return (this.options.lexical as { enabled?: boolean } | undefined)?.enabled === true;
+  }
+
+  /** Documents in read order (hash of `_id`, then `_id` text). */
+  sorted(): StoredDoc[] {
+    if (!this.#sorted) {
+      this.#sorted = [...this.docs.values()].sort((a, b) =>
+        a.order - b.order || (a.idKey < b.idKey ? -1 : a.idKey > b.idKey ? 1 : 0)
+      );
+    }
+    return this.#sorted;
+  }
+
+  /** Validates and stores one document; throws FakeApiError like the server's shredder. */
+  insert(doc: JNode, vectorize: (text: string, dim: number) => JNode): StoredDoc {
+    const stored = this.prepare(doc, vectorize);
+    if (this.docs.has(stored.idKey)) {
+      throw new FakeApiError(
+        "DOCUMENT_ALREADY_EXISTS",
+        `Cannot insert the document: a document already exists with given '_id' (${stored.idKey}).`,
+      );
+    }
+    this.docs.set(stored.idKey, stored);
+    this.#sorted = null;
+    return stored;
+  }
+
+  /** Removes documents; returns how many were removed. */
+  delete(idKeys: Iterable<string> | "all"): number {
+    let n = 0;
+    if (idKeys === "all") {
+      n = this.docs.size;
+      this.docs.clear();
+    } else {
+      for (const k of idKeys) if (this.docs.delete(k)) n++;
+    }
+    this.#sorted = null;
+    return n;
+  }
+
+  /** Validation and normalisation of an incoming document (no storage). */
+  prepare(doc: JNode, vectorize: (text: string, dim: number) => JNode): StoredDoc {
+    if (doc.t !== "obj") {
+      throw new FakeApiError(
+        "SHRED_BAD_DOCUMENT_TYPE",
+        "Bad document type to shred: document must be a JSON Object",
+      );
+    }
+    let id = get(doc, "_id");
+    let members = doc.m.filter(([k]) => k !== "_id");
+    if (id === undefined) id = generateId(this.options.defaultId as { type?: string } | undefined);
+    checkId(id);
+    for (const [k] of members) {
+      if (k === "") {
+        throw new FakeApiError("SHRED_BAD_FIELD_NAME", "Document field name invalid: empty name");
+      }
+      if (k.startsWith("$") && !["$vector", "$vectorize", "$lexical"].includes(k)) {
+        throw new FakeApiError("SHRED_BAD_FIELD_NAME", `Document field name invalid: '${k}'`);
+      }
+    }
+    checkLimits(doc, 0);
+    const vec = get(doc, "$vector");
+    const vz = get(doc, "$vectorize");
+    if (vec !== undefined && vec.t !== "null" && vz !== undefined && vz.t !== "null") {
+      throw new FakeApiError(
+        "INVALID_USAGE_OF_VECTORIZE",
+        "'$vector' and '$vectorize' cannot be used together in same document.",
+      );
+    }
+    if (vec !== undefined && vec.t !== "null") this.#checkVector(vec);
+    if (vz !== undefined && vz.t !== "null") {
+      if (vz.t !== "str") {
+        throw new FakeApiError(
+          "INVALID_VECTORIZE_VALUE_TYPE",
+          "$vectorize value needs to be text value",
+        );
+      }
+      const v = this.vector;
+      if (!v?.service) {
+        throw new FakeApiError(
+          "UNSUPPORTED_VECTORIZE_WHEN_MISSING_VECTORIZE_DEFINITION",
+          `The collection ${this.keyspace}.${this.name} has no vectorize service configured.`,
+        );
+      }
+      // The server embeds the text and stores the result as $vector next to $vectorize.
+      members = members.filter(([k]) => k !== "$vector");
+      members.push(["$vector", vectorize(vz.v, v.dimension)]);
+    }
+    const lex = get(doc, "$lexical");
+    if (lex !== undefined && lex.t !== "null" && !this.lexicalEnabled) {
+      throw new FakeApiError(
+        "LEXICAL_NOT_ENABLED_FOR_COLLECTION",
+        `Lexical search is not enabled for the collection ${this.keyspace}.${this.name}.`,
+      );
+    }
+    const node = obj([["_id", id], ...members]);
+    const full = stringifyTree(node);
+    if (full.length > LIMITS.maxDocumentChars) {
+      throw new FakeApiError(
+        "SHRED_DOC_LIMIT_VIOLATION",
+        `Document size limitation violated: document size (${full.length} chars) exceeds maximum allowed (${LIMITS.maxDocumentChars})`,
+      );
+    }
+    const plainNode = obj(node.t === "obj" ? node.m.filter(([k]) => !k.startsWith("$")) : []);
+    const idKey = stringifyTree(id);
+    return { idKey, order: hash32(idKey), node, full, plain: stringifyTree(plainNode) };
+  }
+
+  #checkVector(vec: JNode): void {
+    const v = this.vector;
+    if (!v) {
+      throw new FakeApiError(
+        "VECTOR_SEARCH_NOT_SUPPORTED",
+        `Vector search is not enabled for collection: ${this.keyspace}.${this.name}.`,
+      );
+    }
+    let dim: number;
+    if (vec.t === "arr") {
+      if (vec.a.length === 0) {
+        throw new FakeApiError(
+          "SHRED_BAD_VECTOR_SIZE",
+          "Bad $vector value: cannot be empty Array.",
+        );
+      }
+      if (vec.a.some((x) => x.t !== "num")) {
+        throw new FakeApiError(
+          "SHRED_BAD_VECTOR_VALUE",
+          "Bad $vector value: needs to be array of numbers.",
+        );
+      }
+      dim = vec.a.length;
+    } else if (vec.t === "obj") {
+      const [k, b] = vec.m[0] ?? ["", { t: "null" } as JNode];
+      if (k !== "$binary") {
+        throw new FakeApiError(
+          "SHRED_BAD_DOCUMENT_VECTOR_TYPE",
+          `Bad $vector value to shred: the key for the $vector Object must be '$binary', not '${k}'.`,
+        );
+      }
+      if (b.t !== "str") {
+        throw new FakeApiError(
+          "SHRED_BAD_BINARY_VECTOR_VALUE",
+          "Bad binary vector value to shred: only String allowed.",
+        );
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = Uint8Array.from(atob(b.v), (c) => c.charCodeAt(0));
+      } catch {
+        throw new FakeApiError(
+          "SHRED_BAD_BINARY_VECTOR_VALUE",
+          "Bad binary vector value to shred: not valid Base64.",
+        );
+      }
+      if (bytes.length % 4 !== 0 || bytes.length === 0) {
+        throw new FakeApiError(
+          "SHRED_BAD_BINARY_VECTOR_VALUE",
+          "Bad binary vector value to shred: not float32 data.",
+        );
+      }
+      dim = bytes.length / 4;
+    } else {
+      throw new FakeApiError(
+        "SHRED_BAD_DOCUMENT_VECTOR_TYPE",
+        "Bad $vector value to shred: only JSON Arrays and Objects are supported.",
+      );
+    }
+    if (dim !== v.dimension) {
+      throw new FakeApiError(
+        "INVALID_VECTOR_LENGTH",
+        `The collection was: ${this.keyspace}.${this.name}. The configured vector dimension is: ${v.dimension}.`,
+      );
+    }
+  }
+}
+
+/** Keyspaces and their collections. */
+export class FakeStore {
+  readonly keyspaces = new Map<string, Map<string, FakeCollection>>();
+  maxCollections: number;
+  lexicalAvailable: boolean;
+
+  constructor(
+    options: { keyspaces?: string[]; maxCollections?: number; lexicalAvailable?: boolean } = {},
+  ) {
+    for (const ks of options.keyspaces ?? ["default_keyspace"]) this.keyspaces.set(ks, new Map());
+    this.maxCollections = options.maxCollections ?? 10;
+    this.lexicalAvailable = options.lexicalAvailable ?? true;
+  }
+
+  keyspace(name: string): Map<string, FakeCollection> {
+    const ks = this.keyspaces.get(name);
+    if (!ks) {
+      throw new FakeApiError(
+        "UNKNOWN_KEYSPACE",
+        `The command tried to use a Keyspace that does not exist in the Database. The keyspace used by the command: ${name}.`,
+      );
+    }
+    return ks;
+  }
+
+  /** createCollection semantics: idempotent for equal options, error for different ones. */
+  createCollection(keyspace: string, name: string, rawOptions: unknown): FakeCollection {
+    const ks = this.keyspace(keyspace);
+    if (!/^[A-Za-z0-9_]{1,48}$/.test(name)) {
+      throw new FakeApiError(
+        "INVALID_CREATE_COLLECTION_FIELD",
+        `Invalid collection name '${name}'.`,
+      );
+    }
+    const options = normaliseOptions(rawOptions, this.lexicalAvailable);
+    const existing = ks.get(name);
+    if (existing) {
+      if (JSON.stringify(existing.options) !== JSON.stringify(options)) {
+        throw new FakeApiError(
+          "EXISTING_COLLECTION_DIFFERENT_SETTINGS",
+          `Collection '${name}' already exists but with settings different from ones passed with 'createCollection' command.`,
+        );
+      }
+      return existing;
+    }
+    const total = [...this.keyspaces.values()].reduce((n, m) => n + m.size, 0);
+    if (total >= this.maxCollections) {
+      throw new FakeApiError(
+        "TOO_MANY_COLLECTIONS",
+        `Too many collections: number of collections in database cannot exceed ${this.maxCollections}.`,
+      );
+    }
+    const c = new FakeCollection(keyspace, name, options);
+    ks.set(name, c);
+    return c;
+  }
+
+  deleteCollection(keyspace: string, name: string): void {
+    this.keyspace(keyspace).delete(name);
+  }
+
+  /** Inserts documents given as JSON text (test seeding; same validation as insertMany). */
+  seed(keyspace: string, name: string, docs: string[]): void {
+    const c = this.keyspace(keyspace).get(name);
+    if (!c) throw new Error(`no collection ${keyspace}.${name}`);
+    for (const d of docs) c.insert(parseTree(d), fakeEmbedding);
+  }
+}
+
+/** Normalises createCollection options the way findCollections (explain) reports them. */
+export function normaliseOptions(raw: unknown, lexicalAvailable: boolean): Record<string, unknown> {
+  const o = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
+  const known = ["defaultId", "vector", "indexing", "lexical", "rerank"];
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) {
+      throw new FakeApiError(
+        "INVALID_CREATE_COLLECTION_FIELD",
+        `Unrecognized field "${k}" in createCollection options.`,
+      );
+    }
+  }
+  const out: Record<string, unknown> = {};
+  if (o.defaultId !== undefined) {
+    const t = (o.defaultId as { type?: unknown }).type;
+    if (!["uuid", "uuidv6", "uuidv7", "objectId"].includes(String(t))) {
+      throw new FakeApiError("INVALID_CREATE_COLLECTION_FIELD", `Invalid defaultId type '${t}'.`);
+    }
+    out.defaultId = { type: t };
+  }
+  if (o.vector !== undefined) {
+    const v = o.vector as Record<string, unknown>;
+    const dimension = v.dimension ?? v.size;
+    const service = v.service as Record<string, unknown> | undefined;
+    if (dimension === undefined && !service) {
+      throw new FakeApiError(
+        "INVALID_CREATE_COLLECTION_FIELD",
+        "The 'dimension' can not be null if 'service' is not provided.",
+      );
+    }
+    const dim = typeof dimension === "number" ? dimension : 1024;
+    if (!Number.isInteger(dim) || dim < 1 || dim > LIMITS.maxVectorDimension) {
+      throw new FakeApiError(
+        "INVALID_CREATE_COLLECTION_FIELD",
+        `Invalid vector dimension ${dimension}.`,
+      );
+    }
+    const metric = v.metric ?? v.function ?? "cosine";
+    if (!["cosine", "euclidean", "dot_product"].includes(String(metric))) {
+      throw new FakeApiError(
+        "INVALID_CREATE_COLLECTION_FIELD",
+        `Invalid vector metric '${metric}'.`,
+      );
+    }
+    const vec: Record<string, unknown> = {
+      dimension: dim,
+      metric,
+      sourceModel: v.sourceModel ?? "other",
+    };
+    if (service) vec.service = service;
+    out.vector = vec;
+  }
+  if (o.indexing !== undefined) out.indexing = o.indexing;
+  const lexical = o.lexical as { enabled?: boolean; analyzer?: unknown } | undefined;
+  if (lexicalAvailable) {
+    out.lexical = lexical?.enabled === false
+      ? { enabled: false }
+      : { enabled: true, analyzer: lexical?.analyzer ?? "standard" };
+    const rerank = o.rerank as { enabled?: boolean; service?: unknown } | undefined;
+    out.rerank = rerank?.enabled === false ? { enabled: false } : {
+      enabled: true,
+      service: rerank?.service ??
+        { provider: "nvidia", modelName: "nvidia/llama-3.2-nv-rerankqa-1b-v2" },
+    };
+  } else if (lexical?.enabled) {
+    throw new FakeApiError(
+      "LEXICAL_NOT_ENABLED_FOR_COLLECTION",
+      "Lexical search is not available on this database.",
+    );
+  }
+  return out;
+}
+
+function checkId(id: JNode): void {
+  if (id.t === "str" || id.t === "num" || id.t === "bool" || id.t === "null") return;
+  if (id.t === "obj" && id.m.length === 1) {
+    const [k, v] = id.m[0]!;
+    if (k === "$uuid" && v.t === "str") return;
+    if (k === "$objectId" && v.t === "str" && /^[0-9a-fA-F]{24}$/.test(v.v)) return;
+    if (k === "$date" && v.t === "num" && /^-?\d+$/.test(v.raw)) return;
+  }
+  throw new FakeApiError(
+    "SHRED_BAD_DOCID_TYPE",
+    "Bad type for '_id' property: Document Id must be a JSON String, Number, Boolean, EJSON-Encoded Date Object or NULL",
+  );
+}
+
+function checkLimits(n: JNode, depth: number): void {
+  if (depth > LIMITS.maxDepth) {
+    throw new FakeApiError(
+      "SHRED_DOC_LIMIT_VIOLATION",
+      `Document size limitation violated: document depth exceeds maximum allowed (${LIMITS.maxDepth})`,
+    );
+  }
+  if (n.t === "num" && n.raw.length > LIMITS.maxNumberChars) {
+    throw new FakeApiError(
+      "SHRED_DOC_LIMIT_VIOLATION",
+      `Document size limitation violated: Number value length (${n.raw.length}) exceeds the maximum allowed (${LIMITS.maxNumberChars})`,
+    );
+  }
+  if (n.t === "obj") { for (const [, v] of n.m) checkLimits(v, depth + 1); }
+  if (n.t === "arr") { for (const v of n.a) checkLimits(v, depth + 1); }
+}
+
+function generateId(defaultId: { type?: string } | undefined): JNode {
+  const uuid = crypto.randomUUID();
+  switch (defaultId?.type) {
+    case undefined:
+      return { t: "str", v: uuid };
+    case "objectId": {
+      const hex = [...crypto.getRandomValues(new Uint8Array(12))].map((b) =>
+        b.toString(16).padStart(2, "0")
+      ).join("");
+      return obj([["$objectId", { t: "str", v: hex }]]);
+    }
+    default:
+      return obj([["$uuid", { t: "str", v: uuid }]]);
+  }
+}
+
+/** FNV-1a, 32 bit: a stable stand-in for Cassandra's token order. */
+export function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Deterministic stand-in for an embedding provider: the same text gives the same vector. */
+export function fakeEmbedding(text: string, dim: number): JNode {
+  let h = hash32(text) || 1;
+  const a: JNode[] = [];
+  for (let i = 0; i < dim; i++) {
+    h ^= h << 13;
+    h ^= h >>> 17;
+    h ^= h << 5;
+    a.push({ t: "num", raw: String(Math.fround(((h >>> 0) / 0xffffffff) * 2 - 1)) });
+  }
+  return { t: "arr", a };
+}
+
+export { toPlain };
