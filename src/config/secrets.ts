@@ -18,7 +18,8 @@ export function registerSecret(value: string): void {
 /** Replaces every registered secret in `text` with `***`. */
 export function redactSecrets(text: string): string {
   let out = text;
-  for (const s of secrets) {
+  // Longest first, so a secret that contains another (a token built from a password) is masked whole.
+  for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
     if (out.includes(s)) out = out.split(s).join("***");
   }
   return out;

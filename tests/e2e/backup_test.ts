@@ -101,6 +101,12 @@ Deno.test("backup: a full snapshot is byte-exact, hashed, counted and private", 
   assert.equal(m.collections.find((c) => c.name === "customers")!.vector, null);
   assert.equal(m.collections.find((c) => c.name === "faq")!.vector?.documents_with_vector, 40);
   assert.match(r.stdout, /Snapshot complete/);
+  const commands = new Set(t.api.requests.map((q) => q.command));
+  assert.deepEqual(
+    [...commands].sort(),
+    ["estimatedDocumentCount", "find", "findCollections"],
+    "backup only reads",
+  );
 });
 
 Deno.test("backup: nasty values survive exactly (numbers, EJSON, key order, unicode)", async () => {

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../errors.ts";
+import { parseNameList, resolveConnection } from "./resolve.ts";
+import { clearSecrets, redactSecrets } from "./secrets.ts";
+
+const noFile = () => Promise.reject(new Deno.errors.NotFound("nope"));
+
+Deno.test("resolveConnection derives the environment and default keyspace from the endpoint", async () => {
+  const astra = await resolveConnection(
+    { endpoint: "https://abc-us-east1.apps.astra.datastax.com/" },
+    { ASTRA_DB_APPLICATION_TOKEN: "AstraCS:t0ken-value" },
+    noFile,
+  );
+  assert.equal(astra.environment, "astra");
+  assert.deepEqual(astra.keyspaces, ["default_keyspace"]);
+  assert.equal(astra.endpoint, "https://abc-us-east1.apps.astra.datastax.com");
+  const local = resolveConnection({ endpoint: "http://localhost:8181" }, {
+    ASTRA_DB_APPLICATION_TOKEN: "tok1",
+  }, noFile);
+  await assert.rejects(local, /has no default keyspace/);
+});
+
+Deno.test("resolveConnection: flags win over the environment; keyspaces may repeat and comma-separate", async () => {
+  const c = await resolveConnection(
+    { endpoint: "http://h:1", environment: "dse", keyspace: ["a,b", "c", "a"] },
+    {
+      ASTRA_DB_API_ENDPOINT: "http://other:2",
+      ASTRA_DB_ENVIRONMENT: "astra",
+      ASTRA_DB_KEYSPACE: "z",
+      ASTRA_DB_APPLICATION_TOKEN: "tok1",
+    },
+    noFile,
+  );
+  assert.equal(c.endpoint, "http://h:1");
+  assert.equal(c.environment, "dse");
+  assert.deepEqual(c.keyspaces, ["a", "b", "c"]);
+});
+
+Deno.test("resolveConnection builds the username/password token and registers secrets", async () => {
+  clearSecrets();
+  const c = await resolveConnection(
+    { endpoint: "http://h:1", keyspace: ["ks"] },
+    { ASTRA_DB_USERNAME: "cassandra", ASTRA_DB_PASSWORD: "s3cret-pw" },
+    noFile,
+  );
+  assert.equal(c.token, "Cassandra:Y2Fzc2FuZHJh:czNjcmV0LXB3");
+  assert.equal(
+    redactSecrets(`pw s3cret-pw token ${c.token} b64 czNjcmV0LXB3`),
+    "pw *** token *** b64 ***",
+  );
+  await assert.rejects(
+    resolveConnection({ endpoint: "https://x.apps.astra.datastax.com" }, {
+      ASTRA_DB_USERNAME: "u",
+      ASTRA_DB_PASSWORD: "p",
+    }, noFile),
+    /Astra with a username and password/,
+  );
+});
+
+Deno.test("resolveConnection prefers a token file and trims it", async () => {
+  const c = await resolveConnection(
+    { endpoint: "http://h:1", keyspace: ["ks"], tokenFile: "/t" },
+    { ASTRA_DB_APPLICATION_TOKEN: "env-token" },
+    (p) => Promise.resolve(p === "/t" ? "  file-token\n" : ""),
+  );
+  assert.equal(c.token, "file-token");
+  await assert.rejects(
+    resolveConnection(
+      { endpoint: "http://h:1", keyspace: ["ks"], tokenFile: "/missing" },
+      {},
+      noFile,
+    ),
+    /Cannot read token file "\/missing": no such file/,
+  );
+});
+
+Deno.test("resolveConnection refuses bad endpoints, environments, names and missing auth", async () => {
+  const cases: Array<[Parameters<typeof resolveConnection>[0], Record<string, string>, RegExp]> = [
+    [{}, { ASTRA_DB_APPLICATION_TOKEN: "t" }, /no Data API endpoint/],
+    [{ endpoint: "not a url" }, {}, /not a URL/],
+    [{ endpoint: "ftp://h" }, {}, /only http and https/],
+    [{ endpoint: "https://user:pw@h" }, {}, /contains credentials/],
+    [{ endpoint: "http://h", environment: "mars" }, {}, /Cannot use environment "mars"/],
+    [{ endpoint: "http://h", keyspace: ["bad-name"] }, {}, /Cannot use keyspace "bad-name"/],
+    [{ endpoint: "http://h", keyspace: ["ks"] }, {}, /no token given/],
+    [
+      { endpoint: "http://h", keyspace: ["ks"] },
+      { ASTRA_DB_USERNAME: "u" },
+      /must be set together/,
+    ],
+  ];
+  for (const [flags, env, pattern] of cases) {
+    await assert.rejects(
+      resolveConnection(flags, env, noFile),
+      (e: unknown) => e instanceof ConfigError && pattern.test(e.message),
+    );
+  }
+});
+
+Deno.test("parseNameList splits, de-duplicates and validates", () => {
+  assert.deepEqual(parseNameList(["a, b", "b", "c"], "--collections"), ["a", "b", "c"]);
+  assert.deepEqual(parseNameList(undefined, "--exclude"), []);
+  assert.throws(
+    () => parseNameList(["ok", "no.dots"], "--collections"),
+    /Cannot use --collections "no.dots"/,
+  );
+});
