@@ -1,8 +1,8 @@
 /**
  * `deno task demo`: the main job on an embedded default. Starts the fake Data API with sample
  * vector data (a 384-dimension collection, a plain collection with awkward values, a vectorize
- * collection), backs it up with the real CLI under the shipped permission sandbox, and shows
- * where the snapshot is and what its manifest says.
+ * collection), backs it up with the real CLI under the shipped permission sandbox, shows where
+ * the snapshot is and what its manifest says, and verifies the packed zip.
  */
 
 import { join } from "node:path";
@@ -24,8 +24,8 @@ say(`Working in ${dir}\n`);
 
 let code = 0;
 try {
-  say("$ astrabak backup --out backups");
-  const backup = await runCli(["backup", "--out", out], { dir, env: fakeEnv(api) });
+  say("$ astrabak backup --out backups --zip");
+  const backup = await runCli(["backup", "--out", out, "--zip"], { dir, env: fakeEnv(api) });
   say(backup.stderr.trimEnd());
   say(backup.stdout.trimEnd());
   if (backup.code !== 0) throw new Error(`backup exited ${backup.code}`);
@@ -49,6 +49,11 @@ try {
       }…`,
     );
   }
+
+  say(`\n$ astrabak verify backups/${snapshot}.zip`);
+  const verify = await runCli(["verify", join(out, `${snapshot}.zip`)], { dir });
+  say(verify.stdout.trimEnd());
+  if (verify.code !== 0) throw new Error(`verify exited ${verify.code}: ${verify.stderr}`);
 } catch (e) {
   say(`demo failed: ${e instanceof Error ? e.message : e}`);
   code = 1;

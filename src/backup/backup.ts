@@ -17,6 +17,7 @@ import {
   type CollectionEntry,
   FORMAT_VERSION,
   type Manifest,
+  vectorSpec,
   type VectorStatsEntry,
   writeManifest,
 } from "../manifest/mod.ts";
@@ -32,8 +33,9 @@ import {
 import { DataApiClient } from "../source/data_api.ts";
 import { readPages } from "../source/pages.ts";
 import type { RetryOptions } from "../source/retry.ts";
-import { DocumentCheckError } from "../streams/document_stats_stream.ts";
 import { TOOL_NAME, VERSION } from "../version.ts";
+import { packSnapshot } from "../snapshot/zip.ts";
+import { assertZipVerifies } from "../verify/verify.ts";
 import { writeDocuments, type WrittenData } from "./pipeline.ts";
 
 /** Everything a backup needs, already resolved and validated. */
@@ -46,6 +48,8 @@ export interface BackupOptions {
   exclude: readonly string[];
   /** gzip data files (default true). */
   compress: boolean;
+  /** Also pack a complete snapshot into `<ts>.zip` (checked before it is published). */
+  zip?: boolean;
   /** Per-request timeout in ms (default 30 000). */
   requestTimeoutMs?: number;
   /** Page-level retry policy. */
@@ -76,6 +80,10 @@ export interface BackupReport {
   snapshot: string;
   manifest: Manifest;
   collections: BackupCollectionReport[];
+  /** The packed zip, when `zip` was asked for and the snapshot is complete. */
+  zip: { path: string; size_bytes: number; zip64: boolean } | null;
+  /** Why packing the zip failed (the snapshot directory itself is complete and kept). */
+  zip_error?: string;
 }
 
 /** Runs a backup; see the module doc. Throws ConfigError/SourceError before anything is written. */
@@ -200,10 +208,27 @@ async function backupInto(
   await writeManifest(workdir.path, manifest);
   options.signal?.throwIfAborted();
   const snapshot = await workdir.finalize(failed === 0);
+  let zip: BackupReport["zip"] = null;
+  let zipError: string | undefined;
+  if (options.zip && failed === 0) {
+    try {
+      const r = await packSnapshot(snapshot, (p) => assertZipVerifies(p, reporter), options.signal);
+      zip = { path: r.zipPath, size_bytes: r.sizeBytes, zip64: r.zip64 };
+      reporter.info(`Packed ${r.zipPath} (${r.sizeBytes} bytes)`);
+    } catch (e) {
+      if (options.signal?.aborted) throw e;
+      zipError = errorMessage(e);
+      reporter.error(
+        `Packing the zip failed: ${zipError}; the snapshot ${snapshot} is complete and kept`,
+      );
+    }
+  }
   return {
     status: manifest.status,
     snapshot,
     manifest,
+    zip,
+    ...(zipError === undefined ? {} : { zip_error: zipError }),
     collections: entries.map((e) => ({
       keyspace: e.keyspace,
       name: e.name,
@@ -253,7 +278,7 @@ async function backupCollection(
   const maxAttempts = options.collectionAttempts ?? 2;
   const fileName = dataFileName(info.keyspace, info.name, options.compress);
   const path = workdir.file(fileName);
-  const vectorDef = vectorDefinition(info.definition);
+  const vectorDef = vectorSpec(info.definition);
   const estimate = async (when: string): Promise<number | null> => {
     try {
       return await estimatedDocumentCount(client, info.keyspace, info.name, signal);
@@ -421,22 +446,6 @@ function failedEntry(
   };
 }
 
-/** The vector settings of a collection definition, or null for a non-vector collection. */
-export function vectorDefinition(
-  definition: Record<string, unknown>,
-): { dimension: number | null; vectorize: boolean } | null {
-  const v = definition.vector as
-    | { dimension?: unknown; size?: unknown; service?: unknown }
-    | undefined;
-  if (!v || typeof v !== "object") return null;
-  const dim = typeof v.dimension === "number"
-    ? v.dimension
-    : typeof v.size === "number"
-    ? v.size
-    : null;
-  return { dimension: dim, vectorize: v.service !== undefined && v.service !== null };
-}
-
 function vectorEntry(
   field: string,
   dimension: number | null,
@@ -450,5 +459,3 @@ function vectorEntry(
     representation: { array: s.array, binary: s.binary },
   };
 }
-
-export { DocumentCheckError };

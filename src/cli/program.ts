@@ -5,6 +5,8 @@
 
 import { Command } from "commander";
 import { registerBackup } from "../commands/backup.ts";
+import { registerVerify } from "../commands/verify.ts";
+import { registerZip } from "../commands/zip.ts";
 import { EXIT_CODE_HELP } from "../exit_codes.ts";
 import { VERSION } from "../version.ts";
 import type { CliContext } from "./context.ts";
@@ -32,5 +34,7 @@ export function buildProgram(ctx: CliContext): Command {
     })
     .addHelpText("after", `\n${EXIT_CODE_HELP}\n`);
   registerBackup(program, ctx);
+  registerVerify(program, ctx);
+  registerZip(program, ctx);
   return program;
 }

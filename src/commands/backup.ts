@@ -21,6 +21,7 @@ export interface BackupFlags extends OutputFlags {
   collections?: string[];
   exclude?: string[];
   compress?: boolean;
+  zip?: boolean;
   requestTimeout?: number;
   retries?: number;
 }
@@ -41,6 +42,7 @@ export async function parseBackupOptions(
     include,
     exclude,
     compress: flags.compress !== false,
+    zip: flags.zip === true,
     requestTimeoutMs: Math.round((flags.requestTimeout ?? 30) * 1000),
     retry: { maxAttempts: (flags.retries ?? 5) + 1 },
     ...(signal ? { signal } : {}),
@@ -61,6 +63,10 @@ export function formatBackupReport(r: BackupReport): string[] {
   }
   const t = r.manifest.totals;
   lines.push(`${t.collections_ok} ok, ${t.collections_failed} failed, ${t.documents} documents`);
+  if (r.zip) lines.push(`Zip: ${r.zip.path} (${r.zip.size_bytes} bytes)`);
+  if (r.zip_error) {
+    lines.push(`Zip FAILED: ${r.zip_error} (the snapshot directory is complete and kept)`);
+  }
   return lines;
 }
 
@@ -81,7 +87,8 @@ export function registerBackup(program: Command, ctx: CliContext): void {
       collect,
     )
     .option("--exclude <names>", "skip these collections (comma-separated, repeatable)", collect)
-    .option("--no-compress", "write plain .jsonl instead of .jsonl.gz");
+    .option("--no-compress", "write plain .jsonl instead of .jsonl.gz")
+    .option("--zip", "also pack a complete snapshot into <out>/<ts>.zip (never an INCOMPLETE one)");
   addConnectionOptions(cmd);
   addOutputOptions(cmd);
   cmd.addHelpText(
@@ -111,6 +118,10 @@ ${EXIT_CODE_HELP}
     );
     const report = await runBackup(options, out);
     out.result(report, formatBackupReport(report));
-    ctx.exitCode = report.status === "complete" ? ExitCode.Ok : ExitCode.Incomplete;
+    ctx.exitCode = report.status !== "complete"
+      ? ExitCode.Incomplete
+      : report.zip_error !== undefined
+      ? ExitCode.UploadFailed
+      : ExitCode.Ok;
   });
 }

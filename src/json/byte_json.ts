@@ -242,6 +242,37 @@ export class ByteJsonScanner {
     }
   }
 
+  /**
+   * Consumes an array (`[` next) and returns its length if every element is a number, or -1 if
+   * any is not (the array is still fully validated). A tight loop: vectors are most of the bytes.
+   */
+  numberArrayLength(depth: number): number {
+    if (depth > MAX_JSON_DEPTH) this.fail("JSON nested too deeply");
+    const b = this.bytes;
+    this.expect(LBRACKET, "'['");
+    if (this.skipWs() === RBRACKET) {
+      this.pos++;
+      return 0;
+    }
+    let n = 0;
+    let allNumbers = true;
+    for (;;) {
+      let c = b[this.pos] ?? -1;
+      if (isWs(c)) c = this.skipWs();
+      if (c === MINUS || (c >= ZERO && c <= NINE)) this.skipNumber();
+      else {
+        this.skipValue(depth);
+        allNumbers = false;
+      }
+      n++;
+      let d = b[this.pos] ?? -1;
+      if (isWs(d)) d = this.skipWs();
+      this.pos++;
+      if (d === RBRACKET) return allNumbers ? n : -1;
+      if (d !== COMMA) this.fail("Expected ',' or ']'", this.pos - 1);
+    }
+  }
+
   /** Decodes the string at `pos` (consuming it) into a JS string. */
   readString(): string {
     const start = this.pos;

@@ -179,11 +179,8 @@ function measureVector(s: ByteJsonScanner, field: string): VectorValue {
     return { field, kind: "null", dimension: 0 };
   }
   if (kind === "array") {
-    let allNumbers = true;
-    const n = s.walkArray(2, () => {
-      if (s.skipValue(2) !== "number") allNumbers = false;
-    });
-    return allNumbers && n > 0
+    const n = s.numberArrayLength(2);
+    return n > 0
       ? { field, kind: "array", dimension: n }
       : { field, kind: "invalid", dimension: 0 };
   }

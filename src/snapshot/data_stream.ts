@@ -1,0 +1,133 @@
+/**
+ * @module
+ * The one read pipeline, shared by verify and restore: stored bytes → SHA-256 and size →
+ * gunzip → byte cap → lines → documents → counts and vector checks. Restore consumes the
+ * documents; verify discards them. Either way the same figures are compared with the manifest by
+ * {@link dataFileProblems}, so restore never re-implements verification.
+ */
+
+import type { RawDocument } from "../json/raw_document.ts";
+import { type CollectionEntry, vectorSpec } from "../manifest/mod.ts";
+import { ByteLimitStream } from "../streams/byte_limit_stream.ts";
+import { DigestStream } from "../streams/digest_stream.ts";
+import { DocumentParseStream } from "../streams/document_parse_stream.ts";
+import { type DocumentStats, DocumentStatsStream } from "../streams/document_stats_stream.ts";
+import { LineSplitStream } from "../streams/line_split_stream.ts";
+
+/** Longest line accepted: the Data API caps a document at 4 000 000 characters (≤ 24 MB escaped). */
+export const MAX_LINE_BYTES = 24_000_000;
+
+/** What reading a data file found. */
+export interface DataFileFigures {
+  sha256: string;
+  sizeBytes: number;
+  /** Null in quick mode (nothing was decompressed). */
+  uncompressedBytes: number | null;
+  /** Null in quick mode. */
+  stats: DocumentStats | null;
+}
+
+/**
+ * A data file being read. In deep mode the caller consumes `documents`; any failure of any stage
+ * (hash input, gunzip, byte cap, line split, parse, vector check) errors that stream. `figures`
+ * settles once the stream has been consumed to its end without error (await it only then).
+ */
+export interface DataFileRead {
+  /** Pages of documents (null in quick mode). */
+  documents: ReadableStream<RawDocument[]> | null;
+  figures: Promise<DataFileFigures>;
+}
+
+/**
+ * Builds the read pipeline over `bytes` (a data file's stored bytes) for `entry`. In quick mode
+ * only the hash and size are computed.
+ */
+export function readDataFile(
+  bytes: ReadableStream<Uint8Array>,
+  entry: CollectionEntry,
+  options: { quick: boolean },
+): DataFileRead {
+  const label = `${entry.keyspace}.${entry.name}`;
+  const digest = new DigestStream();
+  const hashed = bytes.pipeThrough(digest);
+  if (options.quick) {
+    const drained = hashed.pipeTo(new WritableStream());
+    return {
+      documents: null,
+      figures: drained.then(() => digest.result).then((d) => ({
+        sha256: d.sha256,
+        sizeBytes: d.bytes,
+        uncompressedBytes: null,
+        stats: null,
+      })),
+    };
+  }
+  let plain = hashed;
+  if (entry.compressed) {
+    plain = plain.pipeThrough(
+      new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>,
+    );
+  }
+  const declared = entry.uncompressed_size_bytes ?? 0;
+  const cap = new ByteLimitStream(
+    declared,
+    (limit) =>
+      `decompressed data exceeds the ${limit} bytes the manifest declares (tampered file or gzip bomb)`,
+  );
+  const spec = vectorSpec(entry.definition);
+  const stats = new DocumentStatsStream({
+    label,
+    requireId: true,
+    vectorFields: spec ? [{ field: "$vector", dimension: spec.dimension }] : [],
+  });
+  const documents = plain
+    .pipeThrough(cap)
+    .pipeThrough(new LineSplitStream(Math.min(MAX_LINE_BYTES, Math.max(declared, 1))))
+    .pipeThrough(new DocumentParseStream({ vectorFields: spec ? ["$vector"] : [] }))
+    .pipeThrough(stats);
+  const figures = Promise.all([digest.result, stats.result]).then(([d, st]) => ({
+    sha256: d.sha256,
+    sizeBytes: d.bytes,
+    uncompressedBytes: cap.bytes,
+    stats: st,
+  }));
+  figures.catch(() => {});
+  return { documents, figures };
+}
+
+/**
+ * Compares what was read with what the manifest promised; empty when they agree. In quick mode
+ * only hash and size are compared.
+ */
+export function dataFileProblems(f: DataFileFigures, entry: CollectionEntry): string[] {
+  const problems: string[] = [];
+  if (f.sizeBytes !== entry.data_size_bytes) {
+    problems.push(`size is ${f.sizeBytes} bytes, the manifest says ${entry.data_size_bytes}`);
+  }
+  if (f.sha256 !== entry.data_sha256) {
+    problems.push(
+      `SHA-256 is ${f.sha256.slice(0, 16)}…, the manifest says ${entry.data_sha256?.slice(0, 16)}…`,
+    );
+  }
+  if (f.uncompressedBytes !== null && f.uncompressedBytes !== entry.uncompressed_size_bytes) {
+    problems.push(
+      `holds ${f.uncompressedBytes} bytes of JSON Lines, the manifest says ${entry.uncompressed_size_bytes}`,
+    );
+  }
+  if (f.stats) {
+    if (f.stats.documents !== entry.document_count) {
+      problems.push(
+        `holds ${f.stats.documents} documents, the manifest says ${entry.document_count}`,
+      );
+    }
+    const v = f.stats.vectors[0];
+    if (v && entry.vector) {
+      if (v.withVector !== entry.vector.documents_with_vector) {
+        problems.push(
+          `${v.withVector} documents have a $vector, the manifest says ${entry.vector.documents_with_vector}`,
+        );
+      }
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,277 @@
+/**
+ * @module
+ * `astrabak verify` as a library call, in restic-check style phases: entry safety → manifest →
+ * names and status → files present and nothing extra → per data file: hash, size, and (unless
+ * quick) gunzip, line-by-line parse, `_id`, counts and vector dimensions. It collects every finding
+ * instead of stopping at the first, and never throws for a bad snapshot, only for an unreadable
+ * path.
+ */
+
+import { errorMessage, VerificationError } from "../errors.ts";
+import {
+  type CollectionEntry,
+  type Manifest,
+  MANIFEST_FILE,
+  MAX_MANIFEST_BYTES,
+  parseManifest,
+} from "../manifest/mod.ts";
+import type { Reporter } from "../reporter.ts";
+import { dataFileProblems, readDataFile } from "../snapshot/data_stream.ts";
+import { INCOMPLETE_SUFFIX, parseSnapshotName } from "../snapshot/layout.ts";
+import { openSnapshot, type SnapshotReader } from "../snapshot/reader.ts";
+
+/** Options of {@linkcode verifySnapshot}. */
+export interface VerifyOptions {
+  /** Only hashes and sizes (no decompression, no parsing). */
+  quick: boolean;
+  signal?: AbortSignal | undefined;
+}
+
+/** Verdict for one collection of the manifest. */
+export interface CollectionVerdict {
+  keyspace: string;
+  name: string;
+  data_file: string | null;
+  /** `not_backed_up`: the collection failed during backup (there is no data to check). */
+  status: "ok" | "failed" | "not_backed_up";
+  documents: number | null;
+  bytes: number | null;
+  problems: string[];
+}
+
+/** Result of verifying one snapshot. */
+export interface VerifyReport {
+  path: string;
+  kind: "dir" | "zip" | null;
+  snapshot: string | null;
+  mode: "deep" | "quick";
+  status: "ok" | "failed";
+  /** Snapshot-level findings (safety, manifest, names, missing or extra files, incomplete). */
+  problems: string[];
+  collections: CollectionVerdict[];
+  totals: {
+    collections_ok: number;
+    collections_failed: number;
+    documents: number;
+    bytes_read: number;
+  };
+  duration_seconds: number;
+  /** What to do next, when something failed. */
+  hint?: string;
+}
+
+/** Opens and verifies the snapshot at `path`. Throws only ConfigError (unreadable path). */
+export async function verifySnapshot(
+  path: string,
+  options: VerifyOptions,
+  reporter: Reporter,
+): Promise<VerifyReport> {
+  const started = performance.now();
+  let reader: SnapshotReader;
+  try {
+    reader = await openSnapshot(path);
+  } catch (e) {
+    if (!(e instanceof VerificationError)) throw e;
+    return finish(emptyReport(path, options, [e.message]), started);
+  }
+  try {
+    const { report } = await verifyReader(reader, options, reporter);
+    return finish(report, started);
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * Verifies an opened snapshot and also returns its manifest (null when the manifest itself is
+ * unusable), so restore can verify and then read the same snapshot.
+ */
+export async function verifyReader(
+  reader: SnapshotReader,
+  options: VerifyOptions,
+  reporter: Reporter,
+): Promise<{ report: VerifyReport; manifest: Manifest | null }> {
+  const report = emptyReport(reader.path, options, []);
+  report.kind = reader.kind;
+  report.problems.push(...reader.oddities);
+
+  let manifest: Manifest;
+  try {
+    manifest = parseManifest(
+      await reader.readBytes(MANIFEST_FILE, MAX_MANIFEST_BYTES),
+      `${MANIFEST_FILE} in ${reader.path}`,
+    );
+  } catch (e) {
+    if (!(e instanceof VerificationError)) throw e;
+    report.problems.push(e.message);
+    report.status = "failed";
+    return { report, manifest: null };
+  }
+  report.snapshot = manifest.snapshot;
+  report.problems.push(...nameProblems(reader.rootName, manifest));
+  const failed = manifest.collections.filter((c) => c.status === "failed");
+  if (manifest.status === "incomplete") {
+    report.problems.push(
+      `the snapshot is INCOMPLETE: ${
+        failed.map((c) => `${c.keyspace}.${c.name} (${c.error})`).join("; ")
+      }`,
+    );
+  }
+  const expected = new Set([
+    MANIFEST_FILE,
+    ...manifest.collections.flatMap((c) => (c.data_file ? [c.data_file] : [])),
+  ]);
+  for (const name of reader.files.keys()) {
+    if (!expected.has(name)) {
+      report.problems.push(`unexpected file ${name} (not listed in the manifest)`);
+    }
+  }
+
+  for (const entry of manifest.collections) {
+    options.signal?.throwIfAborted();
+    const verdict = await verifyEntry(reader, entry, options);
+    report.collections.push(verdict);
+    report.totals.bytes_read += verdict.bytes ?? 0;
+    if (verdict.status === "ok") {
+      report.totals.collections_ok++;
+      report.totals.documents += verdict.documents ?? 0;
+      reporter.debug(`${entry.keyspace}.${entry.name}: ok`);
+    } else if (verdict.status === "failed") {
+      report.totals.collections_failed++;
+      reporter.warn(
+        `${entry.keyspace}.${entry.name} (${entry.data_file}): ${verdict.problems.join("; ")}`,
+      );
+    }
+  }
+  report.status = report.problems.length === 0 && report.totals.collections_failed === 0
+    ? "ok"
+    : "failed";
+  if (report.status === "failed") {
+    report.hint = manifest.status === "incomplete" && report.totals.collections_failed === 0 &&
+        report.problems.length === 1
+      ? `the collections that were backed up verify; restore them with: astrabak restore ${reader.path} --force`
+      : "this snapshot cannot be trusted: keep it for investigation and take a new backup with: astrabak backup";
+  }
+  return { report, manifest };
+}
+
+async function verifyEntry(
+  reader: SnapshotReader,
+  entry: CollectionEntry,
+  options: VerifyOptions,
+): Promise<CollectionVerdict> {
+  const verdict: CollectionVerdict = {
+    keyspace: entry.keyspace,
+    name: entry.name,
+    data_file: entry.data_file,
+    status: "ok",
+    documents: null,
+    bytes: null,
+    problems: [],
+  };
+  if (entry.status === "failed" || entry.data_file === null) {
+    verdict.status = "not_backed_up";
+    return verdict;
+  }
+  if (!reader.files.has(entry.data_file)) {
+    verdict.status = "failed";
+    verdict.problems.push(`${entry.data_file} is missing`);
+    return verdict;
+  }
+  try {
+    const read = readDataFile(await reader.open(entry.data_file, options.signal), entry, {
+      quick: options.quick,
+    });
+    if (read.documents) {
+      await read.documents.pipeTo(
+        new WritableStream(),
+        options.signal ? { signal: options.signal } : {},
+      );
+    }
+    const figures = await read.figures;
+    verdict.bytes = figures.sizeBytes;
+    verdict.documents = figures.stats?.documents ?? entry.document_count;
+    verdict.problems.push(...dataFileProblems(figures, entry));
+  } catch (e) {
+    if (options.signal?.aborted) throw e;
+    // A deep read stops at the first broken byte; a hash-only pass says whether the file is the
+    // one the backup wrote (the strongest statement) before the reason it cannot be read.
+    if (!options.quick) {
+      verdict.problems.push(...(await hashProblems(reader, entry, options.signal)));
+    }
+    verdict.problems.push(describeReadError(e));
+  }
+  if (verdict.problems.length > 0) verdict.status = "failed";
+  return verdict;
+}
+
+async function hashProblems(
+  reader: SnapshotReader,
+  entry: CollectionEntry,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  try {
+    const read = readDataFile(await reader.open(entry.data_file!, signal), entry, { quick: true });
+    return dataFileProblems(await read.figures, entry);
+  } catch {
+    return [];
+  }
+}
+
+/** One line for a failure while reading hostile data. */
+function describeReadError(e: unknown): string {
+  const msg = errorMessage(e).split("\n")[0] ?? "";
+  if (e instanceof TypeError && /gzip|deflate|corrupt|invalid|header|compress/i.test(msg)) {
+    return `not a valid gzip stream (${msg})`;
+  }
+  return msg;
+}
+
+function nameProblems(rootName: string, m: Manifest): string[] {
+  const parsed = parseSnapshotName(rootName);
+  if (!parsed || parsed.kind === "zip" || parsed.kind === "inprogress") return [];
+  const problems: string[] = [];
+  if (parsed.timestamp !== m.snapshot) {
+    problems.push(`the snapshot is named ${rootName} but its manifest says ${m.snapshot}`);
+  }
+  if ((parsed.kind === "incomplete") !== (m.status === "incomplete")) {
+    problems.push(
+      `the name ${rootName} ${
+        parsed.kind === "incomplete" ? "says" : "does not say"
+      } ${INCOMPLETE_SUFFIX} but the manifest status is ${m.status}`,
+    );
+  }
+  return problems;
+}
+
+function emptyReport(path: string, options: VerifyOptions, problems: string[]): VerifyReport {
+  return {
+    path,
+    kind: null,
+    snapshot: null,
+    mode: options.quick ? "quick" : "deep",
+    status: "failed",
+    problems,
+    collections: [],
+    totals: { collections_ok: 0, collections_failed: 0, documents: 0, bytes_read: 0 },
+    duration_seconds: 0,
+  };
+}
+
+function finish(report: VerifyReport, started: number): VerifyReport {
+  report.duration_seconds = Math.round(performance.now() - started) / 1000;
+  if (report.problems.length > 0 || report.totals.collections_failed > 0) report.status = "failed";
+  return report;
+}
+
+/**
+ * Quick-verifies a freshly written zip (hashes and sizes of every entry against its manifest)
+ * and throws if anything is off; used before a zip is published under its final name.
+ */
+export async function assertZipVerifies(path: string, reporter: Reporter): Promise<void> {
+  const r = await verifySnapshot(path, { quick: true }, reporter);
+  if (r.status !== "ok") {
+    const why = [...r.problems, ...r.collections.flatMap((c) => c.problems)].join("; ");
+    throw new VerificationError(`The zip written at ${path} does not verify: ${why}`);
+  }
+}
