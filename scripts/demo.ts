@@ -2,7 +2,8 @@
  * `deno task demo`: the main job on an embedded default. Starts the fake Data API with sample
  * vector data (a 384-dimension collection, a plain collection with awkward values, a vectorize
  * collection), backs it up with the real CLI under the shipped permission sandbox, shows where
- * the snapshot is and what its manifest says, and verifies the packed zip.
+ * the snapshot is and what its manifest says, verifies the packed zip, and restores it into a
+ * second, empty fake Data API.
  */
 
 import { join } from "node:path";
@@ -15,6 +16,7 @@ const say = (s = "") => Deno.stdout.writeSync(new TextEncoder().encode(s + "\n")
 
 const api = await FakeDataApi.start({ logRequests: false });
 seedSample(api.store);
+const target = await FakeDataApi.start({ logRequests: false });
 const dir = await Deno.makeTempDir({ prefix: "astrabak-demo-" });
 const out = join(dir, "backups");
 say(
@@ -54,11 +56,32 @@ try {
   const verify = await runCli(["verify", join(out, `${snapshot}.zip`)], { dir });
   say(verify.stdout.trimEnd());
   if (verify.code !== 0) throw new Error(`verify exited ${verify.code}: ${verify.stderr}`);
+
+  say(
+    `\n$ astrabak restore latest --from backups   # into a second, empty fake Data API at ${target.url}`,
+  );
+  const restore = await runCli(["restore", "latest", "--from", out], { dir, env: fakeEnv(target) });
+  say(restore.stderr.trimEnd());
+  say(restore.stdout.trimEnd());
+  if (restore.code !== 0) throw new Error(`restore exited ${restore.code}`);
+  say(
+    "\nSource and restored collections, document by document (the faq texts are the one documented difference):",
+  );
+  for (const name of ["articles", "customers", "faq"]) {
+    const docs = (f: FakeDataApi) =>
+      [...f.store.keyspace("default_keyspace").get(name)!.docs.values()].map((d) => d.full);
+    const restored = new Set(docs(target));
+    const same = docs(api).filter((d) =>
+      restored.has(d.replace(/,"\$vectorize":"[^"]*"/, ""))
+    ).length;
+    say(`  ${name}: ${same}/${docs(api).length} identical`);
+  }
 } catch (e) {
   say(`demo failed: ${e instanceof Error ? e.message : e}`);
   code = 1;
 } finally {
   await api.close();
+  await target.close();
 }
 say(`\nThe snapshot stays in ${dir} for you to inspect.`);
 Deno.exit(code);

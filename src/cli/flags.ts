@@ -18,6 +18,13 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+/** Parses a positive integer for options like `--concurrency`. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a whole number > 0");
+  return n;
+}
+
 /** Parses a non-negative integer for options like `--retries`. */
 export function nonNegativeInt(value: string): number {
   const n = Number(value);

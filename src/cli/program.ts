@@ -5,6 +5,7 @@
 
 import { Command } from "commander";
 import { registerBackup } from "../commands/backup.ts";
+import { registerRestore } from "../commands/restore.ts";
 import { registerVerify } from "../commands/verify.ts";
 import { registerZip } from "../commands/zip.ts";
 import { EXIT_CODE_HELP } from "../exit_codes.ts";
@@ -35,6 +36,7 @@ export function buildProgram(ctx: CliContext): Command {
     .addHelpText("after", `\n${EXIT_CODE_HELP}\n`);
   registerBackup(program, ctx);
   registerVerify(program, ctx);
+  registerRestore(program, ctx);
   registerZip(program, ctx);
   return program;
 }

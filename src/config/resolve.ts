@@ -40,15 +40,22 @@ export const NAME_PATTERN = /^[A-Za-z0-9_]{1,48}$/;
 /** Reads a token file; injected so resolution stays testable. */
 export type ReadTextFile = (path: string) => Promise<string>;
 
-/** Resolves connection settings, reading a token file if one is named. */
+/**
+ * Resolves connection settings, reading a token file if one is named. With
+ * `keyspaces: "flag-only"` (restore) keyspaces come only from `--keyspace` and may be empty:
+ * restore's default is each collection's own keyspace, not an environment-wide one.
+ */
 export async function resolveConnection(
   flags: ConnectionFlags,
   env: Env,
   readTextFile: ReadTextFile,
+  options: { keyspaces?: "required" | "flag-only" } = {},
 ): Promise<ConnectionConfig> {
   const endpoint = resolveEndpoint(flags.endpoint ?? env.ASTRA_DB_API_ENDPOINT);
   const environment = resolveEnvironment(flags.environment ?? env.ASTRA_DB_ENVIRONMENT, endpoint);
-  const keyspaces = resolveKeyspaces(flags.keyspace, env.ASTRA_DB_KEYSPACE, environment);
+  const keyspaces = options.keyspaces === "flag-only"
+    ? parseNameList(flags.keyspace, "keyspace")
+    : resolveKeyspaces(flags.keyspace, env.ASTRA_DB_KEYSPACE, environment);
   const { token, tokenSource } = await resolveToken(flags, env, environment, readTextFile);
   registerSecret(token);
   return Object.freeze({

@@ -7,6 +7,7 @@
 import { SourceError } from "../errors.ts";
 import { NAME_PATTERN } from "../config/resolve.ts";
 import type { DataApiClient } from "./data_api.ts";
+import { readPages } from "./pages.ts";
 
 /** A collection and its options exactly as `findCollections` (explain) returned them. */
 export interface CollectionInfo {
@@ -71,4 +72,46 @@ function protocolError(message: string): SourceError {
     command: "findCollections",
     retriable: false,
   });
+}
+
+/** Creates a collection with the given options (`createCollection`; idempotent for equal options). */
+export async function createCollection(
+  client: DataApiClient,
+  keyspace: string,
+  name: string,
+  definition: Record<string, unknown>,
+  signal?: AbortSignal,
+): Promise<void> {
+  await client.simple({ keyspace }, { createCollection: { name, options: definition } }, {
+    signal,
+  });
+}
+
+/** Drops a collection (`deleteCollection`, the wire name of astra-db-ts's dropCollection). */
+export async function deleteCollection(
+  client: DataApiClient,
+  keyspace: string,
+  name: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  await client.simple({ keyspace }, { deleteCollection: { name } }, { signal });
+}
+
+/**
+ * Counts documents exactly by paging through their `_id`s: countDocuments stops at 1000 and
+ * estimatedDocumentCount is approximate, so a restore proves its result this way.
+ */
+export async function countByScan(
+  client: DataApiClient,
+  keyspace: string,
+  collection: string,
+  signal?: AbortSignal,
+): Promise<number> {
+  let n = 0;
+  for await (
+    const page of readPages(client, keyspace, collection, { signal, projection: { _id: 1 } })
+  ) {
+    n += page.length;
+  }
+  return n;
 }

@@ -51,8 +51,13 @@ export interface CommandOptions {
   /** How to inspect `data.documents` (vector fields, watched members). */
   inspect?: InspectOptions;
   signal?: AbortSignal | undefined;
-  /** Return responses that carry `errors[]` instead of throwing (insertMany partial failures). */
-  allowErrors?: boolean;
+  /**
+   * Decides whether a response that carries `errors[]` is a partial result to hand back (for
+   * insertMany: `status.documentResponses` is present) rather than a failure to throw.
+   */
+  acceptPartial?: (response: CommandResponse) => boolean;
+  /** Called before each attempt (1, 2, …): a retried write may have been applied already. */
+  onAttempt?: (attempt: number) => void;
 }
 
 /** Data API errors inside HTTP 200 that are transient (database or provider overload). */
@@ -123,7 +128,10 @@ export class DataApiClient {
     const where = describeTarget(target);
     const maxAttempts = this.#retry.maxAttempts ?? 6;
     return retry(
-      () => this.#once(target, name, where, bytes, options),
+      (attempt) => {
+        options.onAttempt?.(attempt);
+        return this.#once(target, name, where, bytes, options);
+      },
       this.#retry,
       {
         isRetriable: (e): e is SourceError => e instanceof SourceError && e.retriable,
@@ -225,7 +233,7 @@ export class DataApiClient {
         { kind: "protocol", command: name, status: res.status, retriable: true, cause: e },
       );
     }
-    if (parsed.errors.length > 0 && !options.allowErrors) {
+    if (parsed.errors.length > 0 && !options.acceptPartial?.(parsed)) {
       const first = parsed.errors[0]!;
       const code = typeof first.errorCode === "string" ? first.errorCode : undefined;
       throw new SourceError(

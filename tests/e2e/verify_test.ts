@@ -195,8 +195,8 @@ Deno.test("verify: INCOMPLETE snapshots fail, naming the failed collections and 
   const r = await verify(t.dir, report.snapshot);
   assert.equal(r.code, 2);
   assert.match(r.stdout, /the snapshot is INCOMPLETE: default_keyspace\.faq \(.*HTTP 500/);
-  assert.match(r.stdout, /-       default_keyspace\.faq: not in this snapshot/);
-  assert.match(r.stdout, /ok      default_keyspace\.articles/);
+  assert.match(r.stdout, /- {7}default_keyspace\.faq: not in this snapshot/);
+  assert.match(r.stdout, /ok {6}default_keyspace\.articles/);
   assert.match(r.stdout, /hint: .*astrabak restore .* --force/);
   const z = await runCli(["zip", report.snapshot], { dir: t.dir });
   assert.equal(z.code, 2);

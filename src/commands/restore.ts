@@ -1,0 +1,216 @@
+/**
+ * @module
+ * `astrabak restore SNAPSHOT`: flags → {@linkcode runRestore} → per-collection report.
+ */
+
+import { type Command, InvalidArgumentError, Option } from "commander";
+import type { Env } from "../config/env.ts";
+import {
+  NAME_PATTERN,
+  parseNameList,
+  type ReadTextFile,
+  resolveConnection,
+} from "../config/resolve.ts";
+import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
+import { addConnectionOptions, addOutputOptions, collect, positiveInt } from "../cli/flags.ts";
+import { ConfigError } from "../errors.ts";
+import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
+import { IF_EXISTS, type IfExists } from "../restore/plan.ts";
+import {
+  type RestoreOptions,
+  type RestoreReport,
+  runRestore,
+  type VectorizeMode,
+} from "../restore/restore.ts";
+import { latestSnapshot } from "../snapshot/select.ts";
+
+/** Raw flags of `restore`. */
+export interface RestoreFlags extends OutputFlags {
+  endpoint?: string;
+  environment?: string;
+  keyspace?: string[];
+  tokenFile?: string;
+  from?: string;
+  collections?: string[];
+  rename?: string[];
+  ifExists?: string;
+  dryRun?: boolean;
+  force?: boolean;
+  vectorize?: string;
+  concurrency?: number;
+  batchSize?: number;
+  requestTimeout?: number;
+  retries?: number;
+}
+
+/** Resolves flags (and `latest`) into {@linkcode RestoreOptions}. */
+export async function parseRestoreOptions(
+  snapshotArg: string,
+  flags: RestoreFlags,
+  env: Env,
+  readTextFile: ReadTextFile,
+  signal?: AbortSignal,
+): Promise<RestoreOptions> {
+  const connection = await resolveConnection(flags, env, readTextFile, { keyspaces: "flag-only" });
+  if (connection.keyspaces.length > 1) {
+    throw new ConfigError(
+      "Cannot restore into several keyspaces: give --keyspace once (or not at all)",
+    );
+  }
+  const renames = new Map<string, string>();
+  for (const r of flags.rename ?? []) {
+    const [from, to, ...rest] = r.split("=");
+    if (!from || !to || rest.length > 0 || !NAME_PATTERN.test(from) || !NAME_PATTERN.test(to)) {
+      throw new ConfigError(`Cannot use --rename "${r}": expected old=new with collection names`);
+    }
+    if (renames.has(from)) {
+      throw new ConfigError(`Cannot use --rename "${r}": ${from} is renamed twice`);
+    }
+    renames.set(from, to);
+  }
+  const snapshot = snapshotArg === "latest"
+    ? await latestSnapshot(flags.from ?? env.ASTRABAK_OUT ?? "./backups")
+    : snapshotArg;
+  return {
+    connection,
+    snapshot,
+    targetKeyspace: connection.keyspaces[0] ?? null,
+    include: parseNameList(flags.collections, "--collections"),
+    renames,
+    ifExists: (flags.ifExists ?? "fail") as IfExists,
+    dryRun: flags.dryRun === true,
+    force: flags.force === true,
+    vectorize: (flags.vectorize ?? "keep-vector") as VectorizeMode,
+    concurrency: flags.concurrency ?? 8,
+    batchSize: flags.batchSize ?? 50,
+    requestTimeoutMs: Math.round((flags.requestTimeout ?? 30) * 1000),
+    retry: { maxAttempts: (flags.retries ?? 5) + 1 },
+    signal,
+  };
+}
+
+/** Human summary of a restore report. */
+export function formatRestoreReport(r: RestoreReport): string[] {
+  const lines: string[] = [];
+  for (const c of r.collections) {
+    const arrow = `${c.source} → ${c.target}`;
+    if (r.status === "dry-run") {
+      lines.push(
+        c.action === "skip"
+          ? `  would skip     ${arrow}: ${c.reason}`
+          : `  would ${
+            c.action.padEnd(8)
+          }${arrow}: ${c.documents_in_snapshot} documents (${c.reason})`,
+      );
+      continue;
+    }
+    if (c.status === "skipped") {
+      lines.push(`  skipped ${arrow}: ${c.reason}`);
+      continue;
+    }
+    const figures =
+      `${c.inserted} inserted, ${c.already_present} already present, ${c.refused} refused; ${
+        c.count_after ?? "?"
+      } documents in the collection`;
+    lines.push(
+      c.status === "ok"
+        ? `  ok      ${arrow}: ${figures}`
+        : `  FAILED  ${arrow}: ${figures}: ${c.error}`,
+    );
+    if (c.vectorize_texts_not_restored > 0) {
+      lines.push(
+        `          ${c.vectorize_texts_not_restored} $vectorize texts not restored (kept the exact $vector; --vectorize reembed does the opposite)`,
+      );
+    }
+    if (c.documents_reembedded > 0) {
+      lines.push(`          ${c.documents_reembedded} documents re-embedded from $vectorize`);
+    }
+  }
+  const failed = r.collections.filter((c) => c.status === "failed").length;
+  const docs = r.collections.reduce((n, c) => n + c.inserted, 0);
+  lines.push(
+    r.status === "dry-run"
+      ? `Dry run of ${r.snapshot}: verified; nothing was written`
+      : failed === 0
+      ? `Restored ${r.snapshot}: ${r.collections.length} collection(s), ${docs} documents inserted`
+      : `Restore of ${r.snapshot} FAILED for ${failed} collection(s)`,
+  );
+  if (r.hint) lines.push(`hint: ${r.hint}`);
+  return lines;
+}
+
+/** Registers `restore` on the program. */
+export function registerRestore(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command("restore")
+    .argument(
+      "<snapshot>",
+      "snapshot directory, .zip, or latest (newest finished snapshot under --from)",
+    )
+    .description(
+      "Verify a snapshot, recreate its collections from their definitions, and write the documents back exactly as stored (same numbers, EJSON wrappers and $vector representation)",
+    )
+    .option("--from <dir>", "where to look for `latest` (env ASTRABAK_OUT; default ./backups)")
+    .option(
+      "--collections <names>",
+      "only these collections (comma-separated, repeatable)",
+      collect,
+    )
+    .option("--rename <old=new>", "restore a collection under another name (repeatable)", collect)
+    .addOption(
+      new Option(
+        "--if-exists <mode>",
+        "when the target collection exists: fail, skip, append or replace",
+      )
+        .choices([...IF_EXISTS]).default("fail"),
+    )
+    .option("--dry-run", "verify and print the plan; write nothing")
+    .option("--force", "restore the collections that were backed up from an INCOMPLETE snapshot")
+    .addOption(
+      new Option(
+        "--vectorize <mode>",
+        "vectorize collections: keep-vector (exact $vector, $vectorize text dropped) or reembed",
+      ).choices(["keep-vector", "reembed"]).default("keep-vector"),
+    )
+    .option("--concurrency <n>", "insertMany requests in flight per collection", positiveInt, 8)
+    .option("--batch-size <n>", "documents per insertMany (at most 100)", (v) => {
+      const n = positiveInt(v);
+      if (n > 100) {
+        throw new InvalidArgumentError("the Data API accepts at most 100 documents per insertMany");
+      }
+      return n;
+    }, 50);
+  addConnectionOptions(cmd);
+  addOutputOptions(cmd);
+  cmd.addHelpText(
+    "after",
+    `
+--keyspace NAME restores every collection into NAME (default: each into its own keyspace, which
+must exist). The whole snapshot is verified before the first write; nothing is written if any
+check fails, if a target exists and --if-exists is fail (the default), or if an existing target's
+definition differs from the snapshot's (only --if-exists replace changes it). Existing _ids are
+never overwritten by append: they are counted as already present. After writing, every
+collection is counted by a full _id scan and compared with what was written.
+
+Examples:
+  astrabak restore latest --from /var/backups/astra --dry-run
+  astrabak restore /var/backups/astra/20261125_021500.zip --rename articles=articles_restored
+  astrabak restore latest --collections faq --if-exists append
+
+${EXIT_CODE_HELP}
+`,
+  );
+  cmd.action(async (snapshot: string, flags: RestoreFlags) => {
+    const out = openOutput(ctx, flags);
+    const options = await parseRestoreOptions(
+      snapshot,
+      flags,
+      ctx.env,
+      (p) => Deno.readTextFile(p),
+      ctx.signal,
+    );
+    const report = await runRestore(options, out);
+    out.result(report, formatRestoreReport(report));
+    ctx.exitCode = report.status === "failed" ? ExitCode.Incomplete : ExitCode.Ok;
+  });
+}

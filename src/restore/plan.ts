@@ -1,0 +1,151 @@
+/**
+ * @module
+ * Decides, before anything is written, what restore will do with each collection: where it goes
+ * (`--keyspace`, `--rename`), and what happens if it already exists (`--if-exists`). Every
+ * refusal is collected and reported together, so a restore either starts with a complete plan or
+ * writes nothing.
+ */
+
+import { ConfigError } from "../errors.ts";
+import type { CollectionEntry, Manifest } from "../manifest/mod.ts";
+import type { CollectionInfo } from "../source/collections.ts";
+
+/** What to do when the target collection exists. */
+export type IfExists = "fail" | "skip" | "append" | "replace";
+/** The four values of {@linkcode IfExists}. */
+export const IF_EXISTS: readonly IfExists[] = ["fail", "skip", "append", "replace"];
+
+/** What restore does with one collection. */
+export type RestoreAction = "create" | "replace" | "append" | "skip";
+
+/** One collection of the plan. */
+export interface PlannedCollection {
+  entry: CollectionEntry;
+  target: { keyspace: string; name: string };
+  action: RestoreAction;
+  /** Why this action (for the report). */
+  reason: string;
+}
+
+/** Inputs of {@linkcode planRestore}. */
+export interface PlanInput {
+  manifest: Manifest;
+  /** Source collection names to restore; empty = all that were backed up. */
+  include: readonly string[];
+  /** Source name → target name. */
+  renames: ReadonlyMap<string, string>;
+  /** Restore everything into this keyspace (default: each collection's own). */
+  targetKeyspace: string | null;
+  ifExists: IfExists;
+  /** Allow an INCOMPLETE snapshot (its failed collections are left out). */
+  force: boolean;
+  /** Collections that exist on the target, by `keyspace.name`. */
+  existing: ReadonlyMap<string, CollectionInfo>;
+}
+
+/**
+ * Builds the plan or throws one ConfigError listing every reason it cannot be carried out.
+ * Definitions are compared with {@linkcode definitionDifferences}; an existing collection whose
+ * definition differs is only touched with `replace`.
+ */
+export function planRestore(input: PlanInput): PlannedCollection[] {
+  const problems: string[] = [];
+  const m = input.manifest;
+  for (const n of [...input.include, ...input.renames.keys()]) {
+    const c = m.collections.find((e) => e.name === n);
+    if (!c) problems.push(`"${n}" is not in the snapshot`);
+    else if (c.status !== "ok") {
+      problems.push(`"${n}" was not backed up in this snapshot (${c.error})`);
+    }
+  }
+  const selected = m.collections.filter((c) =>
+    c.status === "ok" && (input.include.length === 0 || input.include.includes(c.name))
+  );
+  const plan: PlannedCollection[] = [];
+  const targets = new Map<string, string>();
+  for (const entry of selected) {
+    const target = {
+      keyspace: input.targetKeyspace ?? entry.keyspace,
+      name: input.renames.get(entry.name) ?? entry.name,
+    };
+    const key = `${target.keyspace}.${target.name}`;
+    const source = `${entry.keyspace}.${entry.name}`;
+    const clash = targets.get(key);
+    if (clash) {
+      problems.push(`${source} and ${clash} would both be restored into ${key} (use --rename)`);
+    }
+    targets.set(key, source);
+    const existing = input.existing.get(key);
+    if (!existing) {
+      plan.push({ entry, target, action: "create", reason: "does not exist" });
+      continue;
+    }
+    if (input.ifExists === "skip") {
+      plan.push({
+        entry,
+        target,
+        action: "skip",
+        reason: "exists; left untouched (--if-exists skip)",
+      });
+      continue;
+    }
+    if (input.ifExists === "replace") {
+      plan.push({
+        entry,
+        target,
+        action: "replace",
+        reason: "exists; dropped and recreated (--if-exists replace)",
+      });
+      continue;
+    }
+    if (input.ifExists === "fail") {
+      problems.push(`${key} already exists (choose --if-exists skip, append or replace)`);
+      continue;
+    }
+    const diff = definitionDifferences(entry.definition, existing.definition);
+    if (diff.length > 0) {
+      problems.push(
+        `${key} exists with a different definition (${
+          diff.join("; ")
+        }); only --if-exists replace may change it`,
+      );
+      continue;
+    }
+    plan.push({
+      entry,
+      target,
+      action: "append",
+      reason: "exists with the same definition (--if-exists append)",
+    });
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Cannot restore: ${problems.join("; ")}`, {
+      hint: problems.some((p) => p.includes("--if-exists")) ? "nothing was written" : undefined,
+    });
+  }
+  return plan;
+}
+
+/** Top-level fields whose values differ between two definitions (key order ignored). */
+export function definitionDifferences(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+): string[] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.filter((k) => canonical(a[k]) !== canonical(b[k])).map((k) =>
+    `${k}: snapshot ${canonical(a[k]) ?? "absent"}, target ${canonical(b[k]) ?? "absent"}`
+  );
+}
+
+function canonical(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  return JSON.stringify(
+    v,
+    (_k, x) =>
+      x && typeof x === "object" && !Array.isArray(x)
+        ? Object.fromEntries(
+          Object.entries(x as Record<string, unknown>).sort(([p], [q]) => (p < q ? -1 : 1)),
+        )
+        : x,
+  );
+}

@@ -1,0 +1,423 @@
+/**
+ * `astrabak restore` end to end: snapshots taken from one fake Data API are restored through the
+ * CLI (a subprocess under the shipped sandbox) into a second fake, and compared document by
+ * document, byte for byte.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { FakeDataApi } from "../fakes/data_api/server.ts";
+import { NASTY_DOCS } from "../fakes/data_api/sample_data.ts";
+import { copyDir, editManifest, flipByte, makeSnapshot } from "../support/snapshots.ts";
+import { fakeEnv, runCli } from "./run_cli.ts";
+
+const KS = "default_keyspace";
+
+async function setup(options: Parameters<typeof FakeDataApi.start>[0] = {}) {
+  const target = await FakeDataApi.start(options);
+  const dir = await Deno.makeTempDir({ prefix: "astrabak-restore-" });
+  return {
+    target,
+    dir,
+    async [Symbol.asyncDispose]() {
+      await target.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** Every stored document of a collection, as the server would return it with {"*": true}. */
+function docsOf(api: FakeDataApi, collection: string, keyspace = KS): string[] {
+  const c = api.store.keyspace(keyspace).get(collection);
+  assert.ok(c, `${keyspace}.${collection} exists`);
+  return [...c.docs.values()].map((d) => d.full).sort();
+}
+
+/** The source documents as captured in the snapshot (each data line). */
+async function snapshotLines(snapshot: string, collection: string): Promise<string[]> {
+  const file = await Deno.open(join(snapshot, `${KS}.${collection}.jsonl.gz`));
+  const text = await new Response(
+    file.readable.pipeThrough(
+      new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>,
+    ),
+  ).text();
+  return text.trimEnd().split("\n").sort();
+}
+
+function restore(t: { target: FakeDataApi; dir: string }, args: string[]) {
+  return runCli(["restore", ...args], {
+    dir: t.dir,
+    env: fakeEnv(t.target, { ASTRA_DB_KEYSPACE: "" }),
+  });
+}
+
+const withoutVectorize = (line: string) => line.replace(/,"\$vectorize":"[^"]*"/, "");
+
+Deno.test("restore: a full round trip is exact: documents, _id types, numbers, vectors, key order, definitions", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, {
+    sample: { articles: 60, dimension: 8 },
+    prepare: (api) => {
+      api.store.createCollection(KS, "nasty", {});
+      api.store.seed(KS, "nasty", [...NASTY_DOCS]);
+    },
+  });
+  const r = await restore(t, [snap.snapshot, "--batch-size", "7", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.status, "ok");
+  for (const name of ["articles", "customers", "nasty"]) {
+    assert.deepEqual(
+      docsOf(t.target, name),
+      await snapshotLines(snap.snapshot, name),
+      `${name} differs`,
+    );
+  }
+  // faq is a vectorize collection: by default the exact $vector is kept and the text is left out.
+  assert.deepEqual(
+    docsOf(t.target, "faq"),
+    (await snapshotLines(snap.snapshot, "faq")).map(withoutVectorize).sort(),
+  );
+  const faq = report.collections.find((c: { source: string }) => c.source === `${KS}.faq`);
+  assert.equal(faq.vectorize_texts_not_restored, 40);
+  for (const c of snap.manifest.collections) {
+    assert.deepEqual(
+      t.target.store.keyspace(KS).get(c.name)!.options,
+      c.definition,
+      `${c.name} definition`,
+    );
+  }
+  const inserts = t.target.requestsOf("insertMany", "articles");
+  assert.equal(inserts.length, Math.ceil(60 / 7), "batches of --batch-size");
+  assert.ok(inserts.every((q) => JSON.parse(q.body).insertMany.options.ordered === false));
+  assert.ok(
+    inserts.some((q) => q.body.includes('"$vector":[') && q.body.includes('"$vector":{"$binary":')),
+    "both vector representations went back as they were",
+  );
+  assert.match(r.stderr, /Verifying .* before restoring/);
+});
+
+Deno.test("restore: --rename, --keyspace and --collections choose the targets", async () => {
+  await using t = await setup();
+  t.target.store.keyspaces.set("other", new Map());
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 5, dimension: 4 } });
+  const r = await restore(t, [
+    snap.snapshot,
+    "--keyspace",
+    "other",
+    "--collections",
+    "articles,customers",
+    "--rename",
+    "articles=articles_copy",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual([...t.target.store.keyspace("other").keys()].sort(), [
+    "articles_copy",
+    "customers",
+  ]);
+  assert.deepEqual(
+    docsOf(t.target, "articles_copy", "other"),
+    await snapshotLines(snap.snapshot, "articles"),
+  );
+  assert.equal(t.target.store.keyspace(KS).size, 0);
+  assert.match(r.stdout, /default_keyspace\.articles → other\.articles_copy: 5 inserted/);
+  const bad = await restore(t, [snap.snapshot, "--rename", "nope=x"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /"nope" is not in the snapshot/);
+});
+
+Deno.test("restore: --if-exists fail, skip, append and replace", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 30, dimension: 4 } });
+  const articles = await snapshotLines(snap.snapshot, "articles");
+  // The target already holds 10 of the articles, one of them changed.
+  t.target.store.createCollection(KS, "articles", snap.manifest.collections[0]!.definition);
+  const changed = articles[0]!.replace('"title":"', '"title":"CHANGED ');
+  t.target.store.seed(KS, "articles", [changed, ...articles.slice(1, 10)]);
+  const before = docsOf(t.target, "articles");
+
+  const fail = await restore(t, [snap.snapshot, "--collections", "articles"]);
+  assert.equal(fail.code, 1);
+  assert.match(
+    fail.stderr,
+    /default_keyspace\.articles already exists \(choose --if-exists skip, append or replace\)/,
+  );
+  assert.deepEqual(docsOf(t.target, "articles"), before, "fail writes nothing");
+  assert.equal(t.target.requestsOf("insertMany").length, 0);
+
+  const skip = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--if-exists",
+    "skip",
+  ]);
+  assert.equal(skip.code, 0, skip.stderr);
+  assert.match(skip.stdout, /skipped default_keyspace\.articles/);
+  assert.deepEqual(docsOf(t.target, "articles"), before);
+
+  const append = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--if-exists",
+    "append",
+    "--json",
+  ]);
+  assert.equal(append.code, 0, append.stderr);
+  const a = JSON.parse(append.stdout).collections[0];
+  assert.deepEqual(
+    [a.inserted, a.already_present, a.refused, a.count_before, a.count_after],
+    [20, 10, 0, 10, 30],
+    "existing _ids are counted, not overwritten",
+  );
+  assert.ok(
+    docsOf(t.target, "articles").includes(changed),
+    "the existing document kept its content",
+  );
+
+  const again = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--if-exists",
+    "append",
+    "--json",
+  ]);
+  assert.equal(
+    JSON.parse(again.stdout).collections[0].already_present,
+    30,
+    "a second append adds nothing",
+  );
+
+  const replace = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--if-exists",
+    "replace",
+  ]);
+  assert.equal(replace.code, 0, replace.stderr);
+  assert.deepEqual(docsOf(t.target, "articles"), articles, "replace drops and recreates");
+});
+
+Deno.test("restore: an existing collection with a different definition is only replaced on request", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 5, dimension: 4 } });
+  t.target.store.createCollection(KS, "articles", {
+    vector: { dimension: 4, metric: "euclidean" },
+  });
+  const append = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--if-exists",
+    "append",
+  ]);
+  assert.equal(append.code, 1);
+  assert.match(
+    append.stderr,
+    /exists with a different definition \(vector: snapshot .*cosine.*, target .*euclidean/,
+  );
+  const replace = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--if-exists",
+    "replace",
+  ]);
+  assert.equal(replace.code, 0, replace.stderr);
+  assert.equal(
+    (t.target.store.keyspace(KS).get("articles")!.options.vector as { metric: string }).metric,
+    "cosine",
+  );
+});
+
+Deno.test("restore: --dry-run verifies and plans, and writes nothing", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 5, dimension: 4 } });
+  t.target.store.createCollection(KS, "customers", { defaultId: { type: "uuid" } });
+  const r = await restore(t, [snap.snapshot, "--dry-run", "--if-exists", "skip"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /would create {2}default_keyspace\.articles → default_keyspace\.articles: 5 documents/,
+  );
+  assert.match(r.stdout, /would skip {5}default_keyspace\.customers/);
+  assert.match(r.stdout, /nothing was written/);
+  assert.deepEqual([...new Set(t.target.requests.map((q) => q.command))], ["findCollections"]);
+});
+
+Deno.test("restore: INCOMPLETE snapshots need --force; tampered ones are refused with nothing written", async () => {
+  await using t = await setup();
+  const incomplete = await makeSnapshot(join(t.dir, "a"), {
+    sample: { articles: 5, dimension: 4 },
+    prepare: (api) =>
+      api.faults.add({
+        command: "find",
+        collection: "faq",
+        times: Infinity,
+        action: { kind: "status", status: 500 },
+      }),
+  });
+  const refused = await restore(t, [incomplete.snapshot]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /Refusing to restore an INCOMPLETE snapshot/);
+  assert.match(refused.stderr, /hint: add --force/);
+  assert.equal(t.target.requests.length, 0, "refused before connecting");
+  const forced = await restore(t, [incomplete.snapshot, "--force"]);
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.deepEqual([...t.target.store.keyspace(KS).keys()].sort(), ["articles", "customers"]);
+
+  await using u = await setup();
+  const good = await makeSnapshot(join(u.dir, "b"), { sample: { articles: 5, dimension: 4 } });
+  const tampered = join(u.dir, "b", "backups", "20261125_000001");
+  await copyDir(good.snapshot, tampered);
+  await editManifest(tampered, (m) => (m.snapshot = "20261125_000001"));
+  await flipByte(join(tampered, `${KS}.customers.jsonl.gz`), 40);
+  const r = await restore(u, [tampered]);
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr,
+    /Refusing to restore: the snapshot failed verification: default_keyspace\.customers: .*SHA-256/,
+  );
+  assert.equal(u.target.requests.length, 0, "nothing written");
+});
+
+Deno.test("restore: latest is chosen by the timestamp in the name, not by file times", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 3, dimension: 4 } });
+  const out = join(t.dir, "backups");
+  const older = join(out, "20200101_000000");
+  const newer = join(out, "20991231_235959");
+  await copyDir(snap.snapshot, older);
+  await copyDir(snap.snapshot, newer);
+  await editManifest(older, (m) => (m.snapshot = "20200101_000000"));
+  await editManifest(newer, (m) => (m.snapshot = "20991231_235959"));
+  await Deno.mkdir(join(out, "21000101_000000.INCOMPLETE"));
+  await Deno.mkdir(join(out, ".21000101_000000.inprogress"));
+  await Deno.utime(newer, new Date("2001-01-01"), new Date("2001-01-01"));
+  const r = await restore(t, ["latest", "--from", out, "--dry-run", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).snapshot, newer);
+});
+
+Deno.test("restore: --vectorize reembed sends the text for the server to embed", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 2, dimension: 8 } });
+  const r = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "faq",
+    "--vectorize",
+    "reembed",
+    "--json",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).collections[0].documents_reembedded, 40);
+  const sent = t.target.requestsOf("insertMany", "faq").map((q) => q.body).join("");
+  assert.ok(
+    sent.includes('"$vectorize"') && !sent.includes('"$vector"'),
+    "only $vectorize went out",
+  );
+  // The fake embeds deterministically, so re-embedding reproduces the source exactly.
+  assert.deepEqual(docsOf(t.target, "faq"), await snapshotLines(snap.snapshot, "faq"));
+});
+
+Deno.test("restore: a 503 burst mid-restore is retried; the result is exact", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 40, dimension: 4 } });
+  t.target.faults.add({
+    command: "insertMany",
+    after: 2,
+    times: 3,
+    action: { kind: "status", status: 503 },
+  });
+  const r = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--batch-size",
+    "10",
+    "--concurrency",
+    "2",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(t.target.faults.usage(), [3]);
+  assert.match(r.stderr, /insertMany on default_keyspace\.articles: .*HTTP 503.*retrying/);
+  assert.deepEqual(docsOf(t.target, "articles"), await snapshotLines(snap.snapshot, "articles"));
+});
+
+Deno.test("restore: a failure part-way is reported exactly, and append finishes the job", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 40, dimension: 4 } });
+  t.target.faults.add({
+    command: "insertMany",
+    after: 2,
+    times: Infinity,
+    action: { kind: "status", status: 503 },
+  });
+  const r = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--batch-size",
+    "10",
+    "--concurrency",
+    "1",
+    "--retries",
+    "1",
+    "--json",
+  ]);
+  assert.equal(r.code, 2);
+  const c = JSON.parse(r.stdout).collections[0];
+  assert.equal(c.status, "failed");
+  assert.equal(c.inserted, 20, "two batches went in before the outage");
+  assert.equal(c.count_after, 20);
+  assert.match(c.error, /HTTP 503/);
+  assert.match(JSON.parse(r.stdout).hint, /re-run the same restore with --if-exists append/);
+
+  t.target.faults.clear();
+  const again = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--if-exists",
+    "append",
+    "--json",
+  ]);
+  assert.equal(again.code, 0, again.stderr);
+  const c2 = JSON.parse(again.stdout).collections[0];
+  assert.deepEqual([c2.inserted, c2.already_present, c2.count_after], [20, 20, 40]);
+  assert.deepEqual(
+    docsOf(t.target, "articles"),
+    await snapshotLines(snap.snapshot, "articles"),
+    "no duplicates, nothing missing",
+  );
+});
+
+Deno.test("restore: a collection deleted under the restore is reported as failed", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 40, dimension: 4 } });
+  t.target.faults.add({
+    command: "insertMany",
+    after: 1,
+    action: { kind: "run", fn: () => t.target.store.deleteCollection(KS, "articles") },
+  });
+  const r = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--batch-size",
+    "10",
+    "--concurrency",
+    "1",
+    "--json",
+  ]);
+  assert.equal(r.code, 2);
+  const c = JSON.parse(r.stdout).collections[0];
+  assert.equal(c.status, "failed");
+  assert.match(c.error, /UNKNOWN_COLLECTION_OR_TABLE/);
+  assert.equal(c.count_after, null);
+  assert.match(c.error, /could not count the documents afterwards/);
+});
