@@ -12,7 +12,9 @@ import {
   SourceError,
   StorageError,
 } from "../errors.ts";
-import type { ConnectionConfig } from "../config/resolve.ts";
+import type { BoxConfig, ConnectionConfig } from "../config/resolve.ts";
+import { uploadSnapshotZip } from "../box/offsite.ts";
+import type { UploadResult } from "../box/upload.ts";
 import {
   type CollectionEntry,
   FORMAT_VERSION,
@@ -24,7 +26,7 @@ import {
 import type { Reporter } from "../reporter.ts";
 import { dataFileName } from "../snapshot/layout.ts";
 import { lockOutDir } from "../snapshot/lock.ts";
-import { ensureOutDir, SnapshotWorkdir } from "../snapshot/workdir.ts";
+import { ensureOutDir, findStale, removeStale, SnapshotWorkdir } from "../snapshot/workdir.ts";
 import {
   type CollectionInfo,
   estimatedDocumentCount,
@@ -50,12 +52,16 @@ export interface BackupOptions {
   compress: boolean;
   /** Also pack a complete snapshot into `<ts>.zip` (checked before it is published). */
   zip?: boolean;
+  /** Upload the zip of a complete snapshot to this Box folder (implies `zip`). */
+  box?: BoxConfig | null;
   /** Per-request timeout in ms (default 30 000). */
   requestTimeoutMs?: number;
   /** Page-level retry policy. */
   retry?: RetryOptions;
   /** Tries per collection; a retry starts the collection over with a truncated file. Default 2. */
   collectionAttempts?: number;
+  /** Remove leftovers of crashed runs older than this (ms) before starting; null keeps them. */
+  cleanStaleAfterMs?: number | null;
   signal?: AbortSignal;
   /** Clock (tests). */
   now?: () => Date;
@@ -84,6 +90,10 @@ export interface BackupReport {
   zip: { path: string; size_bytes: number; zip64: boolean } | null;
   /** Why packing the zip failed (the snapshot directory itself is complete and kept). */
   zip_error?: string;
+  /** The off-host copy, when a Box folder was given and the snapshot is complete. */
+  upload: UploadResult | null;
+  /** Why the upload failed (the local snapshot and zip are complete and kept). */
+  upload_error?: string;
 }
 
 /** Runs a backup; see the module doc. Throws ConfigError/SourceError before anything is written. */
@@ -122,6 +132,7 @@ export async function runBackup(options: BackupOptions, reporter: Reporter): Pro
   await ensureOutDir(options.outDir);
   const lock = await lockOutDir(options.outDir);
   try {
+    await handleStale(options, reporter);
     const workdir = await SnapshotWorkdir.create(options.outDir, options.now);
     reporter.debug(`Writing into ${workdir.path}`);
     try {
@@ -208,27 +219,14 @@ async function backupInto(
   await writeManifest(workdir.path, manifest);
   options.signal?.throwIfAborted();
   const snapshot = await workdir.finalize(failed === 0);
-  let zip: BackupReport["zip"] = null;
-  let zipError: string | undefined;
-  if (options.zip && failed === 0) {
-    try {
-      const r = await packSnapshot(snapshot, (p) => assertZipVerifies(p, reporter), options.signal);
-      zip = { path: r.zipPath, size_bytes: r.sizeBytes, zip64: r.zip64 };
-      reporter.info(`Packed ${r.zipPath} (${r.sizeBytes} bytes)`);
-    } catch (e) {
-      if (options.signal?.aborted) throw e;
-      zipError = errorMessage(e);
-      reporter.error(
-        `Packing the zip failed: ${zipError}; the snapshot ${snapshot} is complete and kept`,
-      );
-    }
-  }
+  const published = failed === 0
+    ? await publish(snapshot, options, reporter)
+    : { zip: null, upload: null };
   return {
     status: manifest.status,
     snapshot,
     manifest,
-    zip,
-    ...(zipError === undefined ? {} : { zip_error: zipError }),
+    ...published,
     collections: entries.map((e) => ({
       keyspace: e.keyspace,
       name: e.name,
@@ -240,6 +238,62 @@ async function backupInto(
       warnings: e.warnings,
     })),
   };
+}
+
+/**
+ * The steps after a complete snapshot: pack the zip (when asked, or for Box) and upload it. A
+ * failure here never touches the snapshot directory; it is reported (exit 3) and the local copy
+ * is kept.
+ */
+async function publish(
+  snapshot: string,
+  options: BackupOptions,
+  reporter: Reporter,
+): Promise<Pick<BackupReport, "zip" | "zip_error" | "upload" | "upload_error">> {
+  if (!options.zip && !options.box) return { zip: null, upload: null };
+  let zip: BackupReport["zip"];
+  try {
+    const r = await packSnapshot(snapshot, (p) => assertZipVerifies(p, reporter), options.signal);
+    zip = { path: r.zipPath, size_bytes: r.sizeBytes, zip64: r.zip64 };
+    reporter.info(`Packed ${r.zipPath} (${r.sizeBytes} bytes)`);
+  } catch (e) {
+    if (options.signal?.aborted) throw e;
+    const zipError = errorMessage(e);
+    reporter.error(
+      `Packing the zip failed: ${zipError}; the snapshot ${snapshot} is complete and kept`,
+    );
+    return { zip: null, zip_error: zipError, upload: null };
+  }
+  if (!options.box) return { zip, upload: null };
+  try {
+    return {
+      zip,
+      upload: await uploadSnapshotZip(options.box, zip.path, reporter, options.signal),
+    };
+  } catch (e) {
+    if (options.signal?.aborted) throw e;
+    const uploadError = errorMessage(e);
+    reporter.error(
+      `Upload to Box failed: ${uploadError}; the local snapshot ${snapshot} and ${zip.path} are complete and kept`,
+    );
+    return { zip, upload: null, upload_error: uploadError };
+  }
+}
+
+/** Reports (or, with --clean-stale, removes) what crashed runs left in the output directory. */
+async function handleStale(options: BackupOptions, reporter: Reporter): Promise<void> {
+  const stale = await findStale(options.outDir);
+  if (stale.length === 0) return;
+  const limit = options.cleanStaleAfterMs;
+  if (limit === undefined || limit === null) {
+    reporter.warn(
+      `${stale.length} leftover(s) of unfinished runs in ${options.outDir} (${
+        stale.map((s) => s.path).join(", ")
+      }); they are ignored, and --clean-stale removes them`,
+    );
+    return;
+  }
+  for (const p of await removeStale(stale, limit)) reporter.info(`Removed stale ${p}`);
 }
 
 /** Picks collections by name; every name in `include` must exist somewhere. */

@@ -52,5 +52,5 @@ export async function writeDocuments(
   }
   await bytes.pipeThrough(digest).pipeTo(fileSink(file));
   const [s, j, d] = await Promise.all([stats.result, jsonl.result, digest.result]);
-  return { stats: s, sha256: d.sha256, sizeBytes: d.bytes, uncompressedBytes: j.bytes };
+  return { stats: s, sha256: d.hex, sizeBytes: d.bytes, uncompressedBytes: j.bytes };
 }

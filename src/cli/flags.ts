@@ -5,6 +5,7 @@
 
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { ENVIRONMENTS } from "../config/resolve.ts";
+import { ConfigError } from "../errors.ts";
 
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -72,4 +73,22 @@ export function addOutputOptions(cmd: Command): Command {
         .default("text"),
     )
     .option("-v, --verbose", "also log debug details");
+}
+
+/** `--box-folder` (env BOX_FOLDER_ID). */
+export function addBoxOption(cmd: Command, what: string): Command {
+  return cmd.option(
+    "--box-folder <id>",
+    `Box folder id ${what} (env BOX_FOLDER_ID; credentials from BOX_CLIENT_ID/BOX_CLIENT_SECRET)`,
+  );
+}
+
+/** Parses `30s`, `30m`, `24h` or `7d` into milliseconds. */
+export function parseDuration(value: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(value.trim());
+  if (!m) {
+    throw new ConfigError(`Cannot use ${flag} "${value}": expected a duration like 30m, 24h or 7d`);
+  }
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s" | "m" | "h" | "d"];
+  return Number(m[1]) * unit;
 }

@@ -19,14 +19,20 @@ export interface Sandbox {
 export const ASTRA_HOSTS = ["*.apps.astra.datastax.com:443"] as const;
 
 /**
+ * Box: the API (token, folders, files), uploads, and the download hosts Box redirects to
+ * (`dl.boxcloud.com` and its regional siblings), HTTPS only.
+ */
+export const BOX_HOSTS = ["api.box.com:443", "upload.box.com:443", "*.boxcloud.com:443"] as const;
+
+/**
  * Environment variables astrabak may read: its own settings and the Data API ones (see
  * src/config/env.ts). Nothing else in the environment is visible to it.
  */
-export const ENV_PATTERNS = ["ASTRA_DB_*", "ASTRABAK_*"] as const;
+export const ENV_PATTERNS = ["ASTRA_DB_*", "ASTRABAK_*", "BOX_*"] as const;
 
 /** The sandbox `deno task compile` builds when no override is given. */
 export const DEFAULT_SANDBOX: Sandbox = {
-  netHosts: [...ASTRA_HOSTS],
+  netHosts: [...ASTRA_HOSTS, ...BOX_HOSTS],
   writePaths: ["./backups"],
   readPaths: ["./backups"],
 };

@@ -5,7 +5,9 @@
 
 import { Command } from "commander";
 import { registerBackup } from "../commands/backup.ts";
+import { registerList } from "../commands/list.ts";
 import { registerRestore } from "../commands/restore.ts";
+import { registerUpload } from "../commands/upload.ts";
 import { registerVerify } from "../commands/verify.ts";
 import { registerZip } from "../commands/zip.ts";
 import { EXIT_CODE_HELP } from "../exit_codes.ts";
@@ -37,6 +39,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerBackup(program, ctx);
   registerVerify(program, ctx);
   registerRestore(program, ctx);
+  registerUpload(program, ctx);
+  registerList(program, ctx);
   registerZip(program, ctx);
   return program;
 }

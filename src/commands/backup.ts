@@ -6,9 +6,20 @@
 import type { Command } from "commander";
 import { type BackupOptions, type BackupReport, runBackup } from "../backup/backup.ts";
 import type { Env } from "../config/env.ts";
-import { parseNameList, type ReadTextFile, resolveConnection } from "../config/resolve.ts";
+import {
+  parseNameList,
+  type ReadTextFile,
+  resolveBox,
+  resolveConnection,
+} from "../config/resolve.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
-import { addConnectionOptions, addOutputOptions, collect } from "../cli/flags.ts";
+import {
+  addBoxOption,
+  addConnectionOptions,
+  addOutputOptions,
+  collect,
+  parseDuration,
+} from "../cli/flags.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 
 /** Raw flags as commander parses them. */
@@ -22,6 +33,8 @@ export interface BackupFlags extends OutputFlags {
   exclude?: string[];
   compress?: boolean;
   zip?: boolean;
+  boxFolder?: string;
+  cleanStale?: string | boolean;
   requestTimeout?: number;
   retries?: number;
 }
@@ -43,6 +56,11 @@ export async function parseBackupOptions(
     exclude,
     compress: flags.compress !== false,
     zip: flags.zip === true,
+    box: resolveBox(flags, env),
+    cleanStaleAfterMs: flags.cleanStale === undefined ? null : parseDuration(
+      flags.cleanStale === true ? "24h" : String(flags.cleanStale),
+      "--clean-stale",
+    ),
     requestTimeoutMs: Math.round((flags.requestTimeout ?? 30) * 1000),
     retry: { maxAttempts: (flags.retries ?? 5) + 1 },
     ...(signal ? { signal } : {}),
@@ -67,6 +85,17 @@ export function formatBackupReport(r: BackupReport): string[] {
   if (r.zip_error) {
     lines.push(`Zip FAILED: ${r.zip_error} (the snapshot directory is complete and kept)`);
   }
+  if (r.upload) {
+    const u = r.upload;
+    lines.push(
+      `Box: ${u.name} is file ${u.fileId} (${u.method}${
+        u.newVersion ? ", new version" : ""
+      }; SHA-1 ${u.sha1} matches)`,
+    );
+  }
+  if (r.upload_error) {
+    lines.push(`Box upload FAILED: ${r.upload_error} (the local snapshot and zip are kept)`);
+  }
   return lines;
 }
 
@@ -88,7 +117,12 @@ export function registerBackup(program: Command, ctx: CliContext): void {
     )
     .option("--exclude <names>", "skip these collections (comma-separated, repeatable)", collect)
     .option("--no-compress", "write plain .jsonl instead of .jsonl.gz")
-    .option("--zip", "also pack a complete snapshot into <out>/<ts>.zip (never an INCOMPLETE one)");
+    .option("--zip", "also pack a complete snapshot into <out>/<ts>.zip (never an INCOMPLETE one)")
+    .option(
+      "--clean-stale [age]",
+      "remove leftovers of crashed runs (.inprogress) older than age (e.g. 30m, 24h, 7d; default 24h)",
+    );
+  addBoxOption(cmd, "to upload the zip of a complete snapshot to (implies --zip)");
   addConnectionOptions(cmd);
   addOutputOptions(cmd);
   cmd.addHelpText(
@@ -120,7 +154,7 @@ ${EXIT_CODE_HELP}
     out.result(report, formatBackupReport(report));
     ctx.exitCode = report.status !== "complete"
       ? ExitCode.Incomplete
-      : report.zip_error !== undefined
+      : report.zip_error !== undefined || report.upload_error !== undefined
       ? ExitCode.UploadFailed
       : ExitCode.Ok;
   });

@@ -9,10 +9,17 @@ import {
   NAME_PATTERN,
   parseNameList,
   type ReadTextFile,
+  resolveBox,
   resolveConnection,
 } from "../config/resolve.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
-import { addConnectionOptions, addOutputOptions, collect, positiveInt } from "../cli/flags.ts";
+import {
+  addBoxOption,
+  addConnectionOptions,
+  addOutputOptions,
+  collect,
+  positiveInt,
+} from "../cli/flags.ts";
 import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { IF_EXISTS, type IfExists } from "../restore/plan.ts";
@@ -22,7 +29,7 @@ import {
   runRestore,
   type VectorizeMode,
 } from "../restore/restore.ts";
-import { latestSnapshot } from "../snapshot/select.ts";
+import { resolveSnapshotArg } from "../cli/snapshot_arg.ts";
 
 /** Raw flags of `restore`. */
 export interface RestoreFlags extends OutputFlags {
@@ -31,6 +38,7 @@ export interface RestoreFlags extends OutputFlags {
   keyspace?: string[];
   tokenFile?: string;
   from?: string;
+  boxFolder?: string;
   collections?: string[];
   rename?: string[];
   ifExists?: string;
@@ -43,9 +51,9 @@ export interface RestoreFlags extends OutputFlags {
   retries?: number;
 }
 
-/** Resolves flags (and `latest`) into {@linkcode RestoreOptions}. */
+/** Resolves flags into {@linkcode RestoreOptions}; `snapshot` is an already resolved local path. */
 export async function parseRestoreOptions(
-  snapshotArg: string,
+  snapshot: string,
   flags: RestoreFlags,
   env: Env,
   readTextFile: ReadTextFile,
@@ -68,9 +76,7 @@ export async function parseRestoreOptions(
     }
     renames.set(from, to);
   }
-  const snapshot = snapshotArg === "latest"
-    ? await latestSnapshot(flags.from ?? env.ASTRABAK_OUT ?? "./backups")
-    : snapshotArg;
+
   return {
     connection,
     snapshot,
@@ -145,7 +151,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .command("restore")
     .argument(
       "<snapshot>",
-      "snapshot directory, .zip, or latest (newest finished snapshot under --from)",
+      "snapshot directory, .zip, latest (newest finished snapshot under --from, or in Box with --box-folder), or box:<file id|name>",
     )
     .description(
       "Verify a snapshot, recreate its collections from their definitions, and write the documents back exactly as stored (same numbers, EJSON wrappers and $vector representation)",
@@ -180,6 +186,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       }
       return n;
     }, 50);
+  addBoxOption(cmd, "to restore latest or box:<…> from (downloaded, SHA-1 checked, into --from)");
   addConnectionOptions(cmd);
   addOutputOptions(cmd);
   cmd.addHelpText(
@@ -202,14 +209,23 @@ ${EXIT_CODE_HELP}
   );
   cmd.action(async (snapshot: string, flags: RestoreFlags) => {
     const out = openOutput(ctx, flags);
-    const options = await parseRestoreOptions(
-      snapshot,
-      flags,
-      ctx.env,
-      (p) => Deno.readTextFile(p),
-      ctx.signal,
-    );
-    const report = await runRestore(options, out);
+    const box = resolveBox(flags, ctx.env);
+    const from = flags.from ?? ctx.env.ASTRABAK_OUT ?? "./backups";
+    const target = await resolveSnapshotArg(snapshot, { from, box, allowLatest: true }, out);
+    let report: RestoreReport;
+    try {
+      const options = await parseRestoreOptions(
+        target.path,
+        flags,
+        ctx.env,
+        (p) => Deno.readTextFile(p),
+        ctx.signal,
+      );
+      report = await runRestore(options, out);
+    } finally {
+      await target.release();
+    }
+    report.snapshot = target.label;
     out.result(report, formatRestoreReport(report));
     ctx.exitCode = report.status === "failed" ? ExitCode.Incomplete : ExitCode.Ok;
   });

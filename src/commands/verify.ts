@@ -6,16 +6,18 @@
 
 import type { Command } from "commander";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
-import { addOutputOptions } from "../cli/flags.ts";
+import { addBoxOption, addOutputOptions } from "../cli/flags.ts";
+import { resolveSnapshotArg } from "../cli/snapshot_arg.ts";
+import { resolveBox } from "../config/resolve.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { type VerifyReport, verifySnapshot } from "../verify/verify.ts";
 
 /** Raw flags of `verify`. */
 export interface VerifyFlags extends OutputFlags {
   quick?: boolean;
-}
-
-/** Human summary of a verify report. */
+  boxFolder?: string;
+  from?: string;
+} /** Human summary of a verify report. */
 export function formatVerifyReport(r: VerifyReport): string[] {
   const lines: string[] = [];
   for (const c of r.collections) {
@@ -44,16 +46,22 @@ export function formatVerifyReport(r: VerifyReport): string[] {
 export function registerVerify(program: Command, ctx: CliContext): void {
   const cmd = program
     .command("verify")
-    .argument("<path>", "snapshot directory or .zip")
+    .argument("<path>", "snapshot directory, .zip, or box:<file id|name> (with --box-folder)")
     .description(
       "Prove a snapshot without extracting it: manifest schema and version, every file present and nothing extra, SHA-256 and size of each data file, and (unless --quick) every line parses, has an _id, and counts and vector dimensions match",
     )
-    .option("--quick", "check hashes and sizes only");
+    .option("--quick", "check hashes and sizes only")
+    .option(
+      "--from <dir>",
+      "where a Box snapshot is downloaded to (env ASTRABAK_OUT; default ./backups)",
+    );
+  addBoxOption(cmd, "holding box:<…> snapshots");
   addOutputOptions(cmd);
   cmd.addHelpText(
     "after",
     `
-A zip is read in place (random access, CRC-32 checked); entries that escape the snapshot folder,
+A box:<file id|name> snapshot is downloaded (SHA-1 checked against Box) to a temporary file
+under --from and removed afterwards. A zip is read in place (random access, CRC-32 checked); entries that escape the snapshot folder,
 symlinks and duplicate names are refused before anything is read. Decompression is capped at the
 size the manifest declares, and lines at the Data API's document size limit.
 
@@ -65,11 +73,21 @@ ${EXIT_CODE_HELP}
   );
   cmd.action(async (path: string, flags: VerifyFlags) => {
     const out = openOutput(ctx, flags);
-    const report = await verifySnapshot(
-      path,
-      { quick: flags.quick === true, signal: ctx.signal },
-      out,
-    );
+    const target = await resolveSnapshotArg(path, {
+      from: flags.from ?? ctx.env.ASTRABAK_OUT ?? "./backups",
+      box: resolveBox(flags, ctx.env),
+      allowLatest: false,
+    }, out);
+    let report: VerifyReport;
+    try {
+      report = await verifySnapshot(target.path, {
+        quick: flags.quick === true,
+        signal: ctx.signal,
+      }, out);
+    } finally {
+      await target.release();
+    }
+    report.path = target.label;
     out.result(report, formatVerifyReport(report));
     ctx.exitCode = report.status === "ok" ? ExitCode.Ok : ExitCode.Incomplete;
   });

@@ -14,6 +14,13 @@ export const ENV_VARS = {
   ASTRA_DB_PASSWORD: "password for non-Astra servers (secret)",
   ASTRABAK_OUT: "snapshot directory (same as --out; default ./backups)",
   ASTRABAK_TOKEN_FILE: "file holding the token (same as --token-file)",
+  BOX_CLIENT_ID: "Box app client id (Client Credentials Grant)",
+  BOX_CLIENT_SECRET: "Box app client secret (secret; never accepted on the command line)",
+  BOX_ENTERPRISE_ID: "Box enterprise id: act as the app's service account",
+  BOX_USER_ID: "Box user id: act as this user instead",
+  BOX_FOLDER_ID: "Box folder for off-host copies (same as --box-folder)",
+  BOX_API_BASE_URL: "Box API base URL (default https://api.box.com; tests only)",
+  BOX_UPLOAD_BASE_URL: "Box upload base URL (default https://upload.box.com/api; tests only)",
 } as const;
 
 /** Name of a variable astrabak reads. */

@@ -211,3 +211,70 @@ export function parseNameList(values: readonly string[] | undefined, flag: strin
   }
   return names;
 }
+
+/** Box settings for off-host copies. `clientSecret` is registered as a secret. */
+export interface BoxConfig {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly enterpriseId?: string;
+  readonly userId?: string;
+  readonly folderId: string;
+  readonly apiBaseUrl: string;
+  readonly uploadBaseUrl: string;
+}
+
+/**
+ * Box settings when a folder is given (`--box-folder` or BOX_FOLDER_ID), else null. Credentials
+ * come only from the environment. Base URLs may point elsewhere only over HTTPS, or over HTTP to
+ * this machine (the test fakes).
+ */
+export function resolveBox(flags: { boxFolder?: string | undefined }, env: Env): BoxConfig | null {
+  const folderId = flags.boxFolder ?? env.BOX_FOLDER_ID;
+  if (folderId === undefined) return null;
+  if (!/^\d+$/.test(folderId)) {
+    throw new ConfigError(
+      `Cannot use Box folder "${folderId}": a folder id is a number (0 is the root)`,
+    );
+  }
+  if (!env.BOX_CLIENT_ID || !env.BOX_CLIENT_SECRET) {
+    throw new ConfigError(
+      "Cannot connect to Box: BOX_CLIENT_ID and BOX_CLIENT_SECRET must be set",
+      {
+        hint: "create a Box app with Client Credentials Grant and export its credentials",
+      },
+    );
+  }
+  if (!env.BOX_ENTERPRISE_ID && !env.BOX_USER_ID) {
+    throw new ConfigError(
+      "Cannot connect to Box: set BOX_ENTERPRISE_ID (service account) or BOX_USER_ID",
+    );
+  }
+  registerSecret(env.BOX_CLIENT_SECRET);
+  return Object.freeze({
+    clientId: env.BOX_CLIENT_ID,
+    clientSecret: env.BOX_CLIENT_SECRET,
+    ...(env.BOX_USER_ID ? { userId: env.BOX_USER_ID } : { enterpriseId: env.BOX_ENTERPRISE_ID! }),
+    folderId,
+    apiBaseUrl: boxBaseUrl(env.BOX_API_BASE_URL, "https://api.box.com", "BOX_API_BASE_URL"),
+    uploadBaseUrl: boxBaseUrl(
+      env.BOX_UPLOAD_BASE_URL,
+      "https://upload.box.com/api",
+      "BOX_UPLOAD_BASE_URL",
+    ),
+  });
+}
+
+function boxBaseUrl(raw: string | undefined, fallback: string, name: string): string {
+  if (!raw) return fallback;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`Cannot use ${name} "${raw}": not a URL`);
+  }
+  const local = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && local)) {
+    throw new ConfigError(`Cannot use ${name}: only https (or http to this machine) is allowed`);
+  }
+  return raw.replace(/\/+$/, "");
+}

@@ -55,7 +55,7 @@ export function readDataFile(
     return {
       documents: null,
       figures: drained.then(() => digest.result).then((d) => ({
-        sha256: d.sha256,
+        sha256: d.hex,
         sizeBytes: d.bytes,
         uncompressedBytes: null,
         stats: null,
@@ -86,7 +86,7 @@ export function readDataFile(
     .pipeThrough(new DocumentParseStream({ vectorFields: spec ? ["$vector"] : [] }))
     .pipeThrough(stats);
   const figures = Promise.all([digest.result, stats.result]).then(([d, st]) => ({
-    sha256: d.sha256,
+    sha256: d.hex,
     sizeBytes: d.bytes,
     uncompressedBytes: cap.bytes,
     stats: st,

@@ -131,3 +131,38 @@ export async function syncDir(path: string): Promise<void> {
     dir.close();
   }
 }
+
+/** A leftover of a crashed or killed run. */
+export interface StaleEntry {
+  path: string;
+  ageMs: number;
+}
+
+/**
+ * Leftovers in `outDir`: hidden `.<ts>.inprogress` directories, `.<ts>.zip.inprogress` zips and
+ * `.…download` temporary files. Only call this while holding the output directory's lock: then
+ * no other run can be writing them.
+ */
+export async function findStale(outDir: string, now: number = Date.now()): Promise<StaleEntry[]> {
+  const out: StaleEntry[] = [];
+  for await (const e of Deno.readDir(outDir)) {
+    const leftover = (e.name.startsWith(".") && e.name.endsWith(INPROGRESS_SUFFIX)) ||
+      (e.name.startsWith(".") && e.name.endsWith(".download"));
+    if (!leftover) continue;
+    const path = join(outDir, e.name);
+    const info = await Deno.lstat(path);
+    out.push({ path, ageMs: now - (info.mtime?.getTime() ?? now) });
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** Removes the leftovers older than `olderThanMs`; returns what was removed. */
+export async function removeStale(entries: StaleEntry[], olderThanMs: number): Promise<string[]> {
+  const removed: string[] = [];
+  for (const e of entries) {
+    if (e.ageMs < olderThanMs) continue;
+    await Deno.remove(e.path, { recursive: true });
+    removed.push(e.path);
+  }
+  return removed;
+}

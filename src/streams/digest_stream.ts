@@ -2,23 +2,29 @@ import { createHash } from "node:crypto";
 
 /** What a {@linkcode DigestStream} saw. */
 export interface DigestResult {
-  /** Lower-case hex SHA-256 of every byte that passed through. */
-  sha256: string;
+  /** Lower-case hex digest of every byte that passed through. */
+  hex: string;
   /** Number of bytes that passed through. */
   bytes: number;
 }
 
+/** Options of {@linkcode DigestStream}. */
+export interface DigestStreamOptions {
+  /** Hash algorithm (default `sha256`; Box wants `sha1`). */
+  algorithm?: "sha256" | "sha1";
+}
+
 /**
- * Pass-through stage that hashes (SHA-256, via node:crypto, ~2 GB/s) and counts the bytes flowing
- * through it. `result` settles when the stream is flushed, so the hash always covers exactly what
- * was written downstream.
+ * Pass-through stage that hashes (via node:crypto, ~2 GB/s for SHA-256) and counts the bytes
+ * flowing through it. `result` settles when the stream is flushed, so the hash always covers
+ * exactly what was written downstream.
  */
 export class DigestStream extends TransformStream<Uint8Array, Uint8Array> {
   /** Settles with the digest at flush; rejects if the stream errors or is cancelled. */
   readonly result: Promise<DigestResult>;
 
-  constructor() {
-    const hash = createHash("sha256");
+  constructor(options: DigestStreamOptions = {}) {
+    const hash = createHash(options.algorithm ?? "sha256");
     let bytes = 0;
     let resolve!: (r: DigestResult) => void;
     let reject!: (e: unknown) => void;
@@ -34,7 +40,7 @@ export class DigestStream extends TransformStream<Uint8Array, Uint8Array> {
         controller.enqueue(chunk);
       },
       flush() {
-        resolve({ sha256: hash.digest("hex"), bytes });
+        resolve({ hex: hash.digest("hex"), bytes });
       },
       cancel(reason) {
         reject(reason);

@@ -56,7 +56,7 @@ Deno.test("DigestStream hashes exactly what passes through", async () => {
   const d = new DigestStream();
   await source(["hello ", "world"]).pipeThrough(d).pipeTo(new WritableStream());
   assert.deepEqual(await d.result, {
-    sha256: "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
+    hex: "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
     bytes: 11,
   });
 });

@@ -6,7 +6,7 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { ASTRA_HOSTS, permissionFlags, type Sandbox } from "../../src/cli/permissions.ts";
+import { DEFAULT_SANDBOX, permissionFlags, type Sandbox } from "../../src/cli/permissions.ts";
 import { FAKE_TOKEN, type FakeDataApi } from "../fakes/data_api/server.ts";
 
 /** Repository root (where main.ts and deno.json are). */
@@ -21,7 +21,11 @@ export interface CliResult {
 
 /** The sandbox e2e tests use: the shipped one, plus loopback and the scratch directory. */
 export function testSandbox(dir: string): Sandbox {
-  return { netHosts: [...ASTRA_HOSTS, "127.0.0.1"], writePaths: [dir], readPaths: [dir] };
+  return {
+    netHosts: [...DEFAULT_SANDBOX.netHosts, "127.0.0.1"],
+    writePaths: [dir],
+    readPaths: [dir],
+  };
 }
 
 /** Options of {@linkcode runCli}. */

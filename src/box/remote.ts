@@ -1,0 +1,164 @@
+/**
+ * @module
+ * Reading snapshots back from Box: list the zips in a folder (only names that are snapshot
+ * names), and download one to a private temporary file, proven by the SHA-1 Box reports.
+ */
+
+import { join } from "node:path";
+import { ConfigError, VerificationError } from "../errors.ts";
+import { parseSnapshotName } from "../snapshot/layout.ts";
+import { DigestStream } from "../streams/digest_stream.ts";
+import { fileSink } from "../streams/file_sink.ts";
+import { type BoxSession, describeBoxError } from "./session.ts";
+import { SourceError } from "../errors.ts";
+
+/** A snapshot zip stored in Box. */
+export interface RemoteSnapshot {
+  fileId: string;
+  name: string;
+  /** `<ts>` from the name. */
+  timestamp: string;
+  sizeBytes: number | null;
+  sha1: string | null;
+}
+
+/** Lists the snapshot zips in the folder (marker paging, 1000 per page), oldest name first. */
+export async function listRemoteSnapshots(session: BoxSession): Promise<RemoteSnapshot[]> {
+  const out: RemoteSnapshot[] = [];
+  let marker: string | undefined;
+  try {
+    do {
+      const page = await session.client.folders.getFolderItems(session.config.folderId, {
+        queryParams: {
+          fields: ["name", "size", "sha1"],
+          usemarker: true,
+          limit: 1000,
+          ...(marker ? { marker } : {}),
+        },
+      });
+      for (const e of page.entries ?? []) {
+        const item = e as {
+          type?: string;
+          id: string;
+          name?: string;
+          size?: number;
+          sha1?: string;
+        };
+        if (item.type !== "file" || !item.name) continue;
+        const parsed = parseSnapshotName(item.name);
+        if (parsed?.kind !== "zip") continue;
+        out.push({
+          fileId: item.id,
+          name: item.name,
+          timestamp: parsed.timestamp,
+          sizeBytes: item.size ?? null,
+          sha1: item.sha1 ?? null,
+        });
+      }
+      marker = page.nextMarker ?? undefined;
+    } while (marker);
+  } catch (e) {
+    throw boxReadError(`list Box folder ${session.config.folderId}`, e);
+  }
+  return out.sort((a, b) => (a.timestamp < b.timestamp ? -1 : 1));
+}
+
+/**
+ * Finds one snapshot in the folder: `latest` (the greatest timestamp in a name, never Box's
+ * modified time), a file id, or a file name.
+ */
+export async function findRemoteSnapshot(
+  session: BoxSession,
+  which: string,
+): Promise<RemoteSnapshot> {
+  const all = await listRemoteSnapshots(session);
+  const found = which === "latest"
+    ? all.at(-1)
+    : all.find((s) => s.fileId === which || s.name === which || s.timestamp === which);
+  if (!found) {
+    throw new ConfigError(
+      which === "latest"
+        ? `Cannot restore latest: Box folder ${session.config.folderId} holds no snapshot zip`
+        : `Cannot find "${which}" in Box folder ${session.config.folderId} (found ${all.length} snapshot zips)`,
+      { hint: "run astrabak list --box-folder ID to see what is there" },
+    );
+  }
+  return found;
+}
+
+/**
+ * Downloads a snapshot zip into `dir` as a hidden temporary file (0600), streaming, and checks its
+ * SHA-1 against Box's. Returns the path; the caller removes it. A mismatch removes the file and
+ * throws VerificationError.
+ */
+export async function downloadSnapshot(
+  session: BoxSession,
+  snap: RemoteSnapshot,
+  dir: string,
+): Promise<string> {
+  const path = join(dir, `.${snap.name}.${crypto.randomUUID().slice(0, 8)}.download`);
+  let expected = snap.sha1;
+  let stream: AsyncIterable<Uint8Array> | undefined;
+  try {
+    if (!expected) {
+      const info = await session.client.files.getFileById(snap.fileId, {
+        queryParams: { fields: ["sha1"] },
+      });
+      expected = info.sha1 ?? null;
+    }
+    for (let attempt = 1; stream === undefined; attempt++) {
+      // undefined: Box answered 202 (the file is not downloadable yet) without Retry-After.
+      stream = await session.client.downloads.downloadFile(snap.fileId) as
+        | AsyncIterable<Uint8Array>
+        | undefined;
+      if (stream === undefined) {
+        if (attempt >= 10) throw new Error("Box kept answering that the file is not ready");
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  } catch (e) {
+    throw boxReadError(`download ${snap.name}`, e);
+  }
+  let file: Deno.FsFile;
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  } catch (e) {
+    throw new ConfigError(
+      `Cannot download into ${dir}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
+      {
+        hint: "pass --from DIR with a writable directory",
+      },
+    );
+  }
+  const digest = new DigestStream({ algorithm: "sha1" });
+  try {
+    await ReadableStream.from(stream).pipeThrough(digest).pipeTo(fileSink(file));
+  } catch (e) {
+    await Deno.remove(path).catch(() => {});
+    throw boxReadError(`download ${snap.name}`, e);
+  }
+  const got = (await digest.result).hex;
+  if (!expected || got !== expected) {
+    await Deno.remove(path).catch(() => {});
+    throw new VerificationError(
+      `The download of ${snap.name} has SHA-1 ${got}, but Box reports ${
+        expected ?? "none"
+      }: refusing it`,
+      { hint: "try again; if it persists, the copy in Box is damaged" },
+    );
+  }
+  return path;
+}
+
+/** A failed Box read: a connection-class error (exit 1), nothing was written locally. */
+function boxReadError(what: string, e: unknown): SourceError {
+  const d = describeBoxError(e);
+  return new SourceError(`Cannot ${what}: ${d.message}`, {
+    kind: d.status === 401 ? "auth" : d.status === undefined ? "connection" : "http",
+    command: "box",
+    status: d.status,
+    retriable: false,
+    cause: e,
+  });
+}

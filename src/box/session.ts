@@ -1,0 +1,177 @@
+/**
+ * @module
+ * A Box API session on box-node-sdk 10 (CCG auth), loaded only when a Box flag or command is used.
+ *
+ * Two things are fixed around the SDK (shared/docs/box-facts.md §0, §3.4, §4.4):
+ * - its retry strategy never honours `Retry-After` (it looks the header up with the wrong case)
+ *   and does not treat a `202` on upload commit as "wait and commit again"; {@link RetryPolicy}
+ *   does both;
+ * - one of its dependencies enumerates the whole process environment when it is imported, which
+ *   would force a plain `--allow-env`. Before the import, the Node-compatible `process.env` is
+ *   replaced by an empty object: the SDK needs no environment variable (its settings come from
+ *   astrabak's own configuration), and the sandbox keeps `--allow-env` to astrabak's names.
+ */
+
+import process from "node:process";
+import type * as Root from "box-node-sdk";
+import type * as Networking from "box-node-sdk/networking";
+import type { BoxConfig } from "../config/resolve.ts";
+
+/** The SDK modules astrabak uses. */
+export interface Sdk {
+  root: typeof Root;
+  networking: typeof Networking;
+}
+
+/** A connected SDK client plus the SDK (for its classes). */
+export interface BoxSession {
+  readonly client: Root.BoxClient;
+  readonly sdk: Sdk;
+  readonly config: BoxConfig;
+}
+
+/** Tunables of {@linkcode openBox}. */
+export interface BoxSessionOptions {
+  /** Total tries per request, including the first. Default 6. */
+  maxAttempts?: number;
+  /** Back-off base in seconds (doubles per attempt) when Box gives no Retry-After. Default 1. */
+  baseDelaySeconds?: number;
+  /** Upper bound on any wait, in seconds. Default 120. */
+  maxDelaySeconds?: number;
+  /** Per-request timeout. Default 120 000 ms. */
+  requestTimeoutMs?: number;
+  /** Called before each retry wait, e.g. to log it. */
+  onRetry?: (info: { status: number; url: string; attempt: number; delaySeconds: number }) => void;
+}
+
+let sdkPromise: Promise<Sdk> | undefined;
+
+/** Imports the SDK once, with the environment hidden from it and Node deprecation noise off. */
+function loadSdk(): Promise<Sdk> {
+  if (!sdkPromise) {
+    Object.defineProperty(process, "env", {
+      value: {},
+      configurable: true,
+      writable: true,
+      enumerable: true,
+    });
+    (process as unknown as { noDeprecation: boolean }).noDeprecation = true;
+    sdkPromise = Promise.all([import("box-node-sdk"), import("box-node-sdk/networking")])
+      .then(([root, networking]) => ({ root, networking }));
+  }
+  return sdkPromise;
+}
+
+/** Opens a session: CCG auth for the enterprise or user, custom base URLs, the retry policy. */
+export async function openBox(
+  config: BoxConfig,
+  options: BoxSessionOptions = {},
+): Promise<BoxSession> {
+  const sdk = await loadSdk();
+  const ccg = new sdk.root.CcgConfig({
+    clientId: config.clientId,
+    clientSecret: config.clientSecret,
+    ...(config.userId ? { userId: config.userId } : { enterpriseId: config.enterpriseId! }),
+  });
+  const auth = new sdk.root.BoxCcgAuth({ config: ccg });
+  const networkSession = new sdk.networking.NetworkSession({
+    baseUrls: new sdk.networking.BaseUrls({
+      baseUrl: config.apiBaseUrl,
+      uploadUrl: config.uploadBaseUrl,
+      oauth2Url: `${config.apiBaseUrl}/oauth2`,
+    }),
+    retryStrategy: new RetryPolicy(options),
+    timeoutConfig: { timeoutMs: options.requestTimeoutMs ?? 120_000 },
+  });
+  return { client: new sdk.root.BoxClient({ auth, networkSession }), sdk, config };
+}
+
+type FetchOptions = Parameters<Networking.RetryStrategy["shouldRetry"]>[0];
+type FetchResponse = Parameters<Networking.RetryStrategy["shouldRetry"]>[1];
+
+/**
+ * Retries 429 and 5xx (honouring `Retry-After`), network failures, 401 once the token is
+ * refreshed, and `202 Accepted` + `Retry-After` (an upload commit still processing, or a file not
+ * yet downloadable). Delays are in seconds, as box-node-sdk 10 expects.
+ */
+export class RetryPolicy implements Networking.RetryStrategy {
+  readonly #o: Required<Omit<BoxSessionOptions, "onRetry" | "requestTimeoutMs">>;
+  readonly #onRetry: BoxSessionOptions["onRetry"];
+
+  constructor(options: BoxSessionOptions = {}) {
+    this.#o = {
+      maxAttempts: options.maxAttempts ?? 6,
+      baseDelaySeconds: options.baseDelaySeconds ?? 1,
+      maxDelaySeconds: options.maxDelaySeconds ?? 120,
+    };
+    this.#onRetry = options.onRetry;
+  }
+
+  async shouldRetry(
+    options: FetchOptions,
+    response: FetchResponse,
+    attempt: number,
+  ): Promise<boolean> {
+    if (attempt >= this.#o.maxAttempts) return false;
+    const s = response.status;
+    let retry = false;
+    if (s === 0) retry = true; // network error or timeout
+    else if (s === 202) retry = retryAfterSeconds(response) !== undefined;
+    else if (s === 429 || s >= 500) retry = true;
+    else if (s === 401 && options.auth) {
+      await options.auth.refreshToken(options.networkSession);
+      retry = true;
+    }
+    return retry;
+  }
+
+  retryAfter(options: FetchOptions, response: FetchResponse, attempt: number): number {
+    const asked = retryAfterSeconds(response);
+    const backoff = this.#o.baseDelaySeconds * 2 ** (attempt - 1) * (0.5 + Math.random() * 0.5);
+    const delaySeconds = Math.min(
+      this.#o.maxDelaySeconds,
+      asked ?? (response.status === 401 ? 0 : backoff),
+    );
+    this.#onRetry?.({
+      status: response.status,
+      url: redactUrl(options.url),
+      attempt,
+      delaySeconds,
+    });
+    return delaySeconds;
+  }
+}
+
+function retryAfterSeconds(response: FetchResponse): number | undefined {
+  const headers = response.headers ?? {};
+  const raw = headers["retry-after"] ?? headers["Retry-After"];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/** Drops query strings (download URLs carry tokens) from URLs shown in logs. */
+function redactUrl(url: string): string {
+  return url.split("?")[0] ?? url;
+}
+
+/** Status, Box error code and message of an SDK failure, never its request (it may hold secrets). */
+export function describeBoxError(
+  e: unknown,
+): { status: number | undefined; code: string | undefined; message: string } {
+  const err = e as {
+    responseInfo?: { statusCode?: number; body?: { code?: unknown; message?: unknown } };
+    message?: unknown;
+  };
+  const status = err?.responseInfo?.statusCode;
+  const code = typeof err?.responseInfo?.body?.code === "string"
+    ? err.responseInfo.body.code
+    : undefined;
+  const bodyMessage = typeof err?.responseInfo?.body?.message === "string"
+    ? err.responseInfo.body.message
+    : undefined;
+  const base = bodyMessage ??
+    (typeof err?.message === "string" ? err.message.split("\n")[0]! : String(e));
+  const message = status !== undefined ? `HTTP ${status}${code ? ` ${code}` : ""}: ${base}` : base;
+  return { status, code, message: message.replace(/client_secret=[^&\s]*/g, "client_secret=***") };
+}

@@ -1,0 +1,51 @@
+/**
+ * @module
+ * What a SNAPSHOT argument names, for verify and restore: a local path, `latest` (under the local
+ * directory, or in Box when a Box folder is given), or `box:<file id | name | timestamp>`.
+ * Box snapshots are downloaded to a private temporary file that `release` removes.
+ */
+
+import { fetchFromBox } from "../box/offsite.ts";
+import type { BoxConfig } from "../config/resolve.ts";
+import { ConfigError } from "../errors.ts";
+import type { Reporter } from "../reporter.ts";
+import { latestSnapshot } from "../snapshot/select.ts";
+
+/** A resolved snapshot argument. */
+export interface SnapshotArg {
+  /** Local path to read (for Box: the verified download). */
+  path: string;
+  /** What to call it in reports (`box:<name>` for Box). */
+  label: string;
+  /** Removes any temporary download. */
+  release(): Promise<void>;
+}
+
+/** Resolves `arg`; see the module doc. */
+export async function resolveSnapshotArg(
+  arg: string,
+  options: { from: string; box: BoxConfig | null; allowLatest: boolean },
+  reporter: Reporter,
+): Promise<SnapshotArg> {
+  const fromBox = arg.startsWith("box:") || (arg === "latest" && options.box !== null);
+  if (!fromBox) {
+    if (arg === "latest" && options.allowLatest) return local(await latestSnapshot(options.from));
+    return local(arg);
+  }
+  if (!options.box) {
+    throw new ConfigError(`Cannot read ${arg}: no Box folder given`, {
+      hint: "pass --box-folder ID or set BOX_FOLDER_ID",
+    });
+  }
+  const which = arg === "latest" ? "latest" : arg.slice("box:".length);
+  const { path, remote } = await fetchFromBox(options.box, which, options.from, reporter);
+  return {
+    path,
+    label: `box:${remote.name}`,
+    release: () => Deno.remove(path).catch(() => {}),
+  };
+}
+
+function local(path: string): SnapshotArg {
+  return { path, label: path, release: async () => {} };
+}

@@ -1,0 +1,73 @@
+/**
+ * @module
+ * `astrabak list`: snapshots in a local directory and/or a Box folder.
+ */
+
+import type { Command } from "commander";
+import { connectBox } from "../box/offsite.ts";
+import { listRemoteSnapshots, type RemoteSnapshot } from "../box/remote.ts";
+import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
+import { addBoxOption, addOutputOptions } from "../cli/flags.ts";
+import { resolveBox } from "../config/resolve.ts";
+import { ConfigError } from "../errors.ts";
+import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
+import { listLocalSnapshots, type LocalSnapshot } from "../snapshot/catalog.ts";
+
+/** Raw flags of `list`. */
+export interface ListFlags extends OutputFlags {
+  from?: string;
+  boxFolder?: string;
+}
+
+/** Registers `list` on the program. */
+export function registerList(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command("list")
+    .description(
+      "List snapshots: timestamp, status, collections, documents and size, locally and/or in Box",
+    )
+    .option("--from <dir>", "local snapshot directory (env ASTRABAK_OUT; default ./backups)");
+  addBoxOption(cmd, "to list too");
+  addOutputOptions(cmd);
+  cmd.addHelpText(
+    "after",
+    `\nOnly names that are snapshot names are listed.\n\n${EXIT_CODE_HELP}\n`,
+  );
+  cmd.action(async (flags: ListFlags) => {
+    const out = openOutput(ctx, flags);
+    const from = flags.from ?? ctx.env.ASTRABAK_OUT ?? "./backups";
+    const box = resolveBox(flags, ctx.env);
+    let local: LocalSnapshot[] = [];
+    try {
+      local = await listLocalSnapshots(from);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) || (flags.from !== undefined && !box)) {
+        throw new ConfigError(
+          `Cannot list ${from}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
+        );
+      }
+    }
+    const remote: RemoteSnapshot[] = box
+      ? await listRemoteSnapshots(await connectBox(box, out))
+      : [];
+    const lines = [
+      `${"timestamp".padEnd(16)} ${"where".padEnd(6)} ${"status".padEnd(11)} ${
+        "colls".padStart(5)
+      } ${"documents".padStart(10)} ${"bytes".padStart(12)}  path`,
+      ...local.map((s) =>
+        `${s.timestamp.padEnd(16)} ${(s.kind === "zip" ? "zip" : "dir").padEnd(6)} ${
+          s.status.padEnd(11)
+        } ${String(s.collections ?? "-").padStart(5)} ${String(s.documents ?? "-").padStart(10)} ${
+          String(s.sizeBytes ?? "-").padStart(12)
+        }  ${s.path}`
+      ),
+      ...remote.map((s) =>
+        `${s.timestamp.padEnd(16)} ${"box".padEnd(6)} ${"complete".padEnd(11)} ${"-".padStart(5)} ${
+          "-".padStart(10)
+        } ${String(s.sizeBytes ?? "-").padStart(12)}  box:${s.fileId} (${s.name})`
+      ),
+    ];
+    out.result({ local, box: box ? { folder_id: box.folderId, snapshots: remote } : null }, lines);
+    ctx.exitCode = ExitCode.Ok;
+  });
+}
