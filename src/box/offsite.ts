@@ -13,6 +13,7 @@ import { type UploadResult, uploadZip } from "./upload.ts";
 /** Opens a session whose retries are logged through `reporter`. */
 export function connectBox(config: BoxConfig, reporter: Reporter): Promise<BoxSession> {
   return openBox(config, {
+    maxAttempts: config.retries + 1,
     onRetry: ({ status, url, attempt, delaySeconds }) =>
       reporter.warn(
         `Box ${status === 0 ? "network error" : `HTTP ${status}`} on ${url}; retrying in ${

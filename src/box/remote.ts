@@ -95,10 +95,11 @@ export async function downloadSnapshot(
   session: BoxSession,
   snap: RemoteSnapshot,
   dir: string,
+  options: { idleTimeoutMs?: number } = {},
 ): Promise<string> {
   const path = join(dir, `.${snap.name}.${crypto.randomUUID().slice(0, 8)}.download`);
   let expected = snap.sha1;
-  let stream: AsyncIterable<Uint8Array> | undefined;
+  let url: string;
   try {
     if (!expected) {
       const info = await session.client.files.getFileById(snap.fileId, {
@@ -106,16 +107,9 @@ export async function downloadSnapshot(
       });
       expected = info.sha1 ?? null;
     }
-    for (let attempt = 1; stream === undefined; attempt++) {
-      // undefined: Box answered 202 (the file is not downloadable yet) without Retry-After.
-      stream = await session.client.downloads.downloadFile(snap.fileId) as
-        | AsyncIterable<Uint8Array>
-        | undefined;
-      if (stream === undefined) {
-        if (attempt >= 10) throw new Error("Box kept answering that the file is not ready");
-        await new Promise((r) => setTimeout(r, 2000));
-      }
-    }
+    // The SDK resolves the short-lived download URL; the body is fetched with Deno's own fetch,
+    // because the SDK's stream stalls for ever when the connection is cut mid-body.
+    url = await session.client.downloads.getDownloadFileUrl(snap.fileId);
   } catch (e) {
     throw boxReadError(`download ${snap.name}`, e);
   }
@@ -133,7 +127,8 @@ export async function downloadSnapshot(
   }
   const digest = new DigestStream({ algorithm: "sha1" });
   try {
-    await ReadableStream.from(stream).pipeThrough(digest).pipeTo(fileSink(file));
+    const body = await fetchBody(url, options.idleTimeoutMs ?? 60_000);
+    await body.pipeThrough(digest).pipeTo(fileSink(file));
   } catch (e) {
     await Deno.remove(path).catch(() => {});
     throw boxReadError(`download ${snap.name}`, e);
@@ -149,6 +144,33 @@ export async function downloadSnapshot(
     );
   }
   return path;
+}
+
+/**
+ * GETs a (pre-signed) download URL and returns its body, failing when the server answers
+ * anything but 200 or when no byte arrives for `idleMs` (a stalled transfer).
+ */
+async function fetchBody(url: string, idleMs: number): Promise<ReadableStream<Uint8Array>> {
+  const controller = new AbortController();
+  let timer = setTimeout(() => controller.abort(new Error(`no data for ${idleMs} ms`)), idleMs);
+  const res = await fetch(url, { signal: controller.signal, redirect: "follow" });
+  if (res.status !== 200 || !res.body) {
+    clearTimeout(timer);
+    await res.body?.cancel();
+    throw new Error(`download answered HTTP ${res.status}`);
+  }
+  return res.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, c) {
+        clearTimeout(timer);
+        timer = setTimeout(() => controller.abort(new Error(`no data for ${idleMs} ms`)), idleMs);
+        c.enqueue(chunk);
+      },
+      flush() {
+        clearTimeout(timer);
+      },
+    }),
+  );
 }
 
 /** A failed Box read: a connection-class error (exit 1), nothing was written locally. */

@@ -75,15 +75,20 @@ export function addOutputOptions(cmd: Command): Command {
     .option("-v, --verbose", "also log debug details");
 }
 
-/** `--box-folder` (env BOX_FOLDER_ID). */
+/** `--box-folder` (env BOX_FOLDER_ID) and `--box-retries`. */
 export function addBoxOption(cmd: Command, what: string): Command {
-  return cmd.option(
-    "--box-folder <id>",
-    `Box folder id ${what} (env BOX_FOLDER_ID; credentials from BOX_CLIENT_ID/BOX_CLIENT_SECRET)`,
-  );
-}
-
-/** Parses `30s`, `30m`, `24h` or `7d` into milliseconds. */
+  return cmd
+    .option(
+      "--box-folder <id>",
+      `Box folder id ${what} (env BOX_FOLDER_ID; credentials from BOX_CLIENT_ID/BOX_CLIENT_SECRET)`,
+    )
+    .option(
+      "--box-retries <n>",
+      "retries of a failed Box request (429, 5xx, network)",
+      nonNegativeInt,
+      5,
+    );
+} /** Parses `30s`, `30m`, `24h` or `7d` into milliseconds. */
 export function parseDuration(value: string, flag: string): number {
   const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(value.trim());
   if (!m) {

@@ -34,6 +34,7 @@ export interface BackupFlags extends OutputFlags {
   compress?: boolean;
   zip?: boolean;
   boxFolder?: string;
+  boxRetries?: number;
   cleanStale?: string | boolean;
   requestTimeout?: number;
   retries?: number;

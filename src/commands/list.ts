@@ -17,6 +17,7 @@ import { listLocalSnapshots, type LocalSnapshot } from "../snapshot/catalog.ts";
 export interface ListFlags extends OutputFlags {
   from?: string;
   boxFolder?: string;
+  boxRetries?: number;
 }
 
 /** Registers `list` on the program. */

@@ -39,6 +39,7 @@ export interface RestoreFlags extends OutputFlags {
   tokenFile?: string;
   from?: string;
   boxFolder?: string;
+  boxRetries?: number;
   collections?: string[];
   rename?: string[];
   ifExists?: string;

@@ -17,6 +17,7 @@ import { assertZipVerifies, verifySnapshot } from "../verify/verify.ts";
 /** Raw flags of `upload`. */
 export interface UploadFlags extends OutputFlags {
   boxFolder?: string;
+  boxRetries?: number;
 }
 
 /** Registers `upload` on the program. */

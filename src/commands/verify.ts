@@ -16,6 +16,7 @@ import { type VerifyReport, verifySnapshot } from "../verify/verify.ts";
 export interface VerifyFlags extends OutputFlags {
   quick?: boolean;
   boxFolder?: string;
+  boxRetries?: number;
   from?: string;
 } /** Human summary of a verify report. */
 export function formatVerifyReport(r: VerifyReport): string[] {

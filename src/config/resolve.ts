@@ -221,14 +221,18 @@ export interface BoxConfig {
   readonly folderId: string;
   readonly apiBaseUrl: string;
   readonly uploadBaseUrl: string;
-}
-
-/**
+  /** Retries per Box request (429, 5xx, network errors), before giving up. */
+  readonly retries: number;
+} /**
  * Box settings when a folder is given (`--box-folder` or BOX_FOLDER_ID), else null. Credentials
  * come only from the environment. Base URLs may point elsewhere only over HTTPS, or over HTTP to
  * this machine (the test fakes).
  */
-export function resolveBox(flags: { boxFolder?: string | undefined }, env: Env): BoxConfig | null {
+
+export function resolveBox(
+  flags: { boxFolder?: string | undefined; boxRetries?: number | undefined },
+  env: Env,
+): BoxConfig | null {
   const folderId = flags.boxFolder ?? env.BOX_FOLDER_ID;
   if (folderId === undefined) return null;
   if (!/^\d+$/.test(folderId)) {
@@ -261,6 +265,7 @@ export function resolveBox(flags: { boxFolder?: string | undefined }, env: Env):
       "https://upload.box.com/api",
       "BOX_UPLOAD_BASE_URL",
     ),
+    retries: flags.boxRetries ?? 5,
   });
 }
 
