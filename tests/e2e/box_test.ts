@@ -235,7 +235,7 @@ Deno.test("box: a download whose SHA-1 does not match is refused and removed", a
   );
 });
 
-Deno.test("box: the client secret appears in no output, log line, manifest or zip", async () => {
+Deno.test("box: no secret (Box client secret, Data API token) appears in any output, log, manifest or zip", async () => {
   await using t = await setup();
   seedSample(t.api.store, { articles: 5, dimension: 4 });
   const outputs: string[] = [];
@@ -249,7 +249,16 @@ Deno.test("box: the client secret appears in no output, log line, manifest or zi
     outputs.push(r.stdout, r.stderr);
   }
   const [zip] = await zipsIn(t.out);
-  for (const args of [["verify", `box:${zip}`, "--from", t.out], ["upload", join(t.out, zip!)]]) {
+  const snapshot = join(t.out, zip!.replace(/\.zip$/, ""));
+  const more = [
+    ["verify", `box:${zip}`, "--from", t.out],
+    ["verify", snapshot, "--json"],
+    ["upload", join(t.out, zip!)],
+    ["zip", snapshot],
+    ["restore", "latest", "--from", t.out, "--dry-run", "--verbose"],
+    ["restore", snapshot, "--json"],
+  ];
+  for (const args of more) {
     const r = await t.run(args);
     outputs.push(r.stdout, r.stderr);
   }
@@ -262,14 +271,15 @@ Deno.test("box: the client secret appears in no output, log line, manifest or zi
   const failed = await t.run(["upload", join(t.out, zip!), "--box-retries", "0"]);
   assert.equal(failed.code, 3);
   outputs.push(failed.stdout, failed.stderr);
-  for (const o of outputs) assert.ok(!o.includes(SECRET), `secret leaked in:\n${o}`);
+  const token = t.env().ASTRA_DB_APPLICATION_TOKEN!;
+  for (const o of outputs) {
+    assert.ok(!o.includes(SECRET) && !o.includes(token), `secret leaked in:\n${o}`);
+  }
   for await (const e of Deno.readDir(t.out)) {
     const p = join(t.out, e.name);
-    if (e.isFile) assert.ok(!new TextDecoder().decode(await Deno.readFile(p)).includes(SECRET), p);
-    if (e.isDirectory) {
-      for await (const f of Deno.readDir(p)) {
-        assert.ok(!(await readData(join(p, f.name))).includes(SECRET), f.name);
-      }
-    }
+    const texts = e.isFile
+      ? [new TextDecoder().decode(await Deno.readFile(p))]
+      : await Array.fromAsync(Deno.readDir(p), (f) => readData(join(p, f.name)));
+    for (const text of texts) assert.ok(!text.includes(SECRET) && !text.includes(token), p);
   }
 });
