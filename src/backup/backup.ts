@@ -19,6 +19,9 @@ import {
   type CollectionEntry,
   FORMAT_VERSION,
   type Manifest,
+  unreadableColumns,
+  unrestorableReasons,
+  vectorFields,
   vectorSpec,
   type VectorStatsEntry,
   writeManifest,
@@ -33,6 +36,7 @@ import {
   listCollections,
 } from "../source/collections.ts";
 import { DataApiClient } from "../source/data_api.ts";
+import { listTables } from "../source/tables.ts";
 import { readPages } from "../source/pages.ts";
 import type { RetryOptions } from "../source/retry.ts";
 import { TOOL_NAME, VERSION } from "../version.ts";
@@ -62,6 +66,8 @@ export interface BackupOptions {
   collectionAttempts?: number;
   /** Remove leftovers of crashed runs older than this (ms) before starting; null keeps them. */
   cleanStaleAfterMs?: number | null;
+  /** Which objects to back up (default all). */
+  kind?: "collections" | "tables" | "all";
   signal?: AbortSignal;
   /** Clock (tests). */
   now?: () => Date;
@@ -120,7 +126,13 @@ export async function runBackup(options: BackupOptions, reporter: Reporter): Pro
     `Connecting to ${conn.endpoint} (${conn.environment}), keyspaces ${conn.keyspaces.join(", ")}`,
   );
   const available: CollectionInfo[] = [];
-  for (const ks of conn.keyspaces) available.push(...(await listCollections(client, ks, signal)));
+  const kind = options.kind ?? "all";
+  for (const ks of conn.keyspaces) {
+    if (kind !== "tables") available.push(...(await listCollections(client, ks, signal)));
+    if (kind !== "collections") {
+      available.push(...(await listTablesIfSupported(client, ks, kind, reporter, signal)));
+    }
+  }
   const selected = selectCollections(available, options.include, options.exclude);
   reporter.info(
     `Backing up ${selected.length} collection(s): ${
@@ -296,6 +308,30 @@ async function handleStale(options: BackupOptions, reporter: Reporter): Promise<
   for (const p of await removeStale(stale, limit)) reporter.info(`Removed stale ${p}`);
 }
 
+/**
+ * Tables of a keyspace; on a server that predates tables (COMMAND_UNKNOWN) an `all` backup goes on
+ * with collections only, saying so.
+ */
+async function listTablesIfSupported(
+  client: DataApiClient,
+  keyspace: string,
+  kind: "tables" | "all",
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<CollectionInfo[]> {
+  try {
+    return await listTables(client, keyspace, signal);
+  } catch (e) {
+    if (kind === "all" && e instanceof SourceError && e.errorCode === "COMMAND_UNKNOWN") {
+      reporter.warn(
+        `keyspace ${keyspace}: this Data API has no tables (listTables unknown); backing up collections only`,
+      );
+      return [];
+    }
+    throw e;
+  }
+}
+
 /** Picks collections by name; every name in `include` must exist somewhere. */
 export function selectCollections(
   available: CollectionInfo[],
@@ -308,7 +344,7 @@ export function selectCollections(
     throw new ConfigError(
       `Cannot back up ${
         missing.map((n) => `"${n}"`).join(", ")
-      }: no such collection (found: ${known})`,
+      }: no such collection or table (found: ${known})`,
       {
         hint: "check --collections; names are case-sensitive",
       },
@@ -327,13 +363,20 @@ async function backupCollection(
   reporter: Reporter,
 ): Promise<{ entry: CollectionEntry; error?: unknown }> {
   const label = `${info.keyspace}.${info.name}`;
+  const what = info.kind === "table" ? "table" : "collection";
   const signal = options.signal;
   const warnings: string[] = [];
   const maxAttempts = options.collectionAttempts ?? 2;
   const fileName = dataFileName(info.keyspace, info.name, options.compress);
   const path = workdir.file(fileName);
-  const vectorDef = vectorSpec(info.definition);
+  const vectors = vectorFields(info.kind, info.definition);
+  const failed = (error: string, pages: number, attempts: number, e?: unknown) => ({
+    entry: failedEntry(info, options.compress, error, warnings, pages, attempts),
+    ...(e === undefined ? {} : { error: e }),
+  });
+  // Tables: estimatedDocumentCount does not exist (UNSUPPORTED_TABLE_COMMAND); the scan is the count.
   const estimate = async (when: string): Promise<number | null> => {
+    if (info.kind === "table") return null;
     try {
       return await estimatedDocumentCount(client, info.keyspace, info.name, signal);
     } catch (e) {
@@ -343,22 +386,35 @@ async function backupCollection(
     }
   };
 
-  reporter.info(`${label}: starting`);
+  reporter.info(`${label}: starting (${what})`);
+  if (info.kind === "table") {
+    const unreadable = unreadableColumns(info.definition);
+    if (unreadable.length > 0) {
+      return failed(
+        `columns ${
+          unreadable.join(", ")
+        } have types the Data API cannot read, so this table cannot be backed up completely through it (use CQL tools such as dsbulk for it)`,
+        0,
+        0,
+      );
+    }
+    for (const why of unrestorableReasons(info.definition)) {
+      warnings.push(`${why}; restore of this table through the Data API will refuse it`);
+    }
+  }
   let before: number | null;
   try {
     before = await estimate("before");
   } catch (e) {
     if (signal?.aborted) throw e;
-    return {
-      entry: failedEntry(info, options.compress, errorMessage(e), warnings, 0, 0),
-      error: e,
-    };
+    return failed(errorMessage(e), 0, 0, e);
   }
 
   let written: WrittenData | null = null;
   let pages = 0;
   let attempt = 0;
   let lastError: unknown = null;
+  let projectionSchema: Record<string, unknown> | null = null;
   while (attempt < maxAttempts && written === null) {
     attempt++;
     pages = 0;
@@ -369,24 +425,28 @@ async function backupCollection(
       written = await writeDocuments(
         readPages(client, info.keyspace, info.name, {
           signal,
-          inspect: { vectorFields: vectorDef ? ["$vector"] : [] },
+          inspect: { vectorFields: vectors.map((v) => v.field) },
           onPage: (p) => {
             pages++;
             docs += p.documents;
+            const schema = p.status?.projectionSchema;
+            if (projectionSchema === null && schema && typeof schema === "object") {
+              projectionSchema = schema as Record<string, unknown>;
+            }
             if (Date.now() - lastLog > 10_000) {
               lastLog = Date.now();
-              reporter.info(`${label}: ${docs} documents so far (${pages} pages)`);
+              reporter.info(
+                `${label}: ${docs} ${
+                  info.kind === "table" ? "rows" : "documents"
+                } so far (${pages} pages)`,
+              );
             }
           },
         }),
         file,
         {
           compress: options.compress,
-          stats: {
-            label,
-            requireId: true,
-            vectorFields: vectorDef ? [{ field: "$vector", dimension: vectorDef.dimension }] : [],
-          },
+          stats: { label, requireId: info.kind === "collection", vectorFields: vectors },
         },
       );
     } catch (e) {
@@ -396,48 +456,47 @@ async function backupCollection(
       if (!isRestartable(e) || attempt >= maxAttempts) break;
       warnings.push(`attempt ${attempt} failed (${errorMessage(e)}); restarted from the beginning`);
       reporter.warn(
-        `${label}: ${errorMessage(e)}; restarting the collection from the beginning (attempt ${
+        `${label}: ${errorMessage(e)}; restarting the ${what} from the beginning (attempt ${
           attempt + 1
         }/${maxAttempts})`,
       );
     }
   }
-  if (written === null) {
-    return {
-      entry: failedEntry(info, options.compress, errorMessage(lastError), warnings, pages, attempt),
-      error: lastError,
-    };
-  }
+  if (written === null) return failed(errorMessage(lastError), pages, attempt, lastError);
 
   // The vector guard: a backup without vectors must never look complete.
-  const vstats = written.stats.vectors[0];
   const documents = written.stats.documents;
-  if (vectorDef && vstats && documents > 0 && vstats.withVector === 0) {
-    if (vectorDef.vectorize) {
+  const spec = info.kind === "collection" ? vectorSpec(info.definition) : null;
+  for (const v of written.stats.vectors) {
+    if (documents === 0 || v.withVector > 0) continue;
+    if (info.kind === "table") {
+      // Vector columns of tables may legitimately be null.
+      warnings.push(`vector column ${v.field} is empty in all ${documents} rows`);
+    } else if (spec?.vectorize) {
       warnings.push(
         `no document has a $vector (vectorize collection): restore will need to re-embed from $vectorize`,
       );
     } else {
       await Deno.remove(path).catch(() => {});
-      return {
-        entry: failedEntry(
-          info,
-          options.compress,
-          `${documents} documents but none has a $vector although the collection is a vector collection (dimension ${vectorDef.dimension}); the backup would be vectorless`,
-          warnings,
-          pages,
-          attempt,
-        ),
-      };
+      return failed(
+        `${documents} documents but none has a $vector although the collection is a vector collection (dimension ${spec?.dimension}); the backup would be vectorless`,
+        pages,
+        attempt,
+      );
     }
   }
   const after = await estimate("after").catch(() => null);
-  reporter.info(`${label}: ${documents} documents, ${written.sizeBytes} bytes`);
+  reporter.info(
+    `${label}: ${documents} ${
+      info.kind === "table" ? "rows" : "documents"
+    }, ${written.sizeBytes} bytes`,
+  );
   for (const w of warnings) reporter.warn(`${label}: ${w}`);
+  const stats = written.stats.vectors.map((v) => vectorEntry(v.field, v.expectedDimension, v));
   const entry: CollectionEntry = {
     keyspace: info.keyspace,
     name: info.name,
-    kind: "collection",
+    kind: info.kind,
     status: "ok",
     definition: info.definition,
     data_file: fileName,
@@ -445,7 +504,10 @@ async function backupCollection(
     document_count: documents,
     estimated_document_count_before: before,
     estimated_document_count_after: after,
-    vector: vstats && vectorDef ? vectorEntry(vstats.field, vectorDef.dimension, vstats) : null,
+    vector: info.kind === "collection" ? stats[0] ?? null : null,
+    ...(info.kind === "table"
+      ? { vector_columns: stats, projection_schema: projectionSchema }
+      : {}),
     data_sha256: written.sha256,
     data_size_bytes: written.sizeBytes,
     uncompressed_size_bytes: written.uncompressedBytes,
@@ -481,7 +543,7 @@ function failedEntry(
   return {
     keyspace: info.keyspace,
     name: info.name,
-    kind: "collection",
+    kind: info.kind,
     status: "failed",
     error: error.slice(0, 4000),
     definition: info.definition,
@@ -491,6 +553,7 @@ function failedEntry(
     estimated_document_count_before: null,
     estimated_document_count_after: null,
     vector: null,
+    ...(info.kind === "table" ? { vector_columns: [], projection_schema: null } : {}),
     data_sha256: null,
     data_size_bytes: null,
     uncompressed_size_bytes: null,

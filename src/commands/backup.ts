@@ -3,7 +3,7 @@
  * `astrabak backup`: flags → {@linkcode runBackup} → report. All logic lives in src/backup/.
  */
 
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { type BackupOptions, type BackupReport, runBackup } from "../backup/backup.ts";
 import type { Env } from "../config/env.ts";
 import {
@@ -36,6 +36,7 @@ export interface BackupFlags extends OutputFlags {
   boxFolder?: string;
   boxRetries?: number;
   cleanStale?: string | boolean;
+  kind?: string;
   requestTimeout?: number;
   retries?: number;
 }
@@ -58,6 +59,7 @@ export async function parseBackupOptions(
     compress: flags.compress !== false,
     zip: flags.zip === true,
     box: resolveBox(flags, env),
+    kind: (flags.kind ?? "all") as "collections" | "tables" | "all",
     cleanStaleAfterMs: flags.cleanStale === undefined ? null : parseDuration(
       flags.cleanStale === true ? "24h" : String(flags.cleanStale),
       "--clean-stale",
@@ -105,7 +107,7 @@ export function registerBackup(program: Command, ctx: CliContext): void {
   const cmd = program
     .command("backup")
     .description(
-      "Back up every collection of the keyspace(s) into <out>/<UTC YYYYMMDD_HHMMSS>/: one gzipped JSON Lines file per collection, byte-exact as the Data API returned it ($vector included), plus manifest.json with definitions, counts and SHA-256 hashes",
+      "Back up every collection and table of the keyspace(s) into <out>/<UTC YYYYMMDD_HHMMSS>/: one gzipped JSON Lines file each, byte-exact as the Data API returned it ($vector and vector columns included), plus manifest.json with definitions (table columns, primary keys, indexes, types), counts and SHA-256 hashes",
     )
     .option(
       "--out <dir>",
@@ -113,10 +115,22 @@ export function registerBackup(program: Command, ctx: CliContext): void {
     )
     .option(
       "--collections <names>",
-      "only these collections (comma-separated, repeatable)",
+      "only these collections or tables (comma-separated, repeatable)",
       collect,
     )
-    .option("--exclude <names>", "skip these collections (comma-separated, repeatable)", collect)
+    .option(
+      "--exclude <names>",
+      "skip these collections or tables (comma-separated, repeatable)",
+      collect,
+    )
+    .addOption(
+      new Option("--kind <kind>", "what to back up: collections, tables, or all").choices([
+        "collections",
+        "tables",
+        "all",
+      ])
+        .default("all"),
+    )
     .option("--no-compress", "write plain .jsonl instead of .jsonl.gz")
     .option("--zip", "also pack a complete snapshot into <out>/<ts>.zip (never an INCOMPLETE one)")
     .option(

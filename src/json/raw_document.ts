@@ -223,3 +223,18 @@ export function base64DecodedLength(text: string): number {
 }
 
 export { JsonSyntaxError };
+
+/**
+ * Returns a copy of the document's bytes with the value of a watched top-level member replaced
+ * (restore uses it to re-spell values the Data API prints but does not accept back).
+ */
+export function withMemberValue(doc: RawDocument, name: string, value: Uint8Array): Uint8Array {
+  const m = doc.members.find((x) => x.name === name);
+  if (!m) return doc.bytes;
+  const b = doc.bytes;
+  const out = new Uint8Array(b.length - (m.valueEnd - m.valueStart) + value.length);
+  out.set(b.subarray(0, m.valueStart), 0);
+  out.set(value, m.valueStart);
+  out.set(b.subarray(m.valueEnd), m.valueStart + value.length);
+  return out;
+}

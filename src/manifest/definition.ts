@@ -1,7 +1,9 @@
 /**
- * Reading collection definitions (the `options` of findCollections) for the parts astrabak
+ * Reading collection and table definitions (as the manifest stores them) for the parts astrabak
  * acts on. Backup, verify and restore all ask these questions the same way.
  */
+
+import type { EntryKind } from "./types.ts";
 
 /** The vector settings of a collection definition. */
 export interface VectorSpec {
@@ -11,7 +13,7 @@ export interface VectorSpec {
   vectorize: boolean;
 }
 
-/** The vector settings of a definition, or null for a collection without vectors. */
+/** The vector settings of a collection definition, or null for a collection without vectors. */
 export function vectorSpec(definition: Record<string, unknown>): VectorSpec | null {
   const v = definition.vector as
     | { dimension?: unknown; size?: unknown; service?: unknown }
@@ -23,4 +25,95 @@ export function vectorSpec(definition: Record<string, unknown>): VectorSpec | nu
     ? v.size
     : null;
   return { dimension: dim, vectorize: v.service !== undefined && v.service !== null };
+}
+
+/** A column description as listTables (explain) returns it. */
+export interface ColumnDesc {
+  type: string;
+  dimension?: number;
+  keyType?: string | ColumnDesc;
+  valueType?: string | ColumnDesc;
+  udtName?: string;
+  service?: unknown;
+  apiSupport?: {
+    createTable?: boolean;
+    insert?: boolean;
+    read?: boolean;
+    filter?: boolean;
+    cqlDefinition?: string;
+  };
+  [key: string]: unknown;
+}
+
+/** The columns of a table definition (in the server's order). */
+export function tableColumns(definition: Record<string, unknown>): Record<string, ColumnDesc> {
+  const c = definition.columns;
+  return c && typeof c === "object" ? c as Record<string, ColumnDesc> : {};
+}
+
+/** Primary-key columns: partition columns, then clustering columns, in order. */
+export function primaryKeyColumns(definition: Record<string, unknown>): string[] {
+  const pk = definition.primaryKey as
+    | string
+    | { partitionBy?: string[]; partitionSort?: Record<string, number> }
+    | undefined;
+  if (typeof pk === "string") return [pk];
+  return [...(pk?.partitionBy ?? []), ...Object.keys(pk?.partitionSort ?? {})];
+}
+
+/**
+ * The fields whose values are vectors, each with its declared dimension: `$vector` for vector
+ * collections, every `vector` column for tables.
+ */
+export function vectorFields(
+  kind: EntryKind,
+  definition: Record<string, unknown>,
+): Array<{ field: string; dimension: number | null }> {
+  if (kind === "collection") {
+    const spec = vectorSpec(definition);
+    return spec ? [{ field: "$vector", dimension: spec.dimension }] : [];
+  }
+  return Object.entries(tableColumns(definition))
+    .filter(([, c]) => c.type === "vector")
+    .map(([field, c]) => ({
+      field,
+      dimension: typeof c.dimension === "number" ? c.dimension : null,
+    }));
+}
+
+/** Columns whose type the Data API cannot read (a scan including them fails). */
+export function unreadableColumns(definition: Record<string, unknown>): string[] {
+  return Object.entries(tableColumns(definition))
+    .filter(([, c]) => c.type === "UNSUPPORTED" || c.apiSupport?.read === false)
+    .map(([name]) => name);
+}
+
+/**
+ * Why a backed-up table cannot be recreated through the Data API (empty when it can): columns
+ * it cannot create (timeuuid, counter, static, frozen collections, unsupported types, also when
+ * nested), and indexes it cannot describe.
+ */
+export function unrestorableReasons(definition: Record<string, unknown>): string[] {
+  const reasons: string[] = [];
+  const bad = (c: ColumnDesc | string | undefined): string | null => {
+    if (c === undefined) return null;
+    if (typeof c === "string") return c === "timeuuid" || c === "counter" ? c : null;
+    if (c.type === "UNSUPPORTED" || c.apiSupport?.createTable === false) {
+      return c.apiSupport?.cqlDefinition ?? c.type;
+    }
+    return bad(c.keyType) ?? bad(c.valueType);
+  };
+  for (const [name, c] of Object.entries(tableColumns(definition))) {
+    const why = bad(c);
+    if (why) reasons.push(`column ${name} (${why}) cannot be created through the Data API`);
+  }
+  for (
+    const idx of (definition.indexes as Array<{ name?: string; indexType?: string }> | undefined) ??
+      []
+  ) {
+    if (idx.indexType === "UNKNOWN") {
+      reasons.push(`index ${idx.name} is not one the Data API can create`);
+    }
+  }
+  return reasons;
 }

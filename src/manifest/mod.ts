@@ -7,7 +7,7 @@
 
 export * from "./types.ts";
 export * from "./version.ts";
-export { type VectorSpec, vectorSpec } from "./definition.ts";
+export * from "./definition.ts";
 export { MANIFEST_FILE } from "./names.ts";
 export { ManifestError, MAX_MANIFEST_BYTES, parseManifest } from "./read.ts";
 export { manifestProblems } from "./validate.ts";

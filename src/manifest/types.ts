@@ -8,7 +8,7 @@ import type { Environment } from "../config/resolve.ts";
 /** Overall state of a snapshot. */
 export type SnapshotStatus = "complete" | "incomplete";
 
-/** Vector counts for the `$vector` field of one collection. */
+/** Vector counts for one vector field (`$vector`, or a table's vector column). */
 export interface VectorStatsEntry {
   field: string;
   /** Dimension from the definition (null for vectorize definitions without one). */
@@ -19,15 +19,22 @@ export interface VectorStatsEntry {
   representation: { array: number; binary: number };
 }
 
-/** One backed-up (or failed) collection. */
+/** What kind of Data API object an entry is. */
+export type EntryKind = "collection" | "table";
+
+/** One backed-up (or failed) collection or table. */
 export interface CollectionEntry {
   keyspace: string;
   name: string;
-  kind: "collection";
+  kind: EntryKind;
   status: "ok" | "failed";
   /** Why the collection failed (absent when ok). */
   error?: string;
-  /** The collection's options exactly as findCollections (explain) returned them. */
+  /**
+   * Collections: the options exactly as findCollections (explain) returned them. Tables:
+   * `{columns, primaryKey}` as listTables (explain) returned them, plus `indexes` (listIndexes
+   * explain items) and `types` (the listTypes explain items of the user-defined types used).
+   */
   definition: Record<string, unknown>;
   /** File name inside the snapshot; null for failed collections (partial data is removed). */
   data_file: string | null;
@@ -35,7 +42,12 @@ export interface CollectionEntry {
   document_count: number | null;
   estimated_document_count_before: number | null;
   estimated_document_count_after: number | null;
+  /** Collections: the `$vector` counts (null for collections without vectors and for tables). */
   vector: VectorStatsEntry | null;
+  /** Tables: counts per vector column. */
+  vector_columns?: VectorStatsEntry[];
+  /** Tables: `status.projectionSchema` of the scan (column → type), null when no page had one. */
+  projection_schema?: Record<string, unknown> | null;
   /** SHA-256 of the data file's bytes as stored (so `sha256sum` can check it). */
   data_sha256: string | null;
   data_size_bytes: number | null;

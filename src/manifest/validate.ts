@@ -48,6 +48,11 @@ export function manifestProblems(data: unknown): string[] {
     const at = `/collections/${i}`;
     const key = `${c.keyspace}.${c.name}`;
     if (names.has(key)) problems.push(`${at} duplicates collection ${key}`);
+    if (c.kind === "table" && m.backup_format_version < 2) {
+      problems.push(
+        `${at} is a table, which backup_format_version ${m.backup_format_version} cannot hold`,
+      );
+    }
     names.add(key);
     if (c.status === "ok") {
       ok++;
@@ -72,10 +77,10 @@ export function manifestProblems(data: unknown): string[] {
           `${at}/data_size_bytes must equal uncompressed_size_bytes when not compressed`,
         );
       }
-      if (
-        c.vector && c.vector.documents_with_vector + c.vector.documents_without_vector !== count
-      ) {
-        problems.push(`${at}/vector counts do not add up to document_count`);
+      for (const v of [...(c.vector ? [c.vector] : []), ...(c.vector_columns ?? [])]) {
+        if (v.documents_with_vector + v.documents_without_vector !== count) {
+          problems.push(`${at} vector counts of ${v.field} do not add up to document_count`);
+        }
       }
     } else {
       failed++;

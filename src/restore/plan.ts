@@ -7,7 +7,7 @@
  */
 
 import { ConfigError } from "../errors.ts";
-import type { CollectionEntry, Manifest } from "../manifest/mod.ts";
+import { type CollectionEntry, type Manifest, unrestorableReasons } from "../manifest/mod.ts";
 import type { CollectionInfo } from "../source/collections.ts";
 
 /** What to do when the target collection exists. */
@@ -25,9 +25,9 @@ export interface PlannedCollection {
   action: RestoreAction;
   /** Why this action (for the report). */
   reason: string;
-}
-
-/** Inputs of {@linkcode planRestore}. */
+  /** Set when this collection cannot be restored through the Data API (it is reported, not written). */
+  refusal?: string;
+} /** Inputs of {@linkcode planRestore}. */
 export interface PlanInput {
   manifest: Manifest;
   /** Source collection names to restore; empty = all that were backed up. */
@@ -76,8 +76,16 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
     }
     targets.set(key, source);
     const existing = input.existing.get(key);
+    const reasons = entry.kind === "table" ? unrestorableReasons(entry.definition) : [];
+    const refusal = reasons.length > 0 ? { refusal: reasons.join("; ") } : {};
     if (!existing) {
-      plan.push({ entry, target, action: "create", reason: "does not exist" });
+      plan.push({ entry, target, action: "create", reason: "does not exist", ...refusal });
+      continue;
+    }
+    if (existing.kind !== entry.kind && input.ifExists !== "replace" && input.ifExists !== "skip") {
+      problems.push(
+        `${key} exists as a ${existing.kind} but the snapshot holds a ${entry.kind} (only --if-exists replace may change it)`,
+      );
       continue;
     }
     if (input.ifExists === "skip") {
@@ -95,6 +103,7 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
         target,
         action: "replace",
         reason: "exists; dropped and recreated (--if-exists replace)",
+        ...refusal,
       });
       continue;
     }
@@ -102,7 +111,7 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
       problems.push(`${key} already exists (choose --if-exists skip, append or replace)`);
       continue;
     }
-    const diff = definitionDifferences(entry.definition, existing.definition);
+    const diff = definitionDifferences(schemaOf(entry), schemaOf(existing));
     if (diff.length > 0) {
       problems.push(
         `${key} exists with a different definition (${
@@ -115,7 +124,10 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
       entry,
       target,
       action: "append",
-      reason: "exists with the same definition (--if-exists append)",
+      reason: entry.kind === "table"
+        ? "exists with the same columns and primary key (--if-exists append; tables upsert, so rows whose key exists are overwritten)"
+        : "exists with the same definition (--if-exists append)",
+      ...refusal,
     });
   }
   if (problems.length > 0) {
@@ -124,6 +136,14 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
     });
   }
   return plan;
+}
+
+/** What must match for an append: a collection's whole definition, a table's columns and key. */
+function schemaOf(
+  c: { kind: string; definition: Record<string, unknown> },
+): Record<string, unknown> {
+  if (c.kind !== "table") return c.definition;
+  return { columns: c.definition.columns, primaryKey: c.definition.primaryKey };
 }
 
 /** Top-level fields whose values differ between two definitions (key order ignored). */
@@ -137,12 +157,13 @@ export function definitionDifferences(
   );
 }
 
+/** JSON with object keys sorted, except where order is meaning (a table's clustering order). */
 function canonical(v: unknown): string | undefined {
   if (v === undefined) return undefined;
   return JSON.stringify(
     v,
-    (_k, x) =>
-      x && typeof x === "object" && !Array.isArray(x)
+    (k, x) =>
+      x && typeof x === "object" && !Array.isArray(x) && k !== "partitionSort"
         ? Object.fromEntries(
           Object.entries(x as Record<string, unknown>).sort(([p], [q]) => (p < q ? -1 : 1)),
         )

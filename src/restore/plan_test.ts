@@ -10,6 +10,7 @@ function entry(
   return {
     keyspace: "ks",
     name,
+    kind: "collection",
     status,
     definition,
     document_count: 3,
@@ -41,7 +42,12 @@ Deno.test("definitionDifferences ignores key order and names each differing fiel
 
 Deno.test("planRestore applies renames, keyspace and if-exists, refusing clashes up front", () => {
   const m = manifest([entry("a"), entry("b"), entry("c", {}, "failed")]);
-  const existing = new Map([["other.b", { keyspace: "other", name: "b", definition: {} }]]);
+  const existing = new Map([["other.b", {
+    keyspace: "other",
+    name: "b",
+    kind: "collection" as const,
+    definition: {},
+  }]]);
   const plan = planRestore({
     manifest: m,
     include: [],

@@ -9,8 +9,13 @@
 
 import { errorMessage, InterruptedError, VerificationError } from "../errors.ts";
 import type { ConnectionConfig } from "../config/resolve.ts";
-import { type RawDocument, withoutMember } from "../json/raw_document.ts";
-import { type Manifest, vectorSpec } from "../manifest/mod.ts";
+import {
+  parseDocumentLine,
+  type RawDocument,
+  withMemberValue,
+  withoutMember,
+} from "../json/raw_document.ts";
+import { type Manifest, primaryKeyColumns, tableColumns, vectorSpec } from "../manifest/mod.ts";
 import type { Reporter } from "../reporter.ts";
 import { dataFileProblems, readDataFile } from "../snapshot/data_stream.ts";
 import { openSnapshot, type SnapshotReader } from "../snapshot/reader.ts";
@@ -22,6 +27,8 @@ import {
   listCollections,
 } from "../source/collections.ts";
 import { DataApiClient } from "../source/data_api.ts";
+import { createTableFromDefinition, dropTable, listTables } from "../source/tables.ts";
+import { compactDuration } from "./duration.ts";
 import { insertBatch, type InsertFailure, MAX_INSERT_DOCUMENTS } from "../source/insert.ts";
 import type { RetryOptions } from "../source/retry.ts";
 import { BatchStream } from "../streams/batch_stream.ts";
@@ -64,8 +71,10 @@ export interface RestoreCollectionReport {
   documents_in_snapshot: number;
   /** Documents this restore added to the target (from the count before and after). */
   inserted: number;
-  /** Snapshot documents whose `_id` already existed in the target (not overwritten). */
+  /** Collections: snapshot documents whose `_id` already existed in the target (not overwritten). */
   already_present: number;
+  /** Tables: rows whose primary key already existed; table inserts are upserts, so they were overwritten. */
+  overwritten: number;
   /** Documents the server refused for another reason. */
   refused: number;
   /** First refusals, for diagnosis. */
@@ -135,8 +144,13 @@ export async function runRestore(
       manifest.collections.map((c) => options.targetKeyspace ?? c.keyspace),
     );
     const existing = new Map<string, CollectionInfo>();
+    const hasTables = manifest.collections.some((c) => c.kind === "table");
     for (const ks of keyspaces) {
-      for (const c of await listCollections(client, ks, signal)) existing.set(`${ks}.${c.name}`, c);
+      const found = [
+        ...await listCollections(client, ks, signal),
+        ...(hasTables ? await listTables(client, ks, signal) : []),
+      ];
+      for (const c of found) existing.set(`${ks}.${c.name}`, c);
     }
     const plan = planRestore({
       manifest,
@@ -213,6 +227,7 @@ function emptyReport(p: PlannedCollection): RestoreCollectionReport {
     documents_in_snapshot: p.entry.document_count ?? 0,
     inserted: 0,
     already_present: 0,
+    overwritten: 0,
     refused: 0,
     refusals: [],
     vectorize_texts_not_restored: 0,
@@ -234,27 +249,46 @@ async function restoreCollection(
     reporter.info(`${r.target}: exists, skipped`);
     return { ...r, status: "skipped" };
   }
+  if (p.refusal) {
+    reporter.error(`${r.target}: not restored: ${p.refusal}`);
+    return {
+      ...r,
+      status: "failed",
+      error: `cannot be restored through the Data API: ${p.refusal}`,
+    };
+  }
   const { keyspace, name } = p.target;
+  const table = p.entry.kind === "table";
+  const keys = table ? primaryKeyColumns(p.entry.definition) : ["_id"];
   const signal = options.signal;
   let confirmed = 0;
   let conflicts = 0;
   let ambiguous = 0;
   try {
     if (p.action === "replace") {
-      reporter.info(`${r.target}: dropping the existing collection (--if-exists replace)`);
-      await deleteCollection(client, keyspace, name, signal);
+      reporter.info(`${r.target}: dropping the existing ${p.entry.kind} (--if-exists replace)`);
+      if (table) await dropTable(client, keyspace, name, signal);
+      else await deleteCollection(client, keyspace, name, signal);
     }
     if (p.action !== "append") {
-      await createCollection(client, keyspace, name, p.entry.definition, signal);
+      if (table) {
+        await createTableFromDefinition(client, keyspace, name, p.entry.definition, signal);
+      } else await createCollection(client, keyspace, name, p.entry.definition, signal);
     }
-    r.count_before = p.action === "append" ? await countByScan(client, keyspace, name, signal) : 0;
+    r.count_before = p.action === "append"
+      ? await countByScan(client, keyspace, name, keys, signal)
+      : 0;
     reporter.info(
-      `${r.source} → ${r.target}: writing ${r.documents_in_snapshot} documents (${p.action})`,
+      `${r.source} → ${r.target}: writing ${r.documents_in_snapshot} ${
+        table ? "rows" : "documents"
+      } (${p.action})`,
     );
 
     const spec = vectorSpec(p.entry.definition);
+    const durations = table ? durationColumns(p.entry.definition) : [];
     const read = readDataFile(await reader.open(p.entry.data_file!, signal), p.entry, {
       quick: false,
+      ...(table ? { inspect: { watch: durations } } : {}),
     });
     const batches = read.documents!.pipeThrough(
       new BatchStream(
@@ -265,7 +299,9 @@ async function restoreCollection(
     await batches.pipeTo(
       concurrentSink(options.concurrency ?? 8, async (batch) => {
         const bodies = batch.map((d) =>
-          documentBody(d, spec?.vectorize === true, options.vectorize, r)
+          table
+            ? rowBody(d, durations)
+            : documentBody(d, spec?.vectorize === true, options.vectorize, r)
         );
         const out = await insertBatch(client, { keyspace, collection: name }, batch, bodies, {
           signal,
@@ -297,39 +333,79 @@ async function restoreCollection(
 
   // 4. Count what is there now: the only exact answer after retries, conflicts or a failure.
   try {
-    r.count_after = await countByScan(client, keyspace, name, signal);
+    r.count_after = await countByScan(client, keyspace, name, keys, signal);
   } catch (e) {
-    r.error = [r.error, `could not count the documents afterwards: ${errorMessage(e)}`].filter(
-      Boolean,
-    ).join("; ");
+    r.error = [
+      r.error,
+      `could not count the ${table ? "rows" : "documents"} afterwards: ${errorMessage(e)}`,
+    ]
+      .filter(Boolean).join("; ");
     r.status = "failed";
   }
   if (r.count_before !== null && r.count_after !== null) {
     r.inserted = r.count_after - r.count_before;
-    // Conflicts that were not this restore's own retried writes were there before.
-    r.already_present = Math.max(0, confirmed + conflicts - r.inserted);
-    const consistent = r.inserted >= confirmed && r.inserted <= confirmed + ambiguous &&
-      (p.action === "append" || r.already_present === 0);
+    let consistent: boolean;
+    if (table) {
+      // Table inserts are upserts: a confirmed row either added a key or overwrote one.
+      r.overwritten = Math.max(0, confirmed - r.inserted);
+      consistent = r.inserted <= confirmed && (p.action === "append" || r.overwritten === 0);
+    } else {
+      // Conflicts that were not this restore's own retried writes were there before.
+      r.already_present = Math.max(0, confirmed + conflicts - r.inserted);
+      consistent = r.inserted >= confirmed && r.inserted <= confirmed + ambiguous &&
+        (p.action === "append" || r.already_present === 0);
+    }
     if (r.status !== "failed" && !consistent) {
       r.status = "failed";
       r.error =
-        `the collection holds ${r.count_after} documents after restore (${r.count_before} before), but the server confirmed ${confirmed} inserts and reported ${conflicts} _ids as existing (was something else writing to it?)`;
+        `the ${p.entry.kind} holds ${r.count_after} after restore (${r.count_before} before), but the server confirmed ${confirmed} writes${
+          table ? "" : ` and reported ${conflicts} _ids as existing`
+        } (was something else writing to it?)`;
     }
   }
   if (r.status !== "failed") r.status = r.refused > 0 ? "failed" : "ok";
   if (r.status === "failed" && !r.error && r.refused > 0) {
-    r.error = `${r.refused} document(s) were refused by the server (first: ${
+    r.error = `${r.refused} ${table ? "row" : "document"}(s) were refused by the server (first: ${
       r.refusals[0]?.errorCode
-    } for _id ${r.refusals[0]?.id})`;
+    }${table ? "" : ` for _id ${r.refusals[0]?.id}`}: ${r.refusals[0]?.message})`;
   }
-  const summary =
-    `${r.target}: ${r.inserted} inserted, ${r.already_present} already present, ${r.refused} refused, ${
+  const summary = table
+    ? `${r.target}: ${r.inserted} rows added, ${r.overwritten} existing rows overwritten, ${r.refused} refused, ${
+      r.count_after ?? "?"
+    } in the table now`
+    : `${r.target}: ${r.inserted} inserted, ${r.already_present} already present, ${r.refused} refused, ${
       r.count_after ?? "?"
     } in the collection now`;
   if (r.status === "ok") reporter.info(summary);
   else reporter.error(`${summary}: ${r.error}`);
   return r;
 }
+
+/** Top-level `duration` columns of a table (their values may need re-spelling, see duration.ts). */
+function durationColumns(definition: Record<string, unknown>): string[] {
+  return Object.entries(tableColumns(definition)).filter(([, c]) => c.type === "duration").map((
+    [n],
+  ) => n);
+}
+
+/** The bytes sent for a table row: as stored, except durations the server would not accept back. */
+function rowBody(doc: RawDocument, durations: readonly string[]): Uint8Array {
+  let bytes = doc.bytes;
+  let current = doc;
+  for (const col of durations) {
+    const m = current.members.find((x) => x.name === col);
+    if (!m) continue;
+    const raw = decoder.decode(current.bytes.subarray(m.valueStart, m.valueEnd));
+    const compact = raw.startsWith('"') ? compactDuration(JSON.parse(raw) as string) : null;
+    if (compact === null) continue;
+    bytes = withMemberValue(current, col, encoder.encode(JSON.stringify(compact)));
+    current = parseDocumentLine(bytes, { vectorFields: [], watch: durations });
+  }
+  return bytes;
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 /**
  * The bytes sent for a document. In a vectorize collection the Data API refuses a document that

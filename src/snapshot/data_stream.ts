@@ -6,8 +6,8 @@
  * {@link dataFileProblems}, so restore never re-implements verification.
  */
 
-import type { RawDocument } from "../json/raw_document.ts";
-import { type CollectionEntry, vectorSpec } from "../manifest/mod.ts";
+import type { InspectOptions, RawDocument } from "../json/raw_document.ts";
+import { type CollectionEntry, vectorFields } from "../manifest/mod.ts";
 import { ByteLimitStream } from "../streams/byte_limit_stream.ts";
 import { DigestStream } from "../streams/digest_stream.ts";
 import { DocumentParseStream } from "../streams/document_parse_stream.ts";
@@ -45,7 +45,7 @@ export interface DataFileRead {
 export function readDataFile(
   bytes: ReadableStream<Uint8Array>,
   entry: CollectionEntry,
-  options: { quick: boolean },
+  options: { quick: boolean; inspect?: Omit<InspectOptions, "vectorFields"> },
 ): DataFileRead {
   const label = `${entry.keyspace}.${entry.name}`;
   const digest = new DigestStream();
@@ -74,17 +74,18 @@ export function readDataFile(
     (limit) =>
       `decompressed data exceeds the ${limit} bytes the manifest declares (tampered file or gzip bomb)`,
   );
-  const spec = vectorSpec(entry.definition);
+  const vectors = vectorFields(entry.kind, entry.definition);
   const stats = new DocumentStatsStream({
     label,
-    requireId: true,
-    vectorFields: spec ? [{ field: "$vector", dimension: spec.dimension }] : [],
+    requireId: entry.kind === "collection",
+    vectorFields: vectors,
   });
   const documents = plain
     .pipeThrough(cap)
     .pipeThrough(new LineSplitStream(Math.min(MAX_LINE_BYTES, Math.max(declared, 1))))
-    .pipeThrough(new DocumentParseStream({ vectorFields: spec ? ["$vector"] : [] }))
-    .pipeThrough(stats);
+    .pipeThrough(
+      new DocumentParseStream({ vectorFields: vectors.map((v) => v.field), ...options.inspect }),
+    ).pipeThrough(stats);
   const figures = Promise.all([digest.result, stats.result]).then(([d, st]) => ({
     sha256: d.hex,
     sizeBytes: d.bytes,
@@ -120,11 +121,12 @@ export function dataFileProblems(f: DataFileFigures, entry: CollectionEntry): st
         `holds ${f.stats.documents} documents, the manifest says ${entry.document_count}`,
       );
     }
-    const v = f.stats.vectors[0];
-    if (v && entry.vector) {
-      if (v.withVector !== entry.vector.documents_with_vector) {
+    const declared = [...(entry.vector ? [entry.vector] : []), ...(entry.vector_columns ?? [])];
+    for (const d of declared) {
+      const v = f.stats.vectors.find((x) => x.field === d.field);
+      if (v && v.withVector !== d.documents_with_vector) {
         problems.push(
-          `${v.withVector} documents have a $vector, the manifest says ${entry.vector.documents_with_vector}`,
+          `${v.withVector} documents have a ${d.field}, the manifest says ${d.documents_with_vector}`,
         );
       }
     }

@@ -6,13 +6,15 @@
 
 import { SourceError } from "../errors.ts";
 import { NAME_PATTERN } from "../config/resolve.ts";
+import type { EntryKind } from "../manifest/mod.ts";
 import type { DataApiClient } from "./data_api.ts";
 import { readPages } from "./pages.ts";
 
-/** A collection and its options exactly as `findCollections` (explain) returned them. */
+/** A collection (or table) and its definition as the Data API described it. */
 export interface CollectionInfo {
   keyspace: string;
   name: string;
+  kind: EntryKind;
   /** The `options` object from findCollections, verbatim (vector, indexing, lexical, rerank, defaultId). */
   definition: Record<string, unknown>;
 }
@@ -45,7 +47,12 @@ export async function listCollections(
     if (typeof options !== "object" || options === null || Array.isArray(options)) {
       throw protocolError(`findCollections returned invalid options for ${keyspace}.${rec.name}`);
     }
-    return { keyspace, name: rec.name, definition: options as Record<string, unknown> };
+    return {
+      keyspace,
+      name: rec.name,
+      kind: "collection" as const,
+      definition: options as Record<string, unknown>,
+    };
   });
 }
 
@@ -98,19 +105,21 @@ export async function deleteCollection(
 }
 
 /**
- * Counts documents exactly by paging through their `_id`s: countDocuments stops at 1000 and
- * estimatedDocumentCount is approximate, so a restore proves its result this way.
+ * Counts documents (or rows) exactly by paging through their keys: countDocuments stops at 1000,
+ * estimatedDocumentCount is approximate, and tables support neither, so a restore proves its
+ * result this way. `keys` are the columns to project (`_id` for collections, the primary key for
+ * tables).
  */
 export async function countByScan(
   client: DataApiClient,
   keyspace: string,
   collection: string,
+  keys: readonly string[] = ["_id"],
   signal?: AbortSignal,
 ): Promise<number> {
   let n = 0;
-  for await (
-    const page of readPages(client, keyspace, collection, { signal, projection: { _id: 1 } })
-  ) {
+  const projection = Object.fromEntries(keys.map((k) => [k, 1]));
+  for await (const page of readPages(client, keyspace, collection, { signal, projection })) {
     n += page.length;
   }
   return n;

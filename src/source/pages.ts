@@ -14,7 +14,9 @@ export interface ReadPagesOptions {
   /** Projection sent with every `find`; default `{"*": true}` (every field, `$vector` included). */
   projection?: Record<string, unknown>;
   /** Called after each page with the running totals. */
-  onPage?: (page: { index: number; documents: number }) => void;
+  onPage?: (
+    page: { index: number; documents: number; status: Record<string, unknown> | null },
+  ) => void;
 }
 
 /**
@@ -43,7 +45,7 @@ export async function* readPages(
     if (docs === null) {
       throw protocolError(`find on ${keyspace}.${collection} returned no data.documents`);
     }
-    options.onPage?.({ index, documents: docs.length });
+    options.onPage?.({ index, documents: docs.length, status: res.status });
     if (docs.length > 0) yield docs;
     if (res.nextPageState === null || res.nextPageState === "") return;
     if (res.nextPageState === pageState) {

@@ -104,7 +104,7 @@ Deno.test("backup: a full snapshot is byte-exact, hashed, counted and private", 
   const commands = new Set(t.api.requests.map((q) => q.command));
   assert.deepEqual(
     [...commands].sort(),
-    ["estimatedDocumentCount", "find", "findCollections"],
+    ["estimatedDocumentCount", "find", "findCollections", "listTables"],
     "backup only reads",
   );
 });
