@@ -35,17 +35,18 @@ import {
   estimatedDocumentCount,
   listCollections,
 } from "../source/collections.ts";
-import { DataApiClient } from "../source/data_api.ts";
+import { connect, type ConnectOptions } from "../source/connect.ts";
+import type { DataApiClient } from "../source/data_api.ts";
 import { listTables } from "../source/tables.ts";
+import { DEFAULT_GZIP_LEVEL } from "../streams/gzip_stream.ts";
 import { readPages } from "../source/pages.ts";
-import type { RetryOptions } from "../source/retry.ts";
 import { TOOL_NAME, VERSION } from "../version.ts";
 import { packSnapshot } from "../snapshot/zip.ts";
 import { assertZipVerifies } from "../verify/verify.ts";
 import { writeDocuments, type WrittenData } from "./pipeline.ts";
 
 /** Everything a backup needs, already resolved and validated. */
-export interface BackupOptions {
+export interface BackupOptions extends ConnectOptions {
   connection: ConnectionConfig;
   outDir: string;
   /** Only these collection names (any keyspace); empty = all. */
@@ -54,20 +55,20 @@ export interface BackupOptions {
   exclude: readonly string[];
   /** gzip data files (default true). */
   compress: boolean;
+  /** gzip level 1-9 (default DEFAULT_GZIP_LEVEL). */
+  compressionLevel?: number;
   /** Also pack a complete snapshot into `<ts>.zip` (checked before it is published). */
   zip?: boolean;
   /** Upload the zip of a complete snapshot to this Box folder (implies `zip`). */
   box?: BoxConfig | null;
-  /** Per-request timeout in ms (default 30 000). */
-  requestTimeoutMs?: number;
-  /** Page-level retry policy. */
-  retry?: RetryOptions;
   /** Tries per collection; a retry starts the collection over with a truncated file. Default 2. */
   collectionAttempts?: number;
   /** Remove leftovers of crashed runs older than this (ms) before starting; null keeps them. */
   cleanStaleAfterMs?: number | null;
   /** Which objects to back up (default all). */
   kind?: "collections" | "tables" | "all";
+  /** Collections backed up at the same time (default 4). */
+  parallel?: number;
   signal?: AbortSignal;
   /** Clock (tests). */
   now?: () => Date;
@@ -105,19 +106,7 @@ export interface BackupReport {
 /** Runs a backup; see the module doc. Throws ConfigError/SourceError before anything is written. */
 export async function runBackup(options: BackupOptions, reporter: Reporter): Promise<BackupReport> {
   const conn = options.connection;
-  const client = new DataApiClient({
-    endpoint: conn.endpoint,
-    environment: conn.environment,
-    token: conn.token,
-    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
-    retry: options.retry ?? {},
-    onRetry: (r) =>
-      reporter.warn(
-        `${r.command} on ${r.target}: ${r.error.message}; retrying in ${
-          (r.delayMs / 1000).toFixed(1)
-        } s (attempt ${r.attempt + 1}/${r.maxAttempts})`,
-      ),
-  });
+  const client = connect(conn, options, reporter);
   const signal = options.signal;
 
   // 1. Discover and select, before touching the disk: a wrong token, endpoint or name fails here
@@ -178,22 +167,32 @@ async function backupInto(
   options: BackupOptions,
   reporter: Reporter,
 ): Promise<BackupReport> {
-  const entries: CollectionEntry[] = [];
+  // Up to `parallel` collections at a time, each with its own pipeline; entries keep the
+  // discovery order. After an authentication failure nothing new is started.
+  const entries: CollectionEntry[] = new Array(selected.length);
   let fatal: string | null = null;
-  for (const info of selected) {
-    if (fatal !== null) {
-      entries.push(failedEntry(info, options.compress, `not attempted: ${fatal}`, [], 0, 0));
-      continue;
-    }
-    const { entry, error } = await backupCollection(info, workdir, client, options, reporter);
-    entries.push(entry);
-    if (entry.status === "failed") {
-      reporter.error(`${info.keyspace}.${info.name} failed: ${entry.error}`);
-      if (error instanceof SourceError && error.kind === "auth") {
-        fatal = "authentication failed earlier in this run";
+  let next = 0;
+  const worker = async () => {
+    while (next < selected.length) {
+      const i = next++;
+      const info = selected[i]!;
+      if (fatal !== null) {
+        entries[i] = failedEntry(info, options.compress, `not attempted: ${fatal}`, [], 0, 0);
+        continue;
+      }
+      const { entry, error } = await backupCollection(info, workdir, client, options, reporter);
+      entries[i] = entry;
+      if (entry.status === "failed") {
+        reporter.error(`${info.keyspace}.${info.name} failed: ${entry.error}`);
+        if (error instanceof SourceError && error.kind === "auth") {
+          fatal = "authentication failed earlier in this run";
+        }
       }
     }
-  }
+  };
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(options.parallel ?? 4, selected.length)) }, worker),
+  );
   const finishedAt = (options.now ?? (() => new Date()))();
   const failed = entries.filter((e) => e.status === "failed").length;
   const manifest: Manifest = {
@@ -219,6 +218,9 @@ async function backupInto(
       numbers: "verbatim",
       vectors: "verbatim",
       compression: options.compress ? "gzip" : "none",
+      ...(options.compress
+        ? { compression_level: options.compressionLevel ?? DEFAULT_GZIP_LEVEL }
+        : {}),
       projection: { "*": true },
     },
     totals: {
@@ -446,6 +448,7 @@ async function backupCollection(
         file,
         {
           compress: options.compress,
+          compressionLevel: options.compressionLevel ?? DEFAULT_GZIP_LEVEL,
           stats: { label, requireId: info.kind === "collection", vectorFields: vectors },
         },
       );

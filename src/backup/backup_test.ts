@@ -131,7 +131,7 @@ Deno.test("runBackup stops after a 401 and names the remaining collections as no
       collection: "b",
       action: { kind: "run", fn: () => api.tokens.clear() },
     });
-    const report = await runBackup(opts(), silentReporter);
+    const report = await runBackup(opts({ parallel: 1 }), silentReporter);
     assert.equal(report.status, "incomplete");
     const byName = Object.fromEntries(report.collections.map((c) => [c.name, c]));
     assert.equal(byName.a!.status, "ok");

@@ -13,6 +13,7 @@ import {
   DocumentStatsStream,
 } from "../streams/document_stats_stream.ts";
 import { fileSink } from "../streams/file_sink.ts";
+import { gzipStream } from "../streams/gzip_stream.ts";
 import { JsonlEncodeStream } from "../streams/jsonl_encode_stream.ts";
 
 /** What was written for one collection. */
@@ -29,6 +30,8 @@ export interface WrittenData {
 /** Options of {@linkcode writeDocuments}. */
 export interface WriteDocumentsOptions {
   compress: boolean;
+  /** gzip level (default 6). */
+  compressionLevel?: number;
   stats: DocumentStatsOptions;
 }
 
@@ -46,9 +49,7 @@ export async function writeDocuments(
   const digest = new DigestStream();
   let bytes = ReadableStream.from(pages).pipeThrough(stats).pipeThrough(jsonl);
   if (options.compress) {
-    bytes = bytes.pipeThrough(
-      new CompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>,
-    );
+    bytes = bytes.pipeThrough(gzipStream(options.compressionLevel));
   }
   await bytes.pipeThrough(digest).pipeTo(fileSink(file));
   const [s, j, d] = await Promise.all([stats.result, jsonl.result, digest.result]);

@@ -6,6 +6,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { ENVIRONMENTS } from "../config/resolve.ts";
 import { ConfigError } from "../errors.ts";
+import type { ConnectOptions } from "../source/connect.ts";
 
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -58,6 +59,11 @@ export function addConnectionOptions(cmd: Command): Command {
       "retries of a failed request (429, 5xx, timeout, dropped connection)",
       nonNegativeInt,
       5,
+    )
+    .option(
+      "--max-rps <n>",
+      "at most this many Data API requests per second (halves on each 429, then recovers)",
+      positiveNumber,
     );
 }
 
@@ -96,4 +102,20 @@ export function parseDuration(value: string, flag: string): number {
   }
   const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s" | "m" | "h" | "d"];
   return Number(m[1]) * unit;
+}
+
+/** The tuning flags of {@linkcode addConnectionOptions}. */
+export interface ConnectFlags {
+  requestTimeout?: number;
+  retries?: number;
+  maxRps?: number;
+}
+
+/** Turns the tuning flags into connect options (one place for both backup and restore). */
+export function connectOptions(flags: ConnectFlags): ConnectOptions {
+  return {
+    requestTimeoutMs: Math.round((flags.requestTimeout ?? 30) * 1000),
+    retry: { maxAttempts: (flags.retries ?? 5) + 1 },
+    maxRps: flags.maxRps ?? null,
+  };
 }

@@ -3,7 +3,7 @@
  * `astrabak backup`: flags → {@linkcode runBackup} → report. All logic lives in src/backup/.
  */
 
-import { type Command, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { type BackupOptions, type BackupReport, runBackup } from "../backup/backup.ts";
 import type { Env } from "../config/env.ts";
 import {
@@ -18,12 +18,16 @@ import {
   addConnectionOptions,
   addOutputOptions,
   collect,
+  type ConnectFlags,
+  connectOptions,
   parseDuration,
+  positiveInt,
 } from "../cli/flags.ts";
+import { DEFAULT_GZIP_LEVEL } from "../streams/gzip_stream.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 
 /** Raw flags as commander parses them. */
-export interface BackupFlags extends OutputFlags {
+export interface BackupFlags extends OutputFlags, ConnectFlags {
   endpoint?: string;
   environment?: string;
   keyspace?: string[];
@@ -37,8 +41,8 @@ export interface BackupFlags extends OutputFlags {
   boxRetries?: number;
   cleanStale?: string | boolean;
   kind?: string;
-  requestTimeout?: number;
-  retries?: number;
+  compressionLevel?: number;
+  parallel?: number;
 }
 
 /** Turns flags and environment into {@linkcode BackupOptions} (reads the token file if named). */
@@ -60,12 +64,13 @@ export async function parseBackupOptions(
     zip: flags.zip === true,
     box: resolveBox(flags, env),
     kind: (flags.kind ?? "all") as "collections" | "tables" | "all",
+    ...(flags.compressionLevel === undefined ? {} : { compressionLevel: flags.compressionLevel }),
+    parallel: flags.parallel ?? 4,
     cleanStaleAfterMs: flags.cleanStale === undefined ? null : parseDuration(
       flags.cleanStale === true ? "24h" : String(flags.cleanStale),
       "--clean-stale",
     ),
-    requestTimeoutMs: Math.round((flags.requestTimeout ?? 30) * 1000),
-    retry: { maxAttempts: (flags.retries ?? 5) + 1 },
+    ...connectOptions(flags),
     ...(signal ? { signal } : {}),
   };
 }
@@ -132,6 +137,12 @@ export function registerBackup(program: Command, ctx: CliContext): void {
         .default("all"),
     )
     .option("--no-compress", "write plain .jsonl instead of .jsonl.gz")
+    .option("--compression-level <n>", "gzip level, 1 (fastest) to 9 (smallest)", (v) => {
+      const n = positiveInt(v);
+      if (n > 9) throw new InvalidArgumentError("expected 1 to 9");
+      return n;
+    }, DEFAULT_GZIP_LEVEL)
+    .option("--parallel <n>", "collections and tables backed up at the same time", positiveInt, 4)
     .option("--zip", "also pack a complete snapshot into <out>/<ts>.zip (never an INCOMPLETE one)")
     .option(
       "--clean-stale [age]",

@@ -18,6 +18,8 @@ import {
   addConnectionOptions,
   addOutputOptions,
   collect,
+  type ConnectFlags,
+  connectOptions,
   positiveInt,
 } from "../cli/flags.ts";
 import { ConfigError } from "../errors.ts";
@@ -32,7 +34,7 @@ import {
 import { resolveSnapshotArg } from "../cli/snapshot_arg.ts";
 
 /** Raw flags of `restore`. */
-export interface RestoreFlags extends OutputFlags {
+export interface RestoreFlags extends OutputFlags, ConnectFlags {
   endpoint?: string;
   environment?: string;
   keyspace?: string[];
@@ -48,8 +50,6 @@ export interface RestoreFlags extends OutputFlags {
   vectorize?: string;
   concurrency?: number;
   batchSize?: number;
-  requestTimeout?: number;
-  retries?: number;
 }
 
 /** Resolves flags into {@linkcode RestoreOptions}; `snapshot` is an already resolved local path. */
@@ -90,8 +90,7 @@ export async function parseRestoreOptions(
     vectorize: (flags.vectorize ?? "keep-vector") as VectorizeMode,
     concurrency: flags.concurrency ?? 8,
     batchSize: flags.batchSize ?? 50,
-    requestTimeoutMs: Math.round((flags.requestTimeout ?? 30) * 1000),
-    retry: { maxAttempts: (flags.retries ?? 5) + 1 },
+    ...connectOptions(flags),
     signal,
   };
 }

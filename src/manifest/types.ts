@@ -78,6 +78,8 @@ export interface Manifest {
     numbers: "verbatim";
     vectors: "verbatim";
     compression: "gzip" | "none";
+    /** gzip level (1 fastest … 9 smallest), when compressed. */
+    compression_level?: number;
     projection: { "*": true };
   };
   totals: { collections_ok: number; collections_failed: number; documents: number };

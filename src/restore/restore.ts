@@ -26,11 +26,11 @@ import {
   deleteCollection,
   listCollections,
 } from "../source/collections.ts";
-import { DataApiClient } from "../source/data_api.ts";
+import { connect, type ConnectOptions } from "../source/connect.ts";
+import type { DataApiClient } from "../source/data_api.ts";
 import { createTableFromDefinition, dropTable, listTables } from "../source/tables.ts";
 import { compactDuration } from "./duration.ts";
 import { insertBatch, type InsertFailure, MAX_INSERT_DOCUMENTS } from "../source/insert.ts";
-import type { RetryOptions } from "../source/retry.ts";
 import { BatchStream } from "../streams/batch_stream.ts";
 import { verifyReader, type VerifyReport } from "../verify/verify.ts";
 import { type IfExists, type PlannedCollection, planRestore, type RestoreAction } from "./plan.ts";
@@ -39,7 +39,7 @@ import { type IfExists, type PlannedCollection, planRestore, type RestoreAction 
 export type VectorizeMode = "keep-vector" | "reembed";
 
 /** Everything a restore needs, resolved. */
-export interface RestoreOptions {
+export interface RestoreOptions extends ConnectOptions {
   connection: ConnectionConfig;
   /** Snapshot directory or zip (already resolved from `latest`). */
   snapshot: string;
@@ -56,8 +56,6 @@ export interface RestoreOptions {
   batchSize?: number;
   /** Bytes of documents per insertMany (default 4 MB; the server refuses bodies over 20 MB). */
   maxBatchBytes?: number;
-  requestTimeoutMs?: number;
-  retry?: RetryOptions;
   signal?: AbortSignal | undefined;
 }
 
@@ -127,19 +125,7 @@ export async function runRestore(
     checkVerification(verification, manifest, options.force);
 
     // 2. Plan against what the target holds.
-    const client = new DataApiClient({
-      endpoint: options.connection.endpoint,
-      environment: options.connection.environment,
-      token: options.connection.token,
-      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
-      retry: options.retry ?? {},
-      onRetry: (r) =>
-        reporter.warn(
-          `${r.command} on ${r.target}: ${r.error.message}; retrying in ${
-            (r.delayMs / 1000).toFixed(1)
-          } s (attempt ${r.attempt + 1}/${r.maxAttempts})`,
-        ),
-    });
+    const client = connect(options.connection, options, reporter);
     const keyspaces = new Set(
       manifest.collections.map((c) => options.targetKeyspace ?? c.keyspace),
     );

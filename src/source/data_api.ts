@@ -15,6 +15,7 @@ import { type CommandResponse, parseCommandResponse } from "../json/command_resp
 import type { InspectOptions } from "../json/raw_document.ts";
 import type { Environment } from "../config/resolve.ts";
 import { VERSION } from "../version.ts";
+import type { RateLimiter } from "./rate_limiter.ts";
 import { parseRetryAfter, retry, type RetryOptions } from "./retry.ts";
 
 /** Where a command goes: the general endpoint, a keyspace, or a collection/table. */
@@ -34,9 +35,9 @@ export interface DataApiClientOptions {
   retry?: RetryOptions;
   /** Called before each retry wait. */
   onRetry?: (info: RetryInfo) => void;
-}
-
-/** What {@linkcode DataApiClientOptions.onRetry} receives. */
+  /** Caps and adapts the request rate (`--max-rps`). */
+  rateLimiter?: RateLimiter | undefined;
+} /** What {@linkcode DataApiClientOptions.onRetry} receives. */
 export interface RetryInfo {
   command: string;
   target: string;
@@ -88,6 +89,7 @@ export class DataApiClient {
   readonly #retry: RetryOptions;
   readonly #onRetry: ((info: RetryInfo) => void) | undefined;
   readonly #prefix: string;
+  readonly #limiter: RateLimiter | undefined;
 
   constructor(options: DataApiClientOptions) {
     this.endpoint = options.endpoint.replace(/\/+$/, "");
@@ -95,6 +97,7 @@ export class DataApiClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#retry = options.retry ?? {};
     this.#onRetry = options.onRetry;
+    this.#limiter = options.rateLimiter;
     // Same prefixes as astra-db-ts DEFAULT_DATA_API_PATHS.
     this.#prefix = options.environment === "astra" ? "/api/json/v1" : "/v1";
     this.#headers = new Headers({
@@ -177,6 +180,7 @@ export class DataApiClient {
     };
     let res: Response;
     let raw: Uint8Array;
+    await this.#limiter?.acquire(options.signal);
     try {
       res = await fetch(this.url(target), {
         method: "POST",
@@ -205,6 +209,8 @@ export class DataApiClient {
         },
       );
     }
+    if (res.status === 429) this.#limiter?.throttled();
+    else if (res.status < 400) this.#limiter?.succeeded();
     if (res.status >= 400) {
       const retriable = res.status === 429 || res.status === 408 || res.status >= 500;
       throw new SourceError(

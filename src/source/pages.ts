@@ -25,6 +25,9 @@ export interface ReadPagesOptions {
  * `$lexical`), following `nextPageState` until it is null or absent. Page size is whatever the
  * server chooses (20 or 50 today); nothing here assumes one. Each page is retried on its own, so
  * a transient failure never restarts the scan.
+ *
+ * Paging is pipelined one page ahead: as soon as page k's `nextPageState` is known, page k+1 is
+ * requested, while the consumer encodes and writes page k. At most two pages are in memory.
  */
 export async function* readPages(
   client: DataApiClient,
@@ -33,25 +36,39 @@ export async function* readPages(
   options: ReadPagesOptions = {},
 ): AsyncGenerator<RawDocument[]> {
   const projection = options.projection ?? { "*": true };
-  let pageState: string | null = null;
-  for (let index = 0;; index++) {
-    const findOptions: Record<string, unknown> = pageState === null ? {} : { pageState };
-    const res = await client.simple(
+  // Aborted when the consumer stops early, so a prefetched request does not outlive the scan.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const fetchPage = (pageState: string | null) => {
+    const p = client.simple(
       { keyspace, collection },
-      { find: { filter: {}, projection, options: findOptions } },
-      { inspect: options.inspect ?? {}, signal: options.signal },
+      { find: { filter: {}, projection, options: pageState === null ? {} : { pageState } } },
+      { inspect: options.inspect ?? {}, signal },
     );
-    const docs = res.documents;
-    if (docs === null) {
-      throw protocolError(`find on ${keyspace}.${collection} returned no data.documents`);
+    p.catch(() => {}); // observed when awaited; avoids an unhandled rejection if abandoned
+    return p;
+  };
+  let pageState: string | null = null;
+  let pending = fetchPage(null);
+  try {
+    for (let index = 0;; index++) {
+      const res = await pending;
+      const docs = res.documents;
+      if (docs === null) {
+        throw protocolError(`find on ${keyspace}.${collection} returned no data.documents`);
+      }
+      const next = res.nextPageState === "" ? null : res.nextPageState;
+      if (next !== null && next === pageState) {
+        throw protocolError(`find on ${keyspace}.${collection} returned the same page state twice`);
+      }
+      if (next !== null) pending = fetchPage(next);
+      pageState = next;
+      options.onPage?.({ index, documents: docs.length, status: res.status });
+      if (docs.length > 0) yield docs;
+      if (next === null) return;
     }
-    options.onPage?.({ index, documents: docs.length, status: res.status });
-    if (docs.length > 0) yield docs;
-    if (res.nextPageState === null || res.nextPageState === "") return;
-    if (res.nextPageState === pageState) {
-      throw protocolError(`find on ${keyspace}.${collection} returned the same page state twice`);
-    }
-    pageState = res.nextPageState;
+  } finally {
+    stop.abort();
   }
 }
 

@@ -76,6 +76,11 @@ export class FakeCollection {
     return stored;
   }
 
+  /** Forgets the cached read order after documents were added behind the store's back. */
+  invalidate(): void {
+    this.#sorted = null;
+  }
+
   /** Removes documents; returns how many were removed. */
   delete(idKeys: Iterable<string> | "all"): number {
     let n = 0;
@@ -284,6 +289,47 @@ export class FakeStore {
 
   deleteCollection(keyspace: string, name: string): void {
     this.keyspace(keyspace).delete(name);
+  }
+
+  /**
+   * Adds `count` generated vector documents without parsing them (benchmarks: hundreds of
+   * thousands of 1536-dimension documents). Vectors come from a pool of 64 and documents share
+   * them, so memory stays small while every response is a full, realistic page.
+   */
+  seedSynthetic(
+    keyspace: string,
+    name: string,
+    options: { count: number; dimension: number; seed?: number; textBytes?: number },
+  ): void {
+    const c = this.keyspace(keyspace).get(name);
+    if (!c) throw new Error(`no collection ${keyspace}.${name}`);
+    let h = options.seed ?? 1;
+    const rand = () => {
+      h ^= h << 13;
+      h ^= h >>> 17;
+      h ^= h << 5;
+      return (h >>> 0) / 0x100000000;
+    };
+    const pool = Array.from({ length: 64 }, () => {
+      const v = new Array<string>(options.dimension);
+      for (let i = 0; i < options.dimension; i++) v[i] = String(Math.fround(rand() * 2 - 1));
+      return `[${v.join(",")}]`;
+    });
+    const text = "lorem ipsum dolor sit amet ".repeat(Math.ceil((options.textBytes ?? 200) / 27))
+      .slice(0, options.textBytes ?? 200);
+    for (let i = 0; i < options.count; i++) {
+      const idKey = `"doc-${i}"`;
+      const plain = `{"_id":${idKey},"n":${i},"text":"${text}"}`;
+      const full = `${plain.slice(0, -1)},"$vector":${pool[i % pool.length]}}`;
+      c.docs.set(idKey, {
+        idKey,
+        order: hash32(idKey),
+        node: { t: "obj", m: [["_id", { t: "str", v: `doc-${i}` }]] },
+        full,
+        plain,
+      });
+    }
+    c.invalidate();
   }
 
   /** Inserts documents given as JSON text (test seeding; same validation as insertMany). */

@@ -1,0 +1,212 @@
+/**
+ * `deno task bench [--docs N] [--dims 384,1536] [--latency 0,20] [--page-size 20,50] [--only a,b]`
+ *
+ * Measures astrabak against the floors of its own work, in one run, on this machine, against the
+ * fake Data API (which runs in this process, on the other core):
+ *
+ * - wire floor: plain fetch of every page, discarded;
+ * - CPU floor: the same pages, gzip (astrabak's default level) and SHA-256, nothing else;
+ * - naive: astra-db-ts `find({}, {projection: {"*": true}})` + JSON.stringify + gzip + SHA-256;
+ * - astrabak backup (a subprocess under the shipped sandbox), single collection and `--parallel`;
+ * - restore: raw insertMany of pre-encoded batches at the best concurrency vs astrabak restore;
+ * - verify: gunzip + SHA-256 of the files vs astrabak verify.
+ *
+ * Prints a markdown table of documents/s, MB/s, ratios and peak RSS (VmHWM of the subprocess).
+ * Timings are never asserted anywhere; docs/BENCHMARKS.md records a run.
+ */
+
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { DataAPIClient } from "@datastax/astra-db-ts";
+import { FAKE_TOKEN, FakeDataApi } from "../tests/fakes/data_api/server.ts";
+import { fakeEnv, REPO_ROOT, testSandbox } from "../tests/e2e/run_cli.ts";
+import { permissionFlags } from "../src/cli/permissions.ts";
+import { gzipStream } from "../src/streams/gzip_stream.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    docs: { type: "string", default: "20000" },
+    dims: { type: "string", default: "384,1536" },
+    latency: { type: "string", default: "0" },
+    "page-size": { type: "string", default: "50" },
+    only: { type: "string", default: "" },
+    "parallel-collections": { type: "string", default: "8" },
+    level: { type: "string", default: "" },
+  },
+});
+const only = new Set(values.only.split(",").filter(Boolean));
+const want = (name: string) => only.size === 0 || only.has(name);
+const say = (s = "") => Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
+const KS = "default_keyspace";
+
+interface Row {
+  config: string;
+  what: string;
+  docs: number;
+  seconds: number;
+  mb: number;
+  rssMb?: number;
+  note?: string;
+}
+const rows: Row[] = [];
+const record = (r: Row) => {
+  rows.push(r);
+  say(
+    `${r.config.padEnd(28)} ${r.what.padEnd(34)} ${(r.docs / r.seconds).toFixed(0).padStart(8)} docs/s ${
+      (r.mb / r.seconds).toFixed(1).padStart(7)
+    } MB/s${r.rssMb ? `  RSS ${r.rssMb.toFixed(0)} MB` : ""}${r.note ? `  ${r.note}` : ""}`,
+  );
+};
+
+/** Pages of a collection as raw bytes, with plain fetch (what the wire floor reads). */
+async function* rawPages(api: FakeDataApi, collection: string): AsyncGenerator<Uint8Array> {
+  let pageState: string | null = null;
+  for (;;) {
+    const body: string = JSON.stringify({
+      find: { filter: {}, projection: { "*": true }, options: pageState ? { pageState } : {} },
+    });
+    const res = await fetch(`${api.url}/v1/${KS}/${collection}`, {
+      method: "POST",
+      headers: { Token: FAKE_TOKEN, "Content-Type": "application/json" },
+      body,
+    });
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    yield bytes;
+    // Only the tail is parsed for the page state: the floor does not parse documents.
+    const tail = new TextDecoder().decode(bytes.subarray(Math.max(0, bytes.length - 400)));
+    const m = /"nextPageState":("[^"]*"|null)\}/.exec(tail);
+    pageState = m && m[1] !== "null" ? JSON.parse(m[1]!) : null;
+    if (!pageState) return;
+  }
+}
+
+async function gzipSha(source: AsyncIterable<Uint8Array>): Promise<number> {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  await ReadableStream.from(source).pipeThrough(gzipStream(level())).pipeTo(
+    new WritableStream({
+      write(c) {
+        hash.update(c);
+        bytes += c.length;
+      },
+    }),
+  );
+  hash.digest("hex");
+  return bytes;
+}
+
+function level(): number {
+  return values.level ? Number(values.level) : 6;
+}
+
+/** Runs the CLI as a subprocess, sampling its peak RSS (VmHWM). */
+async function cli(args: string[], dir: string, env: Record<string, string>): Promise<{ seconds: number; rssMb: number; stdout: string; code: number }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissionFlags(testSandbox(dir)), `${REPO_ROOT}main.ts`, ...args],
+    env: { ...env, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let hwm = 0;
+  const poll = setInterval(() => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${child.pid}/status`));
+      if (m) hwm = Math.max(hwm, Number(m[1]) / 1024);
+    } catch { /* exited */ }
+  }, 50);
+  const t = performance.now();
+  const out = await child.output();
+  clearInterval(poll);
+  return {
+    seconds: (performance.now() - t) / 1000,
+    rssMb: hwm,
+    stdout: new TextDecoder().decode(out.stdout),
+    code: out.code,
+  };
+}
+
+const docsCount = Number(values.docs);
+const dir = await Deno.makeTempDir({ prefix: "astrabak-bench-" });
+try {
+  for (const dims of values.dims.split(",").map(Number)) {
+    for (const latency of values.latency.split(",").map(Number)) {
+      for (const pageSize of values["page-size"].split(",").map(Number)) {
+        const config = `${docsCount} x ${dims}d, ${latency} ms, page ${pageSize}`;
+        const api = await FakeDataApi.start({ pageSize, latencyMs: latency, logRequests: false });
+        api.store.createCollection(KS, "bench", { vector: { dimension: dims } });
+        api.store.seedSynthetic(KS, "bench", { count: docsCount, dimension: dims });
+        try {
+          let wireMb = 0;
+          if (want("wire")) {
+            const t = performance.now();
+            for await (const p of rawPages(api, "bench")) wireMb += p.length / 1e6;
+            record({ config, what: "wire floor (fetch only)", docs: docsCount, seconds: (performance.now() - t) / 1000, mb: wireMb });
+          }
+          if (want("cpu")) {
+            let mb = 0;
+            const t = performance.now();
+            await gzipSha((async function* () {
+              for await (const p of rawPages(api, "bench")) {
+                mb += p.length / 1e6;
+                yield p;
+              }
+            })());
+            record({ config, what: `CPU floor (fetch+gzip${level()}+sha256)`, docs: docsCount, seconds: (performance.now() - t) / 1000, mb });
+          }
+          if (want("naive")) {
+            const db = new DataAPIClient(FAKE_TOKEN, { environment: "hcd" }).db(api.url, { keyspace: KS });
+            const coll = db.collection("bench");
+            let mb = 0;
+            const t = performance.now();
+            await gzipSha((async function* () {
+              const enc = new TextEncoder();
+              for await (const d of coll.find({}, { projection: { "*": true } })) {
+                const b = enc.encode(JSON.stringify(d) + "\n");
+                mb += b.length / 1e6;
+                yield b;
+              }
+            })());
+            record({ config, what: "naive astra-db-ts + gzip + sha256", docs: docsCount, seconds: (performance.now() - t) / 1000, mb });
+          }
+          if (want("backup")) {
+            const out = join(dir, `b-${dims}-${latency}-${pageSize}`);
+            const r = await cli(
+              ["backup", "--out", out, "--collections", "bench", "--json", ...(values.level ? ["--compression-level", values.level] : [])],
+              dir,
+              fakeEnv(api),
+            );
+            if (r.code !== 0) throw new Error(`backup exited ${r.code}`);
+            const report = JSON.parse(r.stdout);
+            const secs = report.manifest.duration_seconds;
+            const mb = report.manifest.collections[0].uncompressed_size_bytes / 1e6;
+            record({ config, what: "astrabak backup", docs: docsCount, seconds: secs, mb, rssMb: r.rssMb, note: `wall ${r.seconds.toFixed(1)} s` });
+            if (want("verify")) {
+              const snap = report.snapshot as string;
+              const file = join(snap, report.manifest.collections[0].data_file);
+              const t = performance.now();
+              const f = await Deno.open(file);
+              const h = createHash("sha256");
+              let raw = 0;
+              await f.readable.pipeThrough(new TransformStream({
+                transform(c, ctl) {
+                  h.update(c);
+                  ctl.enqueue(c);
+                },
+              })).pipeThrough(new DecompressionStream("gzip")).pipeTo(new WritableStream({ write: (c) => void (raw += c.length) }));
+              record({ config, what: "verify floor (gunzip+sha256)", docs: docsCount, seconds: (performance.now() - t) / 1000, mb: raw / 1e6 });
+              const v = await cli(["verify", snap, "--json"], dir, {});
+              const vr = JSON.parse(v.stdout);
+              record({ config, what: "astrabak verify", docs: docsCount, seconds: vr.duration_seconds, mb: raw / 1e6, rssMb: v.rssMb });
+            }
+          }
+        } finally {
+          await api.close();
+        }
+      }
+    }
+  }
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}

@@ -1,0 +1,51 @@
+import type { ConnectionConfig } from "../config/resolve.ts";
+import type { Reporter } from "../reporter.ts";
+import { DataApiClient } from "./data_api.ts";
+import { RateLimiter } from "./rate_limiter.ts";
+import type { RetryOptions } from "./retry.ts";
+
+/** How hard to try and how fast to go; shared by backup and restore. */
+export interface ConnectOptions {
+  /** Per-request timeout in ms (default 30 000). */
+  requestTimeoutMs?: number;
+  /** Request retry policy. */
+  retry?: RetryOptions;
+  /** Cap on Data API requests per second across the process (adaptive on 429); none by default. */
+  maxRps?: number | null;
+}
+
+/**
+ * The Data API client for a resolved connection, with its retries and rate changes logged through
+ * `reporter`, so every command reports them the same way.
+ */
+export function connect(
+  conn: ConnectionConfig,
+  options: ConnectOptions,
+  reporter: Reporter,
+): DataApiClient {
+  const limiter = options.maxRps
+    ? new RateLimiter({
+      maxRps: options.maxRps,
+      onChange: (rps, why) =>
+        reporter.warn(
+          why === "throttled"
+            ? `Data API answered 429: slowing down to ${rps.toFixed(1)} requests/s`
+            : `request rate back to the --max-rps cap of ${rps} requests/s`,
+        ),
+    })
+    : undefined;
+  return new DataApiClient({
+    endpoint: conn.endpoint,
+    environment: conn.environment,
+    token: conn.token,
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    retry: options.retry ?? {},
+    rateLimiter: limiter,
+    onRetry: (r) =>
+      reporter.warn(
+        `${r.command} on ${r.target}: ${r.error.message}; retrying in ${
+          (r.delayMs / 1000).toFixed(1)
+        } s (attempt ${r.attempt + 1}/${r.maxAttempts})`,
+      ),
+  });
+}
