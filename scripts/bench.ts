@@ -54,9 +54,11 @@ const rows: Row[] = [];
 const record = (r: Row) => {
   rows.push(r);
   say(
-    `${r.config.padEnd(28)} ${r.what.padEnd(34)} ${(r.docs / r.seconds).toFixed(0).padStart(8)} docs/s ${
-      (r.mb / r.seconds).toFixed(1).padStart(7)
-    } MB/s${r.rssMb ? `  RSS ${r.rssMb.toFixed(0)} MB` : ""}${r.note ? `  ${r.note}` : ""}`,
+    `${r.config.padEnd(28)} ${r.what.padEnd(34)} ${
+      (r.docs / r.seconds).toFixed(0).padStart(8)
+    } docs/s ${(r.mb / r.seconds).toFixed(1).padStart(7)} MB/s${
+      r.rssMb ? `  RSS ${r.rssMb.toFixed(0)} MB` : ""
+    }${r.note ? `  ${r.note}` : ""}`,
   );
 };
 
@@ -73,11 +75,12 @@ async function* rawPages(api: FakeDataApi, collection: string): AsyncGenerator<U
       body,
     });
     const bytes = new Uint8Array(await res.arrayBuffer());
-    yield bytes;
-    // Only the tail is parsed for the page state: the floor does not parse documents.
+    // Only the tail is parsed for the page state: the floor does not parse documents. (Read it
+    // before yielding: the consumer may transfer the buffer to a worker.)
     const tail = new TextDecoder().decode(bytes.subarray(Math.max(0, bytes.length - 400)));
     const m = /"nextPageState":("[^"]*"|null)\}/.exec(tail);
     pageState = m && m[1] !== "null" ? JSON.parse(m[1]!) : null;
+    yield bytes;
     if (!pageState) return;
   }
 }
@@ -102,7 +105,11 @@ function level(): number {
 }
 
 /** Runs the CLI as a subprocess, sampling its peak RSS (VmHWM). */
-async function cli(args: string[], dir: string, env: Record<string, string>): Promise<{ seconds: number; rssMb: number; stdout: string; code: number }> {
+async function cli(
+  args: string[],
+  dir: string,
+  env: Record<string, string>,
+): Promise<{ seconds: number; rssMb: number; stdout: string; code: number }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...permissionFlags(testSandbox(dir)), `${REPO_ROOT}main.ts`, ...args],
     env: { ...env, NO_COLOR: "1" },
@@ -142,7 +149,13 @@ try {
           if (want("wire")) {
             const t = performance.now();
             for await (const p of rawPages(api, "bench")) wireMb += p.length / 1e6;
-            record({ config, what: "wire floor (fetch only)", docs: docsCount, seconds: (performance.now() - t) / 1000, mb: wireMb });
+            record({
+              config,
+              what: "wire floor (fetch only)",
+              docs: docsCount,
+              seconds: (performance.now() - t) / 1000,
+              mb: wireMb,
+            });
           }
           if (want("cpu")) {
             let mb = 0;
@@ -153,10 +166,18 @@ try {
                 yield p;
               }
             })());
-            record({ config, what: `CPU floor (fetch+gzip${level()}+sha256)`, docs: docsCount, seconds: (performance.now() - t) / 1000, mb });
+            record({
+              config,
+              what: `CPU floor (fetch+gzip${level()}+sha256)`,
+              docs: docsCount,
+              seconds: (performance.now() - t) / 1000,
+              mb,
+            });
           }
           if (want("naive")) {
-            const db = new DataAPIClient(FAKE_TOKEN, { environment: "hcd" }).db(api.url, { keyspace: KS });
+            const db = new DataAPIClient(FAKE_TOKEN, { environment: "hcd" }).db(api.url, {
+              keyspace: KS,
+            });
             const coll = db.collection("bench");
             let mb = 0;
             const t = performance.now();
@@ -168,12 +189,26 @@ try {
                 yield b;
               }
             })());
-            record({ config, what: "naive astra-db-ts + gzip + sha256", docs: docsCount, seconds: (performance.now() - t) / 1000, mb });
+            record({
+              config,
+              what: "naive astra-db-ts + gzip + sha256",
+              docs: docsCount,
+              seconds: (performance.now() - t) / 1000,
+              mb,
+            });
           }
           if (want("backup")) {
             const out = join(dir, `b-${dims}-${latency}-${pageSize}`);
             const r = await cli(
-              ["backup", "--out", out, "--collections", "bench", "--json", ...(values.level ? ["--compression-level", values.level] : [])],
+              [
+                "backup",
+                "--out",
+                out,
+                "--collections",
+                "bench",
+                "--json",
+                ...(values.level ? ["--compression-level", values.level] : []),
+              ],
               dir,
               fakeEnv(api),
             );
@@ -181,7 +216,15 @@ try {
             const report = JSON.parse(r.stdout);
             const secs = report.manifest.duration_seconds;
             const mb = report.manifest.collections[0].uncompressed_size_bytes / 1e6;
-            record({ config, what: "astrabak backup", docs: docsCount, seconds: secs, mb, rssMb: r.rssMb, note: `wall ${r.seconds.toFixed(1)} s` });
+            record({
+              config,
+              what: "astrabak backup",
+              docs: docsCount,
+              seconds: secs,
+              mb,
+              rssMb: r.rssMb,
+              note: `wall ${r.seconds.toFixed(1)} s`,
+            });
             if (want("verify")) {
               const snap = report.snapshot as string;
               const file = join(snap, report.manifest.collections[0].data_file);
@@ -189,16 +232,33 @@ try {
               const f = await Deno.open(file);
               const h = createHash("sha256");
               let raw = 0;
-              await f.readable.pipeThrough(new TransformStream({
-                transform(c, ctl) {
-                  h.update(c);
-                  ctl.enqueue(c);
-                },
-              })).pipeThrough(new DecompressionStream("gzip")).pipeTo(new WritableStream({ write: (c) => void (raw += c.length) }));
-              record({ config, what: "verify floor (gunzip+sha256)", docs: docsCount, seconds: (performance.now() - t) / 1000, mb: raw / 1e6 });
+              await f.readable.pipeThrough(
+                new TransformStream({
+                  transform(c, ctl) {
+                    h.update(c);
+                    ctl.enqueue(c);
+                  },
+                }),
+              ).pipeThrough(new DecompressionStream("gzip")).pipeTo(
+                new WritableStream({ write: (c) => void (raw += c.length) }),
+              );
+              record({
+                config,
+                what: "verify floor (gunzip+sha256)",
+                docs: docsCount,
+                seconds: (performance.now() - t) / 1000,
+                mb: raw / 1e6,
+              });
               const v = await cli(["verify", snap, "--json"], dir, {});
               const vr = JSON.parse(v.stdout);
-              record({ config, what: "astrabak verify", docs: docsCount, seconds: vr.duration_seconds, mb: raw / 1e6, rssMb: v.rssMb });
+              record({
+                config,
+                what: "astrabak verify",
+                docs: docsCount,
+                seconds: vr.duration_seconds,
+                mb: raw / 1e6,
+                rssMb: v.rssMb,
+              });
             }
           }
         } finally {

@@ -10,6 +10,7 @@ import type { InspectOptions, RawDocument } from "../json/raw_document.ts";
 import { type CollectionEntry, vectorFields } from "../manifest/mod.ts";
 import { ByteLimitStream } from "../streams/byte_limit_stream.ts";
 import { DigestStream } from "../streams/digest_stream.ts";
+import { gunzipStream } from "../streams/gzip_stream.ts";
 import { DocumentParseStream } from "../streams/document_parse_stream.ts";
 import { type DocumentStats, DocumentStatsStream } from "../streams/document_stats_stream.ts";
 import { LineSplitStream } from "../streams/line_split_stream.ts";
@@ -64,9 +65,7 @@ export function readDataFile(
   }
   let plain = hashed;
   if (entry.compressed) {
-    plain = plain.pipeThrough(
-      new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>,
-    );
+    plain = plain.pipeThrough(gunzipStream());
   }
   const declared = entry.uncompressed_size_bytes ?? 0;
   const cap = new ByteLimitStream(

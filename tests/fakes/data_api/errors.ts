@@ -139,11 +139,253 @@ const TABLE: Record<string, { family: "REQUEST" | "SERVER"; scope: string; title
     scope: "DATABASE",
     title: "Timeout writing data to the database",
   },
+  // Tables (titles and scopes from stargate/data-api src/main/resources/errors.yaml).
+  COMMAND_FIELD_UNKNOWN: { family: "REQUEST", scope: "", title: "Command field unknown" },
+  REQUEST_STRUCTURE_MISMATCH: {
+    family: "REQUEST",
+    scope: "",
+    title: "Request structure not valid",
+  },
+  UNSUPPORTED_TABLE_COMMAND: {
+    family: "REQUEST",
+    scope: "",
+    title: "Command is not supported by tables",
+  },
+  UNSUPPORTED_COLLECTION_COMMAND: {
+    family: "REQUEST",
+    scope: "",
+    title: "Command is not supported by collections",
+  },
+  UNKNOWN_DATA_TYPE: { family: "REQUEST", scope: "SCHEMA", title: "Data type is unknown" },
+  UNKNOWN_PRIMITIVE_DATA_TYPE: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Primitive data type is unknown",
+  },
+  UNKNOWN_USER_DEFINED_TYPE: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "User defined type is unknown",
+  },
+  INVALID_USER_DEFINED_TYPE_NAME: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "User defined type name is not valid.",
+  },
+  UNSUPPORTED_DATA_TYPE_TABLE_CREATION: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Table creation with unsupported data types",
+  },
+  UNSUPPORTED_LIST_DEFINITION: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "List definition contains unsupported data types",
+  },
+  UNSUPPORTED_SET_DEFINITION: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Set definition contains unsupported data types",
+  },
+  UNSUPPORTED_MAP_DEFINITION: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Map definition contains unsupported data types",
+  },
+  UNSUPPORTED_VECTOR_DIMENSION: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Vector definition contains unsupported dimension",
+  },
+  MISSING_DIMENSION_IN_VECTOR_COLUMN: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Dimension is required for vector column if embedding service is not specified",
+  },
+  PRIMARY_KEY_DEFINITION_INCORRECT: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Primary key definition provided is incorrect.",
+  },
+  MISSING_PARTITION_COLUMNS: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Partitioning keys are required for tables",
+  },
+  UNKNOWN_PARTITION_COLUMNS: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Partition columns are not defined in the table schema",
+  },
+  UNKNOWN_PARTITION_SORT_COLUMNS: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Partition sort columns are not defined in the table schema",
+  },
+  UNSUPPORTED_SCHEMA_NAME: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "The used schema name is not supported",
+  },
+  CANNOT_ADD_EXISTING_TABLE: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Table with the same name exists in the keyspace schema",
+  },
+  CANNOT_DROP_UNKNOWN_TABLE: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Dropped table is not defined in the keyspace schema",
+  },
+  EXISTING_TABLE_NOT_DATA_API_COLLECTION: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Existing table not a valid Data API collection",
+  },
+  MISSING_FIELDS_FOR_TYPE_CREATION: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "At least one field is required for type creation",
+  },
+  UNSUPPORTED_TYPE_FIELDS: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Type definition contains unsupported fields.",
+  },
+  CANNOT_ADD_EXISTING_TYPE: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Type with the same name exists in the keyspace schema",
+  },
+  CANNOT_DROP_UNKNOWN_TYPE: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Dropped type is not defined in the keyspace schema",
+  },
+  CANNOT_DROP_TYPE_USED_BY_TABLE: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Type cannot be dropped if used by tables",
+  },
+  CANNOT_ADD_EXISTING_INDEX: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Index with the same name exists in the keyspace schema",
+  },
+  CANNOT_DROP_UNKNOWN_INDEX: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Dropped index is not defined in the keyspace schema",
+  },
+  UNKNOWN_INDEX_COLUMN: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Index column is not defined in the table schema",
+  },
+  UNSUPPORTED_INDEX_TYPE: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Index type is not supported",
+  },
+  UNKNOWN_INDEX_TYPE: { family: "REQUEST", scope: "SCHEMA", title: "Index type is unknown" },
+  INVALID_FORMAT_FOR_INDEX_CREATION_COLUMN: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Unable to create index, format for index creation column is invalid.",
+  },
+  UNSUPPORTED_INDEXING_FOR_DATA_TYPES: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Indexing not supported by data types",
+  },
+  UNSUPPORTED_TEXT_ANALYSIS_FOR_DATA_TYPES: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Analysed text index not supported by data types",
+  },
+  CANNOT_ANALYZE_ENTRIES_ON_MAP_COLUMNS: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title:
+      "Can not create index on map column with index function entries and specify analyze options",
+  },
+  UNSUPPORTED_VECTOR_INDEX_FOR_DATA_TYPES: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Vector index not supported by data types",
+  },
+  UNKNOWN_VECTOR_METRIC: { family: "REQUEST", scope: "SCHEMA", title: "Vector metric is unknown" },
+  UNKNOWN_VECTOR_SOURCE_MODEL: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Vector source model is unknown",
+  },
+  UNSUPPORTED_TEXT_INDEX_FOR_DATA_TYPES: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Text index not supported by data types",
+  },
+  UNSUPPORTED_JSON_TYPE_FOR_TEXT_INDEX: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "JSON value type is not supported for creating text index",
+  },
+  INVALID_COLUMN_VALUES: {
+    family: "REQUEST",
+    scope: "DOCUMENT",
+    title: "Column values in documents are not valid",
+  },
+  MISSING_PRIMARY_KEY_COLUMNS: {
+    family: "REQUEST",
+    scope: "DOCUMENT",
+    title: "Primary key columns missing",
+  },
+  INVALID_FILTER_COLUMN_VALUES: {
+    family: "REQUEST",
+    scope: "FILTER",
+    title: "Column value in filter is not valid",
+  },
+  ZERO_FILTER_OPERATIONS: {
+    family: "REQUEST",
+    scope: "WARNING",
+    title: "Zero operations provided in query filter",
+  },
+  INVALID_DATABASE_QUERY: {
+    family: "SERVER",
+    scope: "DATABASE",
+    title: "Invalid database query",
+  },
 };
 
-/** Builds a descriptor for `code` with a message. Unknown codes become SERVER errors. */
-export function apiError(code: string, message: string, documentIds?: unknown[]): FakeError {
-  const meta = TABLE[code] ?? { family: "SERVER" as const, scope: "", title: code };
+/**
+ * Codes defined in more than one scope (errors are unique per family, scope and code); the
+ * scope passed to {@linkcode apiError} picks the title.
+ */
+const SCOPED: Record<string, string> = {
+  "DOCUMENT:UNKNOWN_TABLE_COLUMNS": "Columns in documents are not defined in the table schema",
+  "FILTER:UNKNOWN_TABLE_COLUMNS": "Columns in the filter are not defined in the table schema",
+  "PROJECTION:UNKNOWN_TABLE_COLUMNS":
+    "Columns in the projection are not defined in the table schema",
+  "DOCUMENT:UNSUPPORTED_COLUMN_TYPES": "Column types in documents are not supported",
+  "PROJECTION:UNSUPPORTED_COLUMN_TYPES": "Column types in projection are not supported",
+  "DOCUMENT:UNSUPPORTED_VECTORIZE_WHEN_MISSING_VECTORIZE_DEFINITION":
+    "Vectorize not supported on column with missing vectorize configuration",
+};
+
+/**
+ * Builds a descriptor for `code` with a message. Unknown codes become SERVER errors. `scope`
+ * selects between same-named codes of different scopes (see SCOPED).
+ */
+export function apiError(
+  code: string,
+  message: string,
+  documentIds?: unknown[],
+  scope?: string,
+): FakeError {
+  const scoped = scope === undefined ? undefined : SCOPED[`${scope}:${code}`];
+  const meta = scoped !== undefined
+    ? { family: "REQUEST" as const, scope: scope!, title: scoped }
+    : TABLE[code] ?? { family: "SERVER" as const, scope: "", title: code };
   const e: FakeError = {
     id: crypto.randomUUID(),
     family: meta.family,
@@ -160,9 +402,9 @@ export function apiError(code: string, message: string, documentIds?: unknown[])
 export class FakeApiError extends Error {
   readonly descriptor: FakeError;
   readonly httpStatus: number;
-  constructor(code: string, message: string, httpStatus = 200) {
+  constructor(code: string, message: string, httpStatus = 200, scope?: string) {
     super(message);
-    this.descriptor = apiError(code, message);
+    this.descriptor = apiError(code, message, undefined, scope);
     this.httpStatus = httpStatus;
   }
 }

@@ -1,27 +1,32 @@
 /**
- * `deno task fake-data-api [--port N] [--page-size N] [--empty]`: runs the fake Data API with the
- * sample data until interrupted, and prints how to point astrabak at it. A test fixture, not part
- * of astrabak.
+ * `deno task fake-data-api [--port N] [--page-size N] [--table-page-size N] [--empty]`: runs the
+ * fake Data API with the sample collections and tables until interrupted, and prints how to point
+ * astrabak at it. A test fixture, not part of astrabak.
  */
 
 import { parseArgs } from "node:util";
 import { FAKE_TOKEN, FakeDataApi } from "./server.ts";
-import { seedSample } from "./sample_data.ts";
+import { seedSample, seedTables } from "./sample_data.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
     port: { type: "string", default: "8181" },
     "page-size": { type: "string", default: "20" },
+    "table-page-size": { type: "string", default: "50" },
     empty: { type: "boolean", default: false },
   },
 });
 const api = await FakeDataApi.start({
   port: Number(values.port),
   pageSize: Number(values["page-size"]),
+  tablePageSize: Number(values["table-page-size"]),
   logRequests: false,
 });
-if (!values.empty) seedSample(api.store);
+if (!values.empty) {
+  seedSample(api.store);
+  seedTables(api.store);
+}
 const out = (s: string) => Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
 out(`fake Data API listening on ${api.url} (environment hcd, keyspace default_keyspace)`);
 out(

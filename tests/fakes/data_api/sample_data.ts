@@ -108,3 +108,85 @@ export function seedSample(store: FakeStore, options: SampleOptions = {}): void 
   }
   store.seed(ks, "faq", faq);
 }
+
+/** Options of {@linkcode seedTables}. */
+export interface TableSampleOptions {
+  keyspace?: string;
+  /** Rows in `products` (default 60). */
+  rows?: number;
+}
+
+/** Durations as inserted; several read back differently (`1s500ms` → `PT1.5S`). */
+const SAMPLE_DURATIONS = ["1s500ms", "2h45m", "-8h10m", "P1Y2M3DT4H5M6S", "1d", "500us", "0s"];
+
+/**
+ * Creates, in one keyspace: the UDT `address {street text, zip int}`; the vector table
+ * `products` (partitionBy category, partitionSort sku asc then version desc) with one column of
+ * each awkward kind, a cosine vector index on `emb`, a text index on `name` and a regular index
+ * on `sku`; and the empty table `audit_log`. Rows are JSON text and deterministic; some leave
+ * columns out or set them to null, and some have no vector.
+ */
+export function seedTables(store: FakeStore, options: TableSampleOptions = {}): void {
+  const ks = options.keyspace ?? "default_keyspace";
+  const n = options.rows ?? 60;
+  const rand = prng(20261126);
+  store.createType(ks, "address", '{"fields":{"street":"text","zip":{"type":"int"}}}');
+  store.createTable(
+    ks,
+    "products",
+    `{"columns":{"category":"text","sku":"text","version":"int","name":"text","price":"decimal",
+      "big":"varint","tags":{"type":"set","valueType":"text"},
+      "attrs":{"type":"map","keyType":"text","valueType":"int"},
+      "counts":{"type":"map","keyType":"int","valueType":"text"},"blob":"blob",
+      "created":"timestamp","ttl":"duration","ip":"inet","id":"uuid",
+      "addr":{"type":"userDefined","udtName":"address"},"emb":{"type":"vector","dimension":8}},
+      "primaryKey":{"partitionBy":["category"],"partitionSort":{"sku":1,"version":-1}}}`,
+  );
+  store.createIndex(ks, "products", "vector", "products_emb_idx", {
+    column: "emb",
+    options: { metric: "cosine" },
+  });
+  store.createIndex(ks, "products", "text", "products_name_idx", { column: "name" });
+  store.createIndex(ks, "products", "regular", "products_sku_idx", { column: "sku" });
+  const categories = ["books", "games", "tools", "music"];
+  const rows: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const cols: string[] = [
+      `"category":"${categories[i % 4]}"`,
+      `"sku":"sku-${String(i).padStart(4, "0")}"`,
+      `"version":${(i % 3) + 1}`,
+    ];
+    if (i % 13 === 12) cols.push(`"name":null`);
+    else cols.push(`"name":${JSON.stringify(i % 10 === 3 ? `Café ☕ ${i}` : `Product ${i}`)}`);
+    const price = i % 15 === 7
+      ? "1E+3"
+      : i % 15 === 11
+      ? "0.000000123"
+      : `${i}.${String((i * 7) % 100).padStart(2, "0")}0`;
+    cols.push(`"price":${price}`);
+    const big = (18446744073709551616n + BigInt(i) * 1000003n) * (i % 5 === 4 ? -1n : 1n);
+    cols.push(`"big":${big}`);
+    cols.push(`"tags":${i % 8 === 7 ? "[]" : JSON.stringify([`t${i % 5}`, `t${i % 3}`, "all"])}`);
+    if (i % 7 !== 3) cols.push(`"attrs":{"w":${i},"h":${i * 2},"d":-${i}}`);
+    if (i % 6 !== 2) cols.push(`"counts":[[${i},"n${i}"],[-1,"neg"],[${i * 1000},"k"]]`);
+    if (i % 3 !== 1) {
+      cols.push(`"blob":{"$binary":"${btoa(String.fromCharCode(i, (i * 7) & 255, 255, 0))}"}`);
+    }
+    cols.push(`"created":{"$date":${1700000000000 + i * 3_600_000 + (i % 2 === 1 ? 123 : 0)}}`);
+    cols.push(`"ttl":"${SAMPLE_DURATIONS[i % SAMPLE_DURATIONS.length]}"`);
+    cols.push(`"ip":"${i % 2 === 0 ? `10.0.${i}.1` : `2001:db8::${i.toString(16)}`}"`);
+    const uuid = `0192f1a2-0000-7000-8000-${String(i).padStart(12, "0")}`;
+    cols.push(`"id":"${i % 7 === 0 ? uuid.toUpperCase() : uuid}"`);
+    if (i % 5 === 1) cols.push(`"addr":{"street":"${i} Main St"}`);
+    else if (i % 5 !== 2) cols.push(`"addr":{"street":"${i} Main St","zip":${10000 + i}}`);
+    if (i % 6 !== 5) {
+      cols.push(`"emb":${i % 10 === 9 ? binaryVectorText(rand, 8) : vectorText(rand, 8)}`);
+    }
+    rows.push(`{${cols.join(",")}}`);
+  }
+  store.seedRows(ks, "products", rows);
+  store.createTable(ks, "audit_log", {
+    columns: { id: "uuid", note: "text" },
+    primaryKey: "id",
+  });
+}

@@ -8,6 +8,10 @@
  *
  * Deliberate limits (it refuses rather than pretends): filters only on `_id`, no sort, no
  * dotted projection paths.
+ *
+ * Tables (table_commands.ts, tables.ts, table_values.ts) follow stargate/data-api: DDL and its
+ * listings, row validation and the server's value encodings, `projectionSchema`, warnings and
+ * 50-row pages.
  */
 
 import { apiError, FakeApiError, type FakeError } from "./errors.ts";
@@ -21,6 +25,12 @@ import {
   TreeSyntaxError,
 } from "./json_tree.ts";
 import { type FakeCollection, fakeEmbedding, FakeStore, type StoredDoc } from "./store.ts";
+import {
+  isTableOnlyCommand,
+  tableCommand,
+  tableKeyspaceCommand,
+  unsupportedCollectionCommand,
+} from "./table_commands.ts";
 
 /** The token the fake accepts by default (an Astra-style application token). */
 export const FAKE_TOKEN =
@@ -32,6 +42,8 @@ export interface FakeDataApiOptions {
   port?: number;
   /** Documents per `find` page (the real server: 20 up to v1.0.46, 50 after). Default 20. */
   pageSize?: number;
+  /** Rows per `find` page on tables (the server's table-read profile: 50). Default 50. */
+  tablePageSize?: number;
   /** Accepted `Token` header values. Default [FAKE_TOKEN]. */
   tokens?: string[];
   /** Server version; before 1.0.41 a missing collection is COLLECTION_NOT_EXIST. Default 1.0.50. */
@@ -66,6 +78,7 @@ export class FakeDataApi {
   readonly requests: LoggedRequest[] = [];
   readonly tokens: Set<string>;
   pageSize: number;
+  tablePageSize: number;
   latencyMs: number;
   readonly options: FakeDataApiOptions;
   #server!: Deno.HttpServer<Deno.NetAddr>;
@@ -76,6 +89,7 @@ export class FakeDataApi {
     this.store = options.store ?? new FakeStore();
     this.tokens = new Set(options.tokens ?? [FAKE_TOKEN]);
     this.pageSize = options.pageSize ?? 20;
+    this.tablePageSize = options.tablePageSize ?? 50;
     this.latencyMs = options.latencyMs ?? 0;
   }
 
@@ -239,6 +253,15 @@ export class FakeDataApi {
     if (collection === undefined) return this.#keyspaceCommand(command, args, keyspace);
     const ks = this.store.keyspace(keyspace);
     const coll = ks.get(collection);
+    const table = coll ? undefined : this.store.table(keyspace, collection);
+    if (table) {
+      return tableCommand(
+        { pageSize: this.tablePageSize, maxInsertCount: this.options.maxInsertCount ?? 100 },
+        command,
+        args,
+        table,
+      );
+    }
     if (!coll) {
       const legacy = versionBefore(this.options.serverVersion ?? "1.0.50", "1.0.41");
       throw legacy
@@ -249,7 +272,7 @@ export class FakeDataApi {
         : new FakeApiError(
           "UNKNOWN_COLLECTION_OR_TABLE",
           `The command tried to get a Collection or Table ${collection} that does not exist in the Keyspace ${keyspace}. The keyspace has the existing collections or tables: [${
-            [...ks.keys()].join(", ")
+            [...ks.keys(), ...(this.store.schemas.get(keyspace)?.tables.keys() ?? [])].join(", ")
           }].`,
         );
     }
@@ -273,7 +296,10 @@ export class FakeDataApi {
       }
       case "dropKeyspace": {
         const name = get(args, "name");
-        if (name?.t === "str") this.store.keyspaces.delete(name.v);
+        if (name?.t === "str") {
+          this.store.keyspaces.delete(name.v);
+          this.store.schemas.delete(name.v);
+        }
         return OK;
       }
       default:
@@ -283,6 +309,8 @@ export class FakeDataApi {
 
   #keyspaceCommand(command: string, args: JNode, keyspace: string): string {
     const ks = this.store.keyspace(keyspace);
+    const tableResult = tableKeyspaceCommand(this.store, command, args, keyspace);
+    if (tableResult !== undefined) return tableResult;
     switch (command) {
       case "findCollections": {
         const explain = toPlain(get(get(args, "options"), "explain") ?? { t: "bool", v: false });
@@ -363,6 +391,9 @@ export class FakeDataApi {
         return `{"status":{"deletedCount":${n}}}`;
       }
       default:
+        if (isTableOnlyCommand(command)) {
+          throw unsupportedCollectionCommand(command, c.keyspace, c.name);
+        }
         throw unknownCommand(command);
     }
   }

@@ -8,11 +8,17 @@ import assert from "node:assert/strict";
 import {
   CollectionInsertManyError,
   DataAPIClient,
+  DataAPIDuration,
   DataAPIHttpError,
   DataAPIResponseError,
+  DataAPIVector,
+  type SomeRow,
+  TableInsertManyError,
   TooManyDocumentsToCountError,
   UsernamePasswordTokenProvider,
 } from "@datastax/astra-db-ts";
+import { get, type JNode, parseTree, stringifyTree } from "./json_tree.ts";
+import { seedTables } from "./sample_data.ts";
 import { FAKE_TOKEN, FakeDataApi } from "./server.ts";
 
 async function withFake(
@@ -246,4 +252,781 @@ Deno.test("fake: injected faults reach the client as the real failures would", a
         e.errorDescriptors[0]?.errorCode === "COLLECTION_NOT_EXIST",
     );
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Tables (tables-facts): DDL, listings, row encodings, projectionSchema, warnings, paging.
+
+/** A raw command whose answer is parsed losslessly (numbers stay text). */
+async function rawTree(api: FakeDataApi, path: string, body: unknown): Promise<JNode> {
+  return parseTree((await raw(api, path, body)).text);
+}
+
+/** The exact JSON text of `path` (dot-separated members) inside a tree. */
+function at(n: JNode, path: string): string | undefined {
+  let cur: JNode | undefined = n;
+  for (const k of path.split(".")) {
+    cur = cur?.t === "arr" ? cur.a[Number(k)] : get(cur, k);
+  }
+  return cur === undefined ? undefined : stringifyTree(cur);
+}
+
+/** The first error's message, decoded. */
+function errorMessage(n: JNode): string {
+  return JSON.parse(at(n, "errors.0.message") ?? '""');
+}
+
+function errorCode(n: JNode): string | undefined {
+  const e = at(n, "errors.0.errorCode");
+  return e === undefined ? undefined : JSON.parse(e);
+}
+
+const KS = "default_keyspace";
+
+const WIRE_TABLE = `{"createTable":{"name":"w","definition":{"columns":{"id":"text","n":"int",
+  "big":"varint","d":"decimal","f":"float","db":"double",
+  "tags":{"type":"set","valueType":"text"},"m":{"type":"map","keyType":"int","valueType":"text"},
+  "mt":{"type":"map","keyType":"text","valueType":"int"},"ts":"timestamp","ts2":"timestamp",
+  "du":"duration","b":"blob","ip":"inet","u":"uuid","e":{"type":"list","valueType":"int"},
+  "note":"text","tm":"time","dt":"date","nan":"double","ti":"tinyint","si":"smallint",
+  "bi":"bigint","bo":"boolean","as":"ascii","l":{"type":"list","valueType":"int"}},
+  "primaryKey":"id"}}}`;
+
+Deno.test("fake tables: astra-db-ts creates, lists and drops tables, types and indexes", async () => {
+  await withFake(async (api) => {
+    const db = hcdDb(api);
+    await db.createType("address", {
+      definition: { fields: { street: "text", zip: { type: "int" } } },
+    });
+    const table = await db.createTable("people", {
+      definition: {
+        columns: {
+          id: "text",
+          age: "int",
+          name: { type: "text" },
+          tags: { type: "set", valueType: "text" },
+          attrs: { type: "map", keyType: "text", valueType: "int" },
+          v: { type: "vector", dimension: 3 },
+          addr: { type: "userDefined", udtName: "address" },
+        },
+        primaryKey: { partitionBy: ["id"], partitionSort: { age: -1 } },
+      },
+    });
+    await db.createCollection("coll");
+
+    const [desc, ...more] = await db.listTables();
+    assert.equal(more.length, 0, "listTables leaves collections out");
+    assert.deepEqual(desc!.definition.primaryKey, {
+      partitionBy: ["id"],
+      partitionSort: { age: -1 },
+    });
+    const cols = desc!.definition.columns as Record<string, unknown>;
+    assert.deepEqual(cols.tags, { type: "set", valueType: "text" }, "short-form value types");
+    assert.deepEqual(cols.v, {
+      type: "vector",
+      dimension: 3,
+      apiSupport: {
+        createTable: true,
+        insert: true,
+        read: true,
+        filter: false,
+        cqlDefinition: "vector<float, 3>",
+      },
+    });
+    assert.deepEqual(cols.addr, {
+      type: "userDefined",
+      udtName: "address",
+      apiSupport: {
+        createTable: true,
+        insert: true,
+        read: true,
+        filter: false,
+        cqlDefinition: "default_keyspace.address",
+      },
+    });
+    assert.deepEqual(
+      Object.keys(cols),
+      ["id", "age", "addr", "attrs", "name", "tags", "v"],
+      "CQL metadata order: partition key, clustering columns, then by name",
+    );
+    assert.deepEqual(await db.listCollections({ nameOnly: true }), ["coll"]);
+    assert.deepEqual(await db.listTables({ nameOnly: true }), ["people"]);
+
+    await table.createIndex("name_idx", "name");
+    await table.createIndex("age_idx", "age");
+    await table.createIndex("tags_idx", "tags");
+    await table.createIndex("attrs_keys", { attrs: "$keys" });
+    await table.createVectorIndex("v_idx", "v");
+    await table.createTextIndex("name_txt", "name", { options: { analyzer: "english" } });
+    assert.deepEqual(await table.listIndexes({ nameOnly: true }), [
+      "name_idx",
+      "age_idx",
+      "tags_idx",
+      "attrs_keys",
+      "v_idx",
+      "name_txt",
+    ]);
+    assert.deepEqual(await table.listIndexes(), [
+      {
+        name: "name_idx",
+        definition: {
+          column: "name",
+          options: { ascii: false, caseSensitive: true, normalize: false },
+        },
+        indexType: "regular",
+      },
+      { name: "age_idx", definition: { column: "age", options: {} }, indexType: "regular" },
+      {
+        name: "tags_idx",
+        definition: { column: { tags: "$values" }, options: {} },
+        indexType: "regular",
+      },
+      {
+        name: "attrs_keys",
+        definition: { column: { attrs: "$keys" }, options: {} },
+        indexType: "regular",
+      },
+      {
+        name: "v_idx",
+        definition: { column: "v", options: { metric: "cosine", sourceModel: "other" } },
+        indexType: "vector",
+      },
+      {
+        name: "name_txt",
+        definition: { column: "name", options: { analyzer: "english" } },
+        indexType: "text",
+      },
+    ] as unknown);
+    // ifNotExists makes a re-run harmless; without it the name is taken (per keyspace).
+    await table.createIndex("name_idx", "name", { ifNotExists: true });
+    await assert.rejects(
+      table.createIndex("name_idx", "age"),
+      (e: unknown) =>
+        e instanceof DataAPIResponseError &&
+        e.errorDescriptors[0]?.errorCode === "CANNOT_ADD_EXISTING_INDEX",
+    );
+
+    assert.deepEqual(await db.listTypes(), [{
+      name: "address",
+      definition: { fields: { street: { type: "text" }, zip: { type: "int" } } },
+      apiSupport: {
+        createTable: true,
+        insert: true,
+        read: true,
+        filter: false,
+        cqlDefinition: "default_keyspace.address",
+      },
+    }] as unknown);
+    await assert.rejects(
+      db.dropType("address"),
+      (e: unknown) =>
+        e instanceof DataAPIResponseError &&
+        e.errorDescriptors[0]?.errorCode === "CANNOT_DROP_TYPE_USED_BY_TABLE",
+    );
+    await db.dropTableIndex("age_idx");
+    await db.dropTable("people");
+    assert.deepEqual(await db.listTables({ nameOnly: true }), []);
+    assert.deepEqual(api.store.tableIndexes(KS, "people"), [], "dropTable drops its indexes");
+    await db.dropTable("people", { ifExists: true });
+    await assert.rejects(
+      db.dropTable("people"),
+      (e: unknown) =>
+        e instanceof DataAPIResponseError &&
+        e.errorDescriptors[0]?.errorCode === "CANNOT_DROP_UNKNOWN_TABLE",
+    );
+    await db.dropType("address");
+    assert.deepEqual(await db.listTypes({ nameOnly: true }), []);
+  });
+});
+
+Deno.test("fake tables: astra-db-ts inserts and reads rows, 50 per page", async () => {
+  await withFake(async (api) => {
+    const db = hcdDb(api);
+    await db.createType("address", { definition: { fields: { street: "text", zip: "int" } } });
+    const table = await db.createTable<SomeRow>("t", {
+      definition: {
+        columns: {
+          id: "text",
+          n: "int",
+          big: "varint",
+          tags: { type: "set", valueType: "text" },
+          m: { type: "map", keyType: "int", valueType: "text" },
+          when: "timestamp",
+          v: { type: "vector", dimension: 3 },
+          addr: { type: "userDefined", udtName: "address" },
+          d: "duration",
+        },
+        primaryKey: { partitionBy: ["id"], partitionSort: { n: 1 } },
+      },
+    });
+    const rows = Array.from({ length: 120 }, (_, i) => ({
+      id: `p${i % 40}`,
+      n: i,
+      big: 123456789012345678901234567890n + BigInt(i),
+      tags: new Set(["b", "a"]),
+      m: new Map([[2, "x"], [1, "y"]]),
+      when: new Date(1700000000000 + i),
+      v: [0.5, 0.25, i],
+      addr: { street: `s${i}` },
+      d: "1s500ms",
+    }));
+    const res = await table.insertMany(rows);
+    assert.equal(res.insertedCount, 120);
+    assert.deepEqual(res.insertedIds[7], { id: "p7", n: 7 }, "insertedIds follow primaryKeySchema");
+    assert.deepEqual(
+      api.requestsOf("insertMany").map((r) => JSON.parse(r.body).insertMany.documents.length),
+      [50, 50, 20],
+    );
+
+    const found = await table.find({}).toArray();
+    assert.equal(found.length, 120);
+    assert.equal(api.requestsOf("find").length, 3, "pages of 50 rows");
+    const r7 = found.find((r) => r.n === 7)!;
+    assert.equal(r7.big, 123456789012345678901234567897n);
+    assert.deepEqual(r7.tags, new Set(["a", "b"]));
+    assert.deepEqual(r7.m, new Map([[1, "y"], [2, "x"]]));
+    assert.equal((r7.when as Date).toISOString(), "2023-11-14T22:13:20.007Z");
+    assert.ok(r7.v instanceof DataAPIVector);
+    assert.deepEqual([...(r7.v as DataAPIVector).asArray()], [0.5, 0.25, 7]);
+    assert.deepEqual(r7.addr, { street: "s7", zip: null }, "client fills sparse UDT fields");
+    assert.ok(r7.d instanceof DataAPIDuration);
+    // Rows of one partition come back in clustering order; partitions in token order.
+    const ns = found.filter((r) => r.id === "p3").map((r) => r.n);
+    assert.deepEqual(ns, [3, 43, 83]);
+
+    // Upsert by primary key: the client reports the row as inserted again.
+    await table.insertOne({ id: "p3", n: 3, big: 1n });
+    assert.equal((await table.findOne({ id: "p3", n: 3 }))?.big, 1n);
+    assert.equal((await table.find({}).toArray()).length, 120);
+
+    await assert.rejects(
+      table.insertMany([{ id: "x", n: 1 }, { id: "y", n: "two" as unknown as number }], {
+        ordered: true,
+      }),
+      (e: unknown) => e instanceof TableInsertManyError && e.insertedIds().length === 1,
+    );
+  });
+});
+
+Deno.test("fake tables: find returns the server's value encodings byte for byte", async () => {
+  await withFake(async (api) => {
+    assert.equal((await raw(api, KS, WIRE_TABLE)).text, '{"status":{"ok":1}}');
+    const row =
+      '{"id":"r1","n":5.00,"big":123456789012345678901234567890,"d":1.50,"f":0.1,"db":1E+21,"tags":["b","a","b"],"m":[[10,"ten"],[2,"two"]],"mt":{"z":1,"a":2},"ts":"2024-09-24T14:06:59.000Z","ts2":{"$date":1727186819123},"du":"1s500ms","b":{"$binary":"AAECAw=="},"ip":"2001:DB8::1","u":"0192F1A2-0000-7000-8000-000000000002","e":[],"note":null,"tm":"12:45:00","dt":"2024-02-29","nan":"NaN","ti":-128,"si":32767,"bi":9223372036854775807,"bo":false,"as":"plain","l":[3,1,3]}';
+    const ins = await raw(api, `${KS}/w`, `{"insertOne":{"document":${row}}}`);
+    assert.equal(
+      ins.text,
+      '{"status":{"primaryKeySchema":{"id":{"type":"text"}},"insertedIds":[["r1"]]}}',
+    );
+    const found = await rawTree(api, `${KS}/w`, { find: { filter: {} } });
+    const doc = parseTree(at(found, "data.documents.0")!);
+    const expected: Record<string, string> = {
+      id: '"r1"',
+      n: "5",
+      big: "123456789012345678901234567890",
+      d: "1.50",
+      f: "0.1",
+      db: "1.0E21",
+      tags: '["a","b"]',
+      m: '[[2,"two"],[10,"ten"]]',
+      mt: '{"a":2,"z":1}',
+      ts: '"2024-09-24T14:06:59Z"',
+      ts2: '"2024-09-24T14:06:59.123Z"',
+      du: '"PT1.5S"',
+      b: '{"$binary":"AAECAw=="}',
+      ip: '"2001:db8:0:0:0:0:0:1"',
+      u: '"0192f1a2-0000-7000-8000-000000000002"',
+      tm: '"12:45"',
+      dt: '"2024-02-29"',
+      nan: '"NaN"',
+      ti: "-128",
+      si: "32767",
+      bi: "9223372036854775807",
+      bo: "false",
+      as: '"plain"',
+      l: "[3,1,3]",
+    };
+    assert.deepEqual(
+      Object.fromEntries((doc as { m: Array<[string, JNode]> }).m.map(([k, v]) => [
+        k,
+        stringifyTree(v),
+      ])),
+      expected,
+      "null and empty columns are left out; numbers exact; maps with int keys as tuples",
+    );
+    const order = (doc as { m: Array<[string, JNode]> }).m.map(([k]) => k);
+    assert.notDeepEqual(order, Object.keys(expected), "columns are not in definition order");
+    assert.equal(at(found, "data.nextPageState"), undefined, "no nextPageState on the last page");
+    assert.equal(
+      at(found, "status.projectionSchema.m"),
+      '{"type":"map","keyType":"int","valueType":"text"}',
+    );
+    assert.equal(at(found, "status.projectionSchema.ts"), '{"type":"timestamp"}');
+    assert.equal(at(found, "status.warnings.0.errorCode"), '"ZERO_FILTER_OPERATIONS"');
+    assert.equal(at(found, "status.warnings.0.scope"), '"WARNING"');
+    assert.equal(at(found, "status.warnings.0.family"), '"REQUEST"');
+
+    // What find printed goes back in unchanged (durations in compact form) and reads the same.
+    await raw(api, KS, WIRE_TABLE.replace('"name":"w"', '"name":"w_copy"'));
+    const again = stringifyTree(doc).replace(
+      '"du":"PT1.5S"',
+      `"du":"${compactDuration("PT1.5S")}"`,
+    );
+    const copied = await raw(api, `${KS}/w_copy`, `{"insertOne":{"document":${again}}}`);
+    assert.equal(errorCode(parseTree(copied.text)), undefined, copied.text);
+    assert.deepEqual(api.store.tableRows(KS, "w_copy"), api.store.tableRows(KS, "w"));
+
+    // The duration asymmetry: "PT1.5S" is what find prints, but insert refuses it.
+    const back = await rawTree(api, `${KS}/w`, {
+      insertOne: { document: { id: "r2", du: "PT1.5S" } },
+    });
+    assert.equal(errorCode(back), "INVALID_COLUMN_VALUES");
+    assert.match(
+      errorMessage(back),
+      /du\(duration\) - Cause: Invalid String value for type `DURATION`; problem: Unable to convert 'PT1\.5S' to a duration/,
+    );
+    for (const [given, read] of [["PT1H30M", "PT1H30M"], ["-8h10m", "-PT8H10M"], ["P2W", "P14D"]]) {
+      await raw(api, `${KS}/w`, { insertOne: { document: { id: "r3", du: given } } });
+      const one = await rawTree(api, `${KS}/w`, {
+        findOne: { filter: { id: "r3" }, projection: { du: 1 } },
+      });
+      assert.equal(at(one, "data.document"), `{"du":"${read}"}`);
+      assert.equal(at(one, "status.warnings"), undefined, "a full primary key is a real filter");
+    }
+  });
+});
+
+Deno.test("fake tables: insert validation matches the server's codes", async () => {
+  await withFake(async (api) => {
+    await raw(api, KS, WIRE_TABLE);
+    const insertOne = async (doc: string) =>
+      await rawTree(api, `${KS}/w`, `{"insertOne":{"document":${doc}}}`);
+    const cases: Array<[string, string, RegExp?]> = [
+      ['{"id":"a","m":[]}', "INVALID_COLUMN_VALUES", /m\(map\) - Cause: no codec matching/],
+      ['{"id":"a","m":{"1":"x"}}', "INVALID_COLUMN_VALUES", /map declared key type `INT`/],
+      ['{"id":"a","n":"5"}', "INVALID_COLUMN_VALUES", /n\(int\) - Cause: no codec matching/],
+      ['{"id":"a","d":"1.5"}', "INVALID_COLUMN_VALUES", /d\(decimal\)/],
+      ['{"id":"a","n":5.5}', "INVALID_COLUMN_VALUES", /Rounding necessary/],
+      ['{"id":"a","n":2147483648}', "INVALID_COLUMN_VALUES", /Overflow/],
+      ['{"id":"a","b":"AAEC"}', "INVALID_COLUMN_VALUES", /b\(blob\)/],
+      ['{"id":"a","ts":1700000000000}', "INVALID_COLUMN_VALUES", /ts\(timestamp\)/],
+      ['{"id":"a","f":"1.5"}', "INVALID_COLUMN_VALUES", /only "NaN", "Infinity"/],
+      ['{"id":"a","tags":["x",null]}', "INVALID_COLUMN_VALUES", /null values are not allowed/],
+      ['{"id":"a","u":"not-a-uuid"}', "INVALID_COLUMN_VALUES", /u\(uuid\)/],
+      ['{"id":"a","bogus":1}', "UNKNOWN_TABLE_COLUMNS", /unknown columns: bogus/],
+      ['{"n":1}', "MISSING_PRIMARY_KEY_COLUMNS", /did not include values for .*id\(text\)/],
+      ['{"id":null,"n":1}', "MISSING_PRIMARY_KEY_COLUMNS"],
+    ];
+    for (const [doc, code, message] of cases) {
+      const res = await insertOne(doc);
+      assert.equal(errorCode(res), code, doc);
+      if (message) assert.match(errorMessage(res), message, doc);
+      assert.equal(at(res, "errors.0.scope"), '"DOCUMENT"', doc);
+    }
+    assert.deepEqual(api.store.tableRows(KS, "w"), [], "nothing was written");
+
+    // Upsert merges given columns into the existing row; null deletes one; collections replace.
+    await insertOne('{"id":"a","n":1,"note":"first","tags":["x","y"]}');
+    const second = await insertOne('{"id":"a","big":7,"note":null,"tags":["z"]}');
+    assert.equal(at(second, "status.insertedIds"), '[["a"]]', "no 'already exists' for tables");
+    const merged = at(
+      await rawTree(api, `${KS}/w`, { findOne: { filter: { id: "a" } } }),
+      "data.document",
+    )!;
+    assert.equal(merged, reorder('{"id":"a","n":1,"big":7,"tags":["z"]}', merged));
+
+    // insertMany: ordered stops writing at the first bad row but reports every bad row.
+    const many = await rawTree(api, `${KS}/w`, {
+      insertMany: {
+        documents: [
+          { id: "o1" },
+          { id: "o2", n: "bad" },
+          { id: "o3" },
+          { id: "o4", n: "bad" },
+          { id: "o5" },
+        ],
+        options: { ordered: true, returnDocumentResponses: true },
+      },
+    });
+    assert.equal(
+      at(many, "status.documentResponses"),
+      '[{"_id":["o1"],"status":"OK"},{"status":"ERROR","errorsIdx":0},{"_id":["o3"],"status":"SKIPPED"},{"status":"ERROR","errorsIdx":1},{"_id":["o5"],"status":"SKIPPED"}]',
+    );
+    assert.equal(at(many, "status.primaryKeySchema"), '{"id":{"type":"text"}}');
+    assert.equal(at(many, "errors.1.errorCode"), '"INVALID_COLUMN_VALUES"');
+    const unordered = await rawTree(api, `${KS}/w`, {
+      insertMany: { documents: [{ id: "u1" }, { id: "u2", n: "bad" }, { id: "u3" }] },
+    });
+    assert.equal(at(unordered, "status.insertedIds"), '[["u1"],["u3"]]', "ordered defaults false");
+    assert.equal(at(unordered, "errors.0.errorCode"), '"INVALID_COLUMN_VALUES"');
+    const tooMany = await rawTree(api, `${KS}/w`, {
+      insertMany: { documents: Array.from({ length: 101 }, (_, i) => ({ id: `m${i}` })) },
+    });
+    assert.equal(errorCode(tooMany), "COMMAND_FIELD_VALUE_INVALID");
+    assert.match(errorMessage(tooMany), /over the max limit \(101 vs 100\)/);
+  });
+});
+
+/** `expected` with its members in the order `actual` has them (for order-free comparisons). */
+function reorder(expected: string, actual: string): string {
+  const e = parseTree(expected) as { m: Array<[string, JNode]> };
+  const order = (parseTree(actual) as { m: Array<[string, JNode]> }).m.map(([k]) => k);
+  return stringifyTree({
+    t: "obj",
+    m: [...e.m].sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)),
+  });
+}
+
+Deno.test("fake tables: DDL is refused where the server refuses it", async () => {
+  await withFake(async (api) => {
+    const create = async (definition: string, name = "t", options = "{}") =>
+      errorCode(
+        await rawTree(
+          api,
+          KS,
+          `{"createTable":{"name":"${name}","definition":${definition},"options":${options}}}`,
+        ),
+      );
+    const ok = '{"columns":{"id":"text"},"primaryKey":"id"}';
+    assert.equal(
+      await create(
+        '{"columns":{"id":{"type":"int","apiSupport":{"filter":false}}},"primaryKey":"id"}',
+      ),
+      "COMMAND_FIELD_UNKNOWN",
+      "listing annotations are not accepted back",
+    );
+    assert.equal(
+      await create('{"columns":{"id":"text","t":"timeuuid"},"primaryKey":"id"}'),
+      "UNSUPPORTED_DATA_TYPE_TABLE_CREATION",
+    );
+    assert.equal(
+      await create('{"columns":{"id":"text","c":"counter"},"primaryKey":"id"}'),
+      "UNSUPPORTED_DATA_TYPE_TABLE_CREATION",
+    );
+    assert.equal(
+      await create('{"columns":{"id":"texty"},"primaryKey":"id"}'),
+      "UNKNOWN_PRIMITIVE_DATA_TYPE",
+    );
+    assert.equal(
+      await create('{"columns":{"id":{"type":"texty"}},"primaryKey":"id"}'),
+      "UNKNOWN_DATA_TYPE",
+    );
+    assert.equal(
+      await create('{"columns":{"id":"text","a":"address"},"primaryKey":"id"}'),
+      "UNKNOWN_PRIMITIVE_DATA_TYPE",
+    );
+    assert.equal(
+      await create(
+        '{"columns":{"id":"text","a":{"type":"userDefined","udtName":"nope"}},"primaryKey":"id"}',
+      ),
+      "UNKNOWN_USER_DEFINED_TYPE",
+    );
+    assert.equal(
+      await create('{"columns":{"id":"text"},"primaryKey":"nope"}'),
+      "UNKNOWN_PARTITION_COLUMNS",
+    );
+    assert.equal(await create(ok, "bad-name"), "UNSUPPORTED_SCHEMA_NAME");
+    assert.equal(await create(ok, "x".repeat(49)), "UNSUPPORTED_SCHEMA_NAME");
+    assert.equal(await create(ok), undefined);
+    assert.equal(await create(ok), "CANNOT_ADD_EXISTING_TABLE");
+    assert.equal(await create(ok, "t", '{"ifNotExists":true}'), undefined);
+    await raw(api, KS, { createCollection: { name: "c" } });
+    assert.equal(
+      await create(ok, "c"),
+      "CANNOT_ADD_EXISTING_TABLE",
+      "a name is a table or a collection",
+    );
+    assert.equal(
+      errorCode(await rawTree(api, KS, { createCollection: { name: "t" } })),
+      "EXISTING_TABLE_NOT_DATA_API_COLLECTION",
+    );
+
+    const type = async (fields: unknown) =>
+      errorCode(await rawTree(api, KS, { createType: { name: "u", definition: { fields } } }));
+    assert.equal(await type({ l: { type: "list", valueType: "text" } }), "UNSUPPORTED_TYPE_FIELDS");
+    assert.equal(await type({ a: "text" }), undefined);
+    assert.equal(await type({ a: "text" }), "CANNOT_ADD_EXISTING_TYPE");
+
+    const index = async (command: string, definition: unknown, name = "i") =>
+      errorCode(await rawTree(api, `${KS}/t`, { [command]: { name, definition } }));
+    await raw(api, KS, {
+      createTable: {
+        name: "t2",
+        definition: {
+          columns: { id: "text", n: "int", v: { type: "vector", dimension: 2 } },
+          primaryKey: "id",
+        },
+      },
+    });
+    const index2 = async (command: string, definition: unknown) =>
+      errorCode(await rawTree(api, `${KS}/t2`, { [command]: { name: "i2", definition } }));
+    assert.equal(
+      await index2("createIndex", { column: "n", options: { caseSensitive: false } }),
+      "UNSUPPORTED_TEXT_ANALYSIS_FOR_DATA_TYPES",
+    );
+    assert.equal(
+      await index2("createIndex", { column: "v" }),
+      "UNSUPPORTED_INDEXING_FOR_DATA_TYPES",
+    );
+    assert.equal(
+      await index2("createIndex", { column: { n: "$keys" } }),
+      "INVALID_FORMAT_FOR_INDEX_CREATION_COLUMN",
+    );
+    assert.equal(
+      await index2("createVectorIndex", { column: "n" }),
+      "UNSUPPORTED_VECTOR_INDEX_FOR_DATA_TYPES",
+    );
+    assert.equal(
+      await index2("createVectorIndex", { column: "v", options: { metric: "manhattan" } }),
+      "UNKNOWN_VECTOR_METRIC",
+    );
+    assert.equal(
+      await index2("createTextIndex", { column: "n" }),
+      "UNSUPPORTED_TEXT_INDEX_FOR_DATA_TYPES",
+    );
+    assert.equal(await index2("createIndex", { column: "nope" }), "UNKNOWN_INDEX_COLUMN");
+    assert.equal(await index("createIndex", { column: "id" }), undefined);
+    assert.equal(
+      errorCode(
+        await rawTree(api, `${KS}/t2`, { createIndex: { name: "i", definition: { column: "n" } } }),
+      ),
+      "CANNOT_ADD_EXISTING_INDEX",
+      "index names are unique per keyspace",
+    );
+    assert.equal(
+      errorCode(await rawTree(api, KS, { dropIndex: { name: "nope" } })),
+      "CANNOT_DROP_UNKNOWN_INDEX",
+    );
+    assert.equal(
+      errorCode(
+        await rawTree(api, KS, { dropIndex: { name: "nope", options: { ifExists: true } } }),
+      ),
+      undefined,
+    );
+
+    for (const command of ["countDocuments", "estimatedDocumentCount", "findOneAndUpdate"]) {
+      assert.equal(
+        errorCode(await rawTree(api, `${KS}/t`, { [command]: {} })),
+        "UNSUPPORTED_TABLE_COMMAND",
+        command,
+      );
+    }
+    assert.equal(
+      errorCode(
+        await rawTree(api, `${KS}/c`, { createIndex: { name: "x", definition: { column: "a" } } }),
+      ),
+      "UNSUPPORTED_COLLECTION_COMMAND",
+    );
+    // deleteCollection and dropTable both drop either kind.
+    await raw(api, KS, { deleteCollection: { name: "t" } });
+    await raw(api, KS, { dropTable: { name: "c" } });
+    assert.equal(at(await rawTree(api, KS, { listTables: {} }), "status.tables"), '["t2"]');
+    assert.equal(at(await rawTree(api, KS, { findCollections: {} }), "status.collections"), "[]");
+  });
+});
+
+Deno.test("fake tables: projections follow the table rules", async () => {
+  await withFake(async (api) => {
+    await raw(api, KS, {
+      createTable: {
+        name: "p",
+        definition: {
+          columns: { k: "text", a: "int", b: "text", c: "boolean" },
+          primaryKey: "k",
+        },
+      },
+    });
+    await raw(api, `${KS}/p`, { insertOne: { document: { k: "x", a: 1, b: "two", c: true } } });
+    const doc = async (projection: unknown) => {
+      const res = await rawTree(api, `${KS}/p`, { find: { filter: {}, projection } });
+      return errorCode(res) ?? at(res, "data.documents.0");
+    };
+    const all = await doc(undefined);
+    for (const p of [{}, { "*": true }, { "*": 1 }]) assert.equal(await doc(p), all);
+    assert.equal(
+      await doc({ c: 1, a: true, zz: 1 }),
+      '{"c":true,"a":1}',
+      "projection order; no PK",
+    );
+    assert.equal(await doc({ a: 0, b: false }), reorder('{"k":"x","c":true}', all!));
+    assert.equal(await doc({ zz: 1, yy: 1 }), "UNKNOWN_TABLE_COLUMNS");
+    assert.equal(await doc({ "*": 0 }), "UNKNOWN_TABLE_COLUMNS");
+    assert.equal(await doc({ a: 1, b: 0 }), "UNSUPPORTED_PROJECTION_PARAM");
+    assert.equal(await doc({ "*": 1, a: 1 }), "UNSUPPORTED_PROJECTION_PARAM");
+    const schema = await rawTree(api, `${KS}/p`, { find: { projection: { c: 1, a: 1 } } });
+    assert.equal(
+      at(schema, "status.projectionSchema"),
+      '{"a":{"type":"int"},"c":{"type":"boolean"}}',
+      "projectionSchema covers the selected columns",
+    );
+    const sorted = await rawTree(api, `${KS}/p`, { find: { sort: { a: 1 } } });
+    assert.equal(errorCode(sorted), "SORT_CLAUSE_INVALID", "the fake refuses sorts");
+  });
+});
+
+/** ISO-8601 durations with fractional seconds in CQL compact form (the server refuses them). */
+function compactDuration(iso: string): string {
+  const m =
+    /^(-)?P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d+))?S)?)?$/
+      .exec(iso);
+  if (!m || m[8] === undefined) return iso;
+  const frac = m[8].padEnd(9, "0");
+  const parts: Array<[string | undefined, string]> = [
+    [m[2], "y"],
+    [m[3], "mo"],
+    [m[4], "d"],
+    [m[5], "h"],
+    [m[6], "m"],
+    [m[7], "s"],
+    [frac.slice(0, 3), "ms"],
+    [frac.slice(3, 6), "us"],
+    [frac.slice(6), "ns"],
+  ];
+  const body = parts.filter(([v]) => v !== undefined && Number(v) > 0).map(([v, u]) =>
+    `${Number(v)}${u}`
+  ).join("");
+  return `${m[1] ?? ""}${body || "0s"}`;
+}
+
+Deno.test("fake tables: the sample tables survive a read and re-insert exactly", async () => {
+  await withFake(async (api) => {
+    seedTables(api.store);
+    assert.equal(api.store.tableRows(KS, "products").length, 60);
+    assert.deepEqual(api.store.tableRows(KS, "audit_log"), []);
+
+    // Scan like a backup: {"*": true}, following nextPageState; 50 rows a page.
+    const rows: JNode[] = [];
+    let pageState: string | undefined;
+    let pages = 0;
+    do {
+      const res = await rawTree(api, `${KS}/products`, {
+        find: {
+          filter: {},
+          projection: { "*": true },
+          ...(pageState ? { options: { pageState } } : {}),
+        },
+      });
+      pages++;
+      assert.ok(at(res, "status.projectionSchema.addr.definition.fields.zip"));
+      assert.equal(at(res, "status.warnings.0.errorCode"), '"ZERO_FILTER_OPERATIONS"');
+      rows.push(...(get(get(res, "data"), "documents") as { a: JNode[] }).a);
+      const next = at(res, "data.nextPageState");
+      pageState = next === undefined ? undefined : JSON.parse(next);
+    } while (pageState);
+    assert.equal(pages, 2);
+    assert.equal(rows.length, 60);
+    const text = rows.map(stringifyTree);
+    assert.deepEqual(text, api.store.tableRows(KS, "products"), "tableRows is what find returns");
+    assert.ok(text.some((r) => r.includes('"ttl":"PT1.5S"')), "fractional durations are printed");
+    assert.ok(
+      text.some((r) => r.includes('"price":1E+3')) && text.some((r) => r.includes("1.23E-7")),
+    );
+    assert.ok(text.some((r) => !r.includes('"emb"')), "some rows have no vector");
+
+    // Re-create schema from the listings in another keyspace, then write the rows back.
+    await raw(api, "", { createKeyspace: { name: "copy" } });
+    const strip = (n: JNode): JNode =>
+      n.t === "obj"
+        ? { t: "obj", m: n.m.filter(([k]) => k !== "apiSupport").map(([k, v]) => [k, strip(v)]) }
+        : n.t === "arr"
+        ? { t: "arr", a: n.a.map(strip) }
+        : n;
+    const types = await rawTree(api, KS, { listTypes: { options: { explain: true } } });
+    for (const t of (get(get(types, "status"), "types") as { a: JNode[] }).a) {
+      const body = `{"createType":{"name":${at(t, "udtName")},"definition":${
+        stringifyTree(strip(get(t, "definition")!))
+      }}}`;
+      assert.equal((await raw(api, "copy", body)).text, '{"status":{"ok":1}}');
+    }
+    const tables = await rawTree(api, KS, { listTables: { options: { explain: true } } });
+    for (const t of (get(get(tables, "status"), "tables") as { a: JNode[] }).a) {
+      const body = `{"createTable":{"name":${at(t, "name")},"definition":${
+        stringifyTree(strip(get(t, "definition")!))
+      }}}`;
+      assert.equal((await raw(api, "copy", body)).text, '{"status":{"ok":1}}');
+    }
+    const indexes = await rawTree(api, `${KS}/products`, {
+      listIndexes: { options: { explain: true } },
+    });
+    for (const ix of (get(get(indexes, "status"), "indexes") as { a: JNode[] }).a) {
+      const command =
+        { regular: "createIndex", vector: "createVectorIndex", text: "createTextIndex" }[
+          JSON.parse(at(ix, "indexType")!) as "regular" | "vector" | "text"
+        ];
+      const res = await raw(api, "copy/products", `{"${command}":${stringifyTree(ix)}}`);
+      assert.equal(res.text, '{"status":{"ok":1}}');
+    }
+    const rewritten = rows.map((r) => {
+      const ttl = get(r, "ttl");
+      return ttl?.t === "str"
+        ? stringifyTree({
+          t: "obj",
+          m: (r as { m: Array<[string, JNode]> }).m.map(([k, v]) =>
+            [k, k === "ttl" ? { t: "str", v: compactDuration(ttl.v) } : v] as [string, JNode]
+          ),
+        })
+        : stringifyTree(r);
+    });
+    const ins = await rawTree(
+      api,
+      "copy/products",
+      `{"insertMany":{"documents":[${rewritten.join(",")}]}}`,
+    );
+    assert.equal(errorCode(ins), undefined, errorMessage(ins));
+    assert.deepEqual(api.store.tableRows("copy", "products"), text);
+    assert.deepEqual(
+      api.store.tableIndexes("copy", "products"),
+      api.store.tableIndexes(KS, "products"),
+    );
+    assert.equal(
+      api.store.tableDefinition("copy", "products"),
+      api.store.tableDefinition(KS, "products").replaceAll("default_keyspace.", "copy."),
+    );
+  }, { tablePageSize: 50 });
+});
+
+Deno.test("fake tables: page states are opaque, per table, and the page size is configurable", async () => {
+  await withFake(async (api) => {
+    seedTables(api.store, { rows: 23 });
+    const first = await rawTree(api, `${KS}/products`, { find: { projection: { sku: 1 } } });
+    assert.equal((get(get(first, "data"), "documents") as { a: JNode[] }).a.length, 10);
+    const state = JSON.parse(at(first, "data.nextPageState")!);
+    const elsewhere = await rawTree(api, `${KS}/audit_log`, {
+      find: { options: { pageState: state } },
+    });
+    assert.equal(errorCode(elsewhere), "INVALID_PAGE_STATE");
+    const skus: string[] = [];
+    let pageState: string | undefined;
+    do {
+      const res = await rawTree(api, `${KS}/products`, {
+        find: { projection: { sku: 1 }, options: pageState ? { pageState } : {} },
+      });
+      for (const d of (get(get(res, "data"), "documents") as { a: JNode[] }).a) {
+        skus.push(JSON.parse(at(d, "sku")!));
+      }
+      const next = at(res, "data.nextPageState");
+      pageState = next === undefined ? undefined : JSON.parse(next);
+    } while (pageState);
+    assert.equal(skus.length, 23);
+    assert.equal(new Set(skus).size, 23);
+    // A row deleted between pages does not derail the scan (resume after its key position).
+    const t = api.store.table(KS, "products")!;
+    const page1 = await rawTree(api, `${KS}/products`, { find: { projection: { sku: 1 } } });
+    const lastKey = t.sorted()[9]!.pkKey;
+    assert.ok(t.deleteRow(lastKey));
+    const page2 = await rawTree(api, `${KS}/products`, {
+      find: {
+        projection: { sku: 1 },
+        options: { pageState: JSON.parse(at(page1, "data.nextPageState")!) },
+      },
+    });
+    assert.equal(
+      at(page2, "data.documents.0"),
+      stringifyTree(parseTree(
+        t.rowText(t.sorted()[9]!, ["sku"]),
+      )),
+    );
+    const limited = await rawTree(api, `${KS}/products`, { find: { options: { limit: 12 } } });
+    assert.equal((get(get(limited, "data"), "documents") as { a: JNode[] }).a.length, 10);
+  }, { tablePageSize: 10 });
 });

@@ -8,6 +8,16 @@
 
 import { FakeApiError } from "./errors.ts";
 import { get, type JNode, obj, parseTree, stringifyTree, toPlain } from "./json_tree.ts";
+import {
+  describeIndex,
+  describeTable,
+  describeUdt,
+  FakeTable,
+  KeyspaceSchema,
+  parseTableDefinition,
+  parseTypeDefinition,
+  toTree,
+} from "./tables.ts";
 
 /** Limits the real server enforces (stargate/data-api DocumentLimitsConfig, OperationsConfig). */
 export const LIMITS = {
@@ -233,6 +243,8 @@ export class FakeCollection {
 /** Keyspaces and their collections. */
 export class FakeStore {
   readonly keyspaces = new Map<string, Map<string, FakeCollection>>();
+  /** Tables, types and indexes per keyspace (see {@linkcode FakeStore.schema}). */
+  readonly schemas = new Map<string, KeyspaceSchema>();
   maxCollections: number;
   lexicalAvailable: boolean;
 
@@ -258,6 +270,12 @@ export class FakeStore {
   /** createCollection semantics: idempotent for equal options, error for different ones. */
   createCollection(keyspace: string, name: string, rawOptions: unknown): FakeCollection {
     const ks = this.keyspace(keyspace);
+    if (this.schemas.get(keyspace)?.tables.has(name)) {
+      throw new FakeApiError(
+        "EXISTING_TABLE_NOT_DATA_API_COLLECTION",
+        `Attempt to create new collection failed: table '${name}' already exists and it is not a valid Data API collection.\n\nRecommend deleting the table and resending the command.`,
+      );
+    }
     if (!/^[A-Za-z0-9_]{1,48}$/.test(name)) {
       throw new FakeApiError(
         "INVALID_CREATE_COLLECTION_FIELD",
@@ -287,8 +305,161 @@ export class FakeStore {
     return c;
   }
 
+  /** deleteCollection (a DROP TABLE IF EXISTS): removes a collection or a table of that name. */
   deleteCollection(keyspace: string, name: string): void {
     this.keyspace(keyspace).delete(name);
+    this.schemas.get(keyspace)?.dropTable(name);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Tables. Collections stay in `keyspaces` (other tests read them there); tables, types and
+  // indexes live per keyspace in `schemas`. A name is either a collection or a table.
+
+  /** The tables, types and indexes of an existing keyspace (UNKNOWN_KEYSPACE otherwise). */
+  schema(keyspace: string): KeyspaceSchema {
+    this.keyspace(keyspace);
+    let s = this.schemas.get(keyspace);
+    if (!s) {
+      s = new KeyspaceSchema(keyspace);
+      this.schemas.set(keyspace, s);
+    }
+    return s;
+  }
+
+  /** A table, if one of that name exists. */
+  table(keyspace: string, name: string): FakeTable | undefined {
+    return this.schemas.get(keyspace)?.tables.get(name);
+  }
+
+  /**
+   * createTable semantics (also a test helper): `definition` is the command's `definition`, as
+   * JSON text (keeps `partitionSort` order exact) or a plain object. `cqlTypes` accepts timeuuid
+   * and counter columns, as for a table made with CQL.
+   */
+  createTable(
+    keyspace: string,
+    name: string,
+    definition: string | Record<string, unknown> | JNode,
+    options: { ifNotExists?: boolean; cqlTypes?: boolean } = {},
+  ): FakeTable {
+    const schema = this.schema(keyspace);
+    const node = isTree(definition) ? definition : toTree(definition);
+    const def = parseTableDefinition(
+      name,
+      node,
+      schema.types,
+      options.cqlTypes ? { cqlTypes: true } : {},
+    );
+    const existing = schema.tables.get(name);
+    if (existing || this.keyspace(keyspace).has(name)) {
+      // CQL CREATE TABLE IF NOT EXISTS keeps whatever is there, even a collection.
+      if (options.ifNotExists && existing) return existing;
+      if (options.ifNotExists) return new FakeTable(schema, def, hash32);
+      throw new FakeApiError(
+        "CANNOT_ADD_EXISTING_TABLE",
+        `The command attempted to add a table that already exists in the keyspace schema.\n\nThe command attempted to add the existing table: ${name}.\n\nResend the command using a table name that does not exist in the keyspace.`,
+      );
+    }
+    const table = new FakeTable(schema, def, hash32);
+    schema.tables.set(name, table);
+    return table;
+  }
+
+  /** dropTable: removes a table (or a collection) and its indexes. */
+  dropTable(keyspace: string, name: string, ifExists = false): void {
+    const schema = this.schema(keyspace);
+    const dropped = schema.dropTable(name) || this.keyspace(keyspace).delete(name);
+    if (!dropped && !ifExists) {
+      throw new FakeApiError(
+        "CANNOT_DROP_UNKNOWN_TABLE",
+        `The command attempted to drop a table that is not in the keyspace schema.\n\nThe command attempted to drop the unknown table: ${name}.\n\nResend the command using a table that exists in the keyspace.`,
+      );
+    }
+  }
+
+  /** createType semantics (also a test helper); `definition` is `{"fields": {...}}`. */
+  createType(
+    keyspace: string,
+    name: string,
+    definition: string | Record<string, unknown> | JNode,
+    options: { ifNotExists?: boolean } = {},
+  ): void {
+    const schema = this.schema(keyspace);
+    const def = parseTypeDefinition(
+      name,
+      isTree(definition) ? definition : toTree(definition),
+      schema.types,
+    );
+    if (schema.types.has(name)) {
+      if (options.ifNotExists) return;
+      throw new FakeApiError(
+        "CANNOT_ADD_EXISTING_TYPE",
+        `The command attempted to add a type that already exists in the keyspace schema.\n\nThe command attempted to add the existing type: ${name}.\n\nResend the command using a type name that does not exist in the keyspace.`,
+      );
+    }
+    schema.types.set(name, def);
+  }
+
+  /** create*Index semantics (also a test helper); `definition` is `{"column", "options"?}`. */
+  createIndex(
+    keyspace: string,
+    table: string,
+    kind: "regular" | "vector" | "text",
+    name: string,
+    definition: string | Record<string, unknown> | JNode,
+    options: { ifNotExists?: boolean } = {},
+  ): void {
+    const t = this.table(keyspace, table);
+    if (!t) throw new Error(`no table ${keyspace}.${table}`);
+    t.addIndex(
+      kind,
+      name,
+      isTree(definition) ? definition : toTree(definition),
+      options.ifNotExists ?? false,
+    );
+  }
+
+  /**
+   * Upserts rows given as JSON text into a table, with insertMany's validation and conversion
+   * (test seeding). Throws the first row's FakeApiError. `allowUnsupported` lets counter values
+   * in, as CQL could write them.
+   */
+  seedRows(
+    keyspace: string,
+    table: string,
+    rowsJson: string[],
+    options: { allowUnsupported?: boolean } = {},
+  ): void {
+    const t = this.table(keyspace, table);
+    if (!t) throw new Error(`no table ${keyspace}.${table}`);
+    for (const r of rowsJson) t.upsert(t.prepareRow(parseTree(r), fakeEmbedding, options));
+  }
+
+  /** All rows of a table exactly as `find` with `{"*": true}` returns them, in read order. */
+  tableRows(keyspace: string, table: string): string[] {
+    const t = this.table(keyspace, table);
+    if (!t) throw new Error(`no table ${keyspace}.${table}`);
+    return t.sorted().map((r) => t.rowText(r, t.rowOrder));
+  }
+
+  /** A table's listTables (explain) item as JSON text. */
+  tableDefinition(keyspace: string, table: string): string {
+    const t = this.table(keyspace, table);
+    if (!t) throw new Error(`no table ${keyspace}.${table}`);
+    return describeTable(t);
+  }
+
+  /** A table's listIndexes (explain) items as JSON text. */
+  tableIndexes(keyspace: string, table: string): string[] {
+    return [...this.schema(keyspace).indexes.values()].filter((ix) => ix.table === table).map(
+      describeIndex,
+    );
+  }
+
+  /** The keyspace's listTypes (explain) items as JSON text. */
+  keyspaceTypes(keyspace: string): string[] {
+    const schema = this.schema(keyspace);
+    return [...schema.types.values()].map((d) => describeUdt(d, keyspace, schema.types));
   }
 
   /**
@@ -481,6 +652,12 @@ export function fakeEmbedding(text: string, dim: number): JNode {
     a.push({ t: "num", raw: String(Math.fround(((h >>> 0) / 0xffffffff) * 2 - 1)) });
   }
   return { t: "arr", a };
+}
+
+/** True for a parsed JSON tree (as opposed to JSON text or a plain object). */
+function isTree(v: unknown): v is JNode {
+  return typeof v === "object" && v !== null && "t" in v &&
+    ["obj", "arr", "str", "num", "bool", "null"].includes((v as { t: unknown }).t as string);
 }
 
 export { toPlain };
