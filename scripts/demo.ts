@@ -9,18 +9,19 @@
 import { join } from "node:path";
 import { parseManifest } from "../src/manifest/mod.ts";
 import { FakeDataApi } from "../tests/fakes/data_api/server.ts";
-import { seedSample } from "../tests/fakes/data_api/sample_data.ts";
+import { seedSample, seedTables } from "../tests/fakes/data_api/sample_data.ts";
 import { fakeEnv, runCli } from "../tests/e2e/run_cli.ts";
 
 const say = (s = "") => Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
 
 const api = await FakeDataApi.start({ logRequests: false });
 seedSample(api.store);
+seedTables(api.store);
 const target = await FakeDataApi.start({ logRequests: false });
 const dir = await Deno.makeTempDir({ prefix: "astrabak-demo-" });
 const out = join(dir, "backups");
 say(
-  `Fake Data API at ${api.url} with collections articles (300 docs, 384-d vectors), customers, faq (vectorize)`,
+  `Fake Data API at ${api.url} with collections articles (300 docs, 384-d vectors), customers, faq (vectorize) and tables products (60 rows, vector column, UDT, indexes), audit_log (empty)`,
 );
 say(`Working in ${dir}\n`);
 
@@ -67,6 +68,17 @@ try {
   say(
     "\nSource and restored collections, document by document (the faq texts are the one documented difference):",
   );
+  for (const name of ["products", "audit_log"]) {
+    const same = api.store.tableRows("default_keyspace", name).sort().join("\n") ===
+      target.store.tableRows("default_keyspace", name).sort().join("\n");
+    const def = api.store.tableDefinition("default_keyspace", name) ===
+      target.store.tableDefinition("default_keyspace", name);
+    say(
+      `  ${name} (table): rows ${same ? "identical" : "DIFFER"}, definition ${
+        def ? "identical" : "DIFFERS"
+      }`,
+    );
+  }
   for (const name of ["articles", "customers", "faq"]) {
     const docs = (f: FakeDataApi) =>
       [...f.store.keyspace("default_keyspace").get(name)!.docs.values()].map((d) => d.full);

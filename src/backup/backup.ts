@@ -17,6 +17,7 @@ import { uploadSnapshotZip } from "../box/offsite.ts";
 import type { UploadResult } from "../box/upload.ts";
 import {
   type CollectionEntry,
+  type EntryKind,
   FORMAT_VERSION,
   type Manifest,
   unreadableColumns,
@@ -78,6 +79,7 @@ export interface BackupOptions extends ConnectOptions {
 export interface BackupCollectionReport {
   keyspace: string;
   name: string;
+  kind: EntryKind;
   status: "ok" | "failed";
   documents: number | null;
   data_file: string | null;
@@ -244,6 +246,7 @@ async function backupInto(
     collections: entries.map((e) => ({
       keyspace: e.keyspace,
       name: e.name,
+      kind: e.kind,
       status: e.status,
       documents: e.document_count,
       data_file: e.data_file,

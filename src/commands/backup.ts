@@ -83,7 +83,9 @@ export function formatBackupReport(r: BackupReport): string[] {
   for (const c of r.collections) {
     lines.push(
       c.status === "ok"
-        ? `  ok      ${c.keyspace}.${c.name}: ${c.documents} documents, ${c.data_size_bytes} bytes (${c.data_file})`
+        ? `  ok      ${c.keyspace}.${c.name}: ${c.documents} ${
+          c.kind === "table" ? "rows" : "documents"
+        }, ${c.data_size_bytes} bytes (${c.data_file})`
         : `  FAILED  ${c.keyspace}.${c.name}: ${c.error}`,
     );
   }

@@ -114,8 +114,11 @@ export function formatRestoreReport(r: RestoreReport): string[] {
       lines.push(`  skipped ${arrow}: ${c.reason}`);
       continue;
     }
-    const figures =
-      `${c.inserted} inserted, ${c.already_present} already present, ${c.refused} refused; ${
+    const figures = c.kind === "table"
+      ? `${c.inserted} rows added, ${c.overwritten} existing rows overwritten, ${c.refused} refused; ${
+        c.count_after ?? "?"
+      } rows in the table`
+      : `${c.inserted} inserted, ${c.already_present} already present, ${c.refused} refused; ${
         c.count_after ?? "?"
       } documents in the collection`;
     lines.push(

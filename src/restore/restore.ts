@@ -15,7 +15,13 @@ import {
   withMemberValue,
   withoutMember,
 } from "../json/raw_document.ts";
-import { type Manifest, primaryKeyColumns, tableColumns, vectorSpec } from "../manifest/mod.ts";
+import {
+  type EntryKind,
+  type Manifest,
+  primaryKeyColumns,
+  tableColumns,
+  vectorSpec,
+} from "../manifest/mod.ts";
 import type { Reporter } from "../reporter.ts";
 import { dataFileProblems, readDataFile } from "../snapshot/data_stream.ts";
 import { openSnapshot, type SnapshotReader } from "../snapshot/reader.ts";
@@ -63,6 +69,7 @@ export interface RestoreOptions extends ConnectOptions {
 export interface RestoreCollectionReport {
   source: string;
   target: string;
+  kind: EntryKind;
   action: RestoreAction;
   status: "ok" | "failed" | "skipped" | "planned";
   reason: string;
@@ -207,6 +214,7 @@ function emptyReport(p: PlannedCollection): RestoreCollectionReport {
   return {
     source: `${p.entry.keyspace}.${p.entry.name}`,
     target: `${p.target.keyspace}.${p.target.name}`,
+    kind: p.entry.kind,
     action: p.action,
     status: "planned",
     reason: p.reason,
