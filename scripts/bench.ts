@@ -21,8 +21,10 @@ import { parseArgs } from "node:util";
 import { DataAPIClient } from "@datastax/astra-db-ts";
 import { FAKE_TOKEN, FakeDataApi } from "../tests/fakes/data_api/server.ts";
 import { fakeEnv, REPO_ROOT, testSandbox } from "../tests/e2e/run_cli.ts";
-import { permissionFlags } from "../src/cli/permissions.ts";
+import { runFlags } from "../src/cli/permissions.ts";
 import { gzipStream } from "../src/streams/gzip_stream.ts";
+import { LineSplitStream } from "../src/streams/line_split_stream.ts";
+import { insertManyBody } from "../src/source/insert.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -34,6 +36,7 @@ const { values } = parseArgs({
     only: { type: "string", default: "" },
     "parallel-collections": { type: "string", default: "8" },
     level: { type: "string", default: "" },
+    "restore-docs": { type: "string", default: "10000" },
   },
 });
 const only = new Set(values.only.split(",").filter(Boolean));
@@ -104,31 +107,35 @@ function level(): number {
   return values.level ? Number(values.level) : 6;
 }
 
-/** Runs the CLI as a subprocess, sampling its peak RSS (VmHWM). */
+/**
+ * Runs the CLI as a subprocess under the shipped sandbox and measures its peak RSS with
+ * /usr/bin/time (Deno allows reading /proc only with --allow-all).
+ */
 async function cli(
   args: string[],
   dir: string,
   env: Record<string, string>,
 ): Promise<{ seconds: number; rssMb: number; stdout: string; code: number }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissionFlags(testSandbox(dir)), `${REPO_ROOT}main.ts`, ...args],
+  const deno = [
+    Deno.execPath(),
+    "run",
+    ...runFlags(testSandbox(dir)),
+    `${REPO_ROOT}main.ts`,
+    ...args,
+  ];
+  const child = new Deno.Command("/usr/bin/time", {
+    args: ["-f", "ASTRABAK_MAXRSS_KB %M", ...deno],
     env: { ...env, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let hwm = 0;
-  const poll = setInterval(() => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${child.pid}/status`));
-      if (m) hwm = Math.max(hwm, Number(m[1]) / 1024);
-    } catch { /* exited */ }
-  }, 50);
   const t = performance.now();
   const out = await child.output();
-  clearInterval(poll);
+  const stderr = new TextDecoder().decode(out.stderr);
+  const kb = /ASTRABAK_MAXRSS_KB (\d+)/.exec(stderr)?.[1];
   return {
     seconds: (performance.now() - t) / 1000,
-    rssMb: hwm,
+    rssMb: kb ? Number(kb) / 1024 : 0,
     stdout: new TextDecoder().decode(out.stdout),
     code: out.code,
   };
@@ -261,12 +268,167 @@ try {
               });
             }
           }
+          if (want("restore")) await benchRestore(api, config, dims);
         } finally {
           await api.close();
         }
       }
     }
   }
+  if (want("parallel")) await benchParallel();
 } finally {
   await Deno.remove(dir, { recursive: true });
+}
+
+/**
+ * Restore: the insert floor (raw insertMany of pre-encoded 50-document batches at the best of a
+ * few concurrencies, into a fresh collection) against astrabak restore's write phase.
+ */
+async function benchRestore(_source: FakeDataApi, config: string, dims: number): Promise<void> {
+  // The fake's insert path parses every document into a tree (about 0.1 KB per vector element),
+  // so restores are measured on a smaller collection than backups.
+  const n = Math.min(docsCount, Number(values["restore-docs"]));
+  const source = await FakeDataApi.start({ logRequests: false });
+  source.store.createCollection(KS, "bench", { vector: { dimension: dims } });
+  source.store.seedSynthetic(KS, "bench", { count: n, dimension: dims });
+  config = `${n} x ${dims}d, restore`;
+  const out = join(dir, `r-${dims}`);
+  const b = await cli(
+    ["backup", "--out", out, "--collections", "bench", "--json"],
+    dir,
+    fakeEnv(source),
+  );
+  await source.close();
+  const report = JSON.parse(b.stdout);
+  const snap = report.snapshot as string;
+  const file = join(snap, report.manifest.collections[0].data_file);
+  // Pre-encode the batches from the snapshot's own lines (streamed: a 1536-d file exceeds the
+  // largest JS string).
+  const bodies: Uint8Array[] = [];
+  let mb = 0;
+  let lines = 0;
+  let batch: Uint8Array[] = [];
+  const flushBatch = () => {
+    if (batch.length === 0) return;
+    bodies.push(insertManyBody(batch));
+    lines += batch.length;
+    batch = [];
+  };
+  await (await Deno.open(file)).readable
+    .pipeThrough(new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>)
+    .pipeThrough(new LineSplitStream(24_000_000))
+    .pipeTo(
+      new WritableStream({
+        write(ls) {
+          for (const l of ls) {
+            mb += (l.byteLength + 1) / 1e6;
+            batch.push(l.slice());
+            if (batch.length === 50) flushBatch();
+          }
+        },
+      }),
+    );
+  flushBatch();
+  let best = { c: 0, s: Infinity };
+  for (const c of [4, 8, 16]) {
+    const target = await FakeDataApi.start({ logRequests: false });
+    target.store.createCollection(KS, "bench", { vector: { dimension: dims } });
+    const t = performance.now();
+    let next = 0;
+    await Promise.all(Array.from({ length: c }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        const res = await fetch(`${target.url}/v1/${KS}/bench`, {
+          method: "POST",
+          headers: { Token: FAKE_TOKEN, "Content-Type": "application/json" },
+          body: body as BodyInit,
+        });
+        await res.arrayBuffer();
+      }
+    }));
+    const secs = (performance.now() - t) / 1000;
+    if (secs < best.s) best = { c, s: secs };
+    await target.close();
+  }
+  record({
+    config,
+    what: `insert floor (raw insertMany, c=${best.c})`,
+    docs: lines,
+    seconds: best.s,
+    mb,
+  });
+  for (const c of [8, best.c]) {
+    const target = await FakeDataApi.start({ logRequests: false });
+    const r = await cli(
+      ["restore", snap, "--json", "--concurrency", String(c)],
+      dir,
+      fakeEnv(target, { ASTRA_DB_KEYSPACE: "" }),
+    );
+    await target.close();
+    if (r.code !== 0) throw new Error(`restore exited ${r.code}`);
+    const rr = JSON.parse(r.stdout).collections[0];
+    record({
+      config,
+      what: `astrabak restore (write, c=${c})`,
+      docs: lines,
+      seconds: rr.write_seconds,
+      mb,
+      rssMb: r.rssMb,
+      note: `wall ${r.seconds.toFixed(1)} s incl. verify and count`,
+    });
+    if (c === best.c) break;
+  }
+}
+
+/**
+ * Many collections over a slow link: 8 collections, 20 ms per request. The naive baseline reads
+ * them one after another with astra-db-ts; astrabak reads them with --parallel.
+ */
+async function benchParallel(): Promise<void> {
+  const collections = Number(values["parallel-collections"]);
+  const per = Math.ceil(docsCount / collections);
+  const dims = Number(values.dims.split(",")[0]);
+  const api = await FakeDataApi.start({ pageSize: 20, latencyMs: 20, logRequests: false });
+  const config = `${collections} x ${per} x ${dims}d, 20 ms, page 20`;
+  try {
+    for (let i = 0; i < collections; i++) {
+      api.store.createCollection(KS, `c${i}`, { vector: { dimension: dims } });
+      api.store.seedSynthetic(KS, `c${i}`, { count: per, dimension: dims, seed: i + 1 });
+    }
+    const db = new DataAPIClient(FAKE_TOKEN, { environment: "hcd" }).db(api.url, { keyspace: KS });
+    let mb = 0;
+    const t = performance.now();
+    for (let i = 0; i < collections; i++) {
+      await gzipSha((async function* () {
+        const enc = new TextEncoder();
+        for await (const d of db.collection(`c${i}`).find({}, { projection: { "*": true } })) {
+          const b = enc.encode(JSON.stringify(d) + "\n");
+          mb += b.length / 1e6;
+          yield b;
+        }
+      })());
+    }
+    const naive = (performance.now() - t) / 1000;
+    record({ config, what: "naive, sequential", docs: per * collections, seconds: naive, mb });
+    for (const p of [1, 4, 8]) {
+      const r = await cli(
+        ["backup", "--out", join(dir, `p${p}`), "--parallel", String(p), "--json"],
+        dir,
+        fakeEnv(api),
+      );
+      const rep = JSON.parse(r.stdout);
+      const secs = rep.manifest.duration_seconds;
+      record({
+        config,
+        what: `astrabak backup --parallel ${p}`,
+        docs: per * collections,
+        seconds: secs,
+        mb,
+        rssMb: r.rssMb,
+        note: `${(naive / secs).toFixed(1)}x naive`,
+      });
+    }
+  } finally {
+    await api.close();
+  }
 }

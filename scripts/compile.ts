@@ -14,7 +14,7 @@
  * without that access, copy `denort-<target>.zip` into `$DENO_DIR/dl/release/v<deno version>/`.
  */
 
-import { DEFAULT_SANDBOX, permissionFlags, type Sandbox } from "../src/cli/permissions.ts";
+import { DEFAULT_SANDBOX, runFlags, type Sandbox } from "../src/cli/permissions.ts";
 
 function list(name: string): string[] {
   return (Deno.env.get(name) ?? "").split(",").map((s) => s.trim()).filter(Boolean);
@@ -40,7 +40,7 @@ export function compileArgs(sandbox: Sandbox): string[] {
     ...(target ? ["--target", target] : []),
     "--output",
     "dist/astrabak",
-    ...permissionFlags(sandbox),
+    ...runFlags(sandbox),
     "main.ts",
   ];
 }

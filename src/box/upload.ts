@@ -125,16 +125,18 @@ async function simpleUpload(
   }
   const f = files.entries?.[0];
   if (!f) throw new UploadError(`Box answered the upload of ${name} without the file`);
-  return {
-    fileId: f.id,
-    name,
-    sha1: f.sha1 ?? "",
-    sizeBytes: f.size ?? -1,
-    method: "simple",
-    newVersion: conflict !== null,
-  };
+  return stored(f, name, "simple", conflict !== null);
 }
 
+/** What Box says it stored (its SHA-1 and size are compared with the local zip by the caller). */
+function stored(
+  f: { id: string; sha1?: string; size?: number },
+  name: string,
+  method: UploadResult["method"],
+  newVersion: boolean,
+): UploadResult {
+  return { fileId: f.id, name, sha1: f.sha1 ?? "", sizeBytes: f.size ?? -1, method, newVersion };
+}
 async function chunkedUpload(
   session: BoxSession,
   path: string,
@@ -216,16 +218,7 @@ async function chunkedUpload(
         { digest },
       );
       const f = files?.entries?.[0];
-      if (f) {
-        return {
-          fileId: f.id,
-          name,
-          sha1: f.sha1 ?? "",
-          sizeBytes: f.size ?? -1,
-          method: "chunked",
-          newVersion: conflict !== null,
-        };
-      }
+      if (f) return stored(f, name, "chunked", conflict !== null);
       if (attempt >= 10) {
         throw new UploadError(`Box kept answering "processing" to the commit of ${name}`);
       }

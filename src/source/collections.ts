@@ -4,10 +4,9 @@
  * server's document-count estimate.
  */
 
-import { SourceError } from "../errors.ts";
 import { NAME_PATTERN } from "../config/resolve.ts";
 import type { EntryKind } from "../manifest/mod.ts";
-import type { DataApiClient } from "./data_api.ts";
+import { type DataApiClient, protocolError } from "./data_api.ts";
 import { readPages } from "./pages.ts";
 
 /** A collection (or table) and its definition as the Data API described it. */
@@ -34,18 +33,25 @@ export async function listCollections(
   );
   const list = res.status?.collections;
   if (!Array.isArray(list)) {
-    throw protocolError(`findCollections on keyspace ${keyspace} returned no status.collections`);
+    throw protocolError(
+      "findCollections",
+      `findCollections on keyspace ${keyspace} returned no status.collections`,
+    );
   }
   return list.map((item: unknown) => {
     const rec = item as { name?: unknown; options?: unknown };
     if (typeof rec?.name !== "string" || !NAME_PATTERN.test(rec.name)) {
       throw protocolError(
+        "findCollections",
         `findCollections on keyspace ${keyspace} returned an invalid collection name`,
       );
     }
     const options = rec.options ?? {};
     if (typeof options !== "object" || options === null || Array.isArray(options)) {
-      throw protocolError(`findCollections returned invalid options for ${keyspace}.${rec.name}`);
+      throw protocolError(
+        "findCollections",
+        `findCollections returned invalid options for ${keyspace}.${rec.name}`,
+      );
     }
     return {
       keyspace,
@@ -68,17 +74,12 @@ export async function estimatedDocumentCount(
   });
   const count = res.status?.count;
   if (typeof count !== "number") {
-    throw protocolError(`estimatedDocumentCount on ${keyspace}.${collection} returned no count`);
+    throw protocolError(
+      "estimatedDocumentCount",
+      `estimatedDocumentCount on ${keyspace}.${collection} returned no count`,
+    );
   }
   return count;
-}
-
-function protocolError(message: string): SourceError {
-  return new SourceError(message, {
-    kind: "protocol",
-    command: "findCollections",
-    retriable: false,
-  });
 }
 
 /** Creates a collection with the given options (`createCollection`; idempotent for equal options). */

@@ -3,9 +3,8 @@
  * Reads a whole collection (or table) as pages of raw documents.
  */
 
-import { SourceError } from "../errors.ts";
 import type { InspectOptions, RawDocument } from "../json/raw_document.ts";
-import type { DataApiClient } from "./data_api.ts";
+import { type DataApiClient, protocolError } from "./data_api.ts";
 
 /** Options of {@linkcode readPages}. */
 export interface ReadPagesOptions {
@@ -55,11 +54,14 @@ export async function* readPages(
       const res = await pending;
       const docs = res.documents;
       if (docs === null) {
-        throw protocolError(`find on ${keyspace}.${collection} returned no data.documents`);
+        throw protocolError("find", `find on ${keyspace}.${collection} returned no data.documents`);
       }
       const next = res.nextPageState === "" ? null : res.nextPageState;
       if (next !== null && next === pageState) {
-        throw protocolError(`find on ${keyspace}.${collection} returned the same page state twice`);
+        throw protocolError(
+          "find",
+          `find on ${keyspace}.${collection} returned the same page state twice`,
+        );
       }
       if (next !== null) pending = fetchPage(next);
       pageState = next;
@@ -70,8 +72,4 @@ export async function* readPages(
   } finally {
     stop.abort();
   }
-}
-
-function protocolError(message: string): SourceError {
-  return new SourceError(message, { kind: "protocol", command: "find", retriable: false });
 }

@@ -6,11 +6,10 @@
  * stargate/data-api integration tests (see docs/FORMAT.md, "Tables").
  */
 
-import { SourceError } from "../errors.ts";
 import { NAME_PATTERN } from "../config/resolve.ts";
 import { type ColumnDesc, tableColumns } from "../manifest/mod.ts";
 import type { CollectionInfo } from "./collections.ts";
-import type { DataApiClient } from "./data_api.ts";
+import { type DataApiClient, protocolError } from "./data_api.ts";
 
 /** Column keys createTable accepts; everything else (`apiSupport`, `definition`) is read-only. */
 const CREATE_COLUMN_KEYS = ["type", "keyType", "valueType", "udtName", "dimension", "service"];
@@ -29,7 +28,10 @@ export async function listTables(
   });
   const tables = res.status?.tables;
   if (!Array.isArray(tables)) {
-    throw protocolError(`listTables on keyspace ${keyspace} returned no status.tables`);
+    throw protocolError(
+      "listTables",
+      `listTables on keyspace ${keyspace} returned no status.tables`,
+    );
   }
   if (tables.length === 0) return [];
   const typesRes = await client.simple(
@@ -43,7 +45,10 @@ export async function listTables(
   const out: CollectionInfo[] = [];
   for (const t of tables as Array<{ name?: unknown; definition?: Record<string, unknown> }>) {
     if (typeof t?.name !== "string" || !NAME_PATTERN.test(t.name) || !t.definition) {
-      throw protocolError(`listTables on keyspace ${keyspace} returned an invalid table`);
+      throw protocolError(
+        "listTables",
+        `listTables on keyspace ${keyspace} returned an invalid table`,
+      );
     }
     const idx = await client.simple(
       { keyspace, collection: t.name },
@@ -121,6 +126,7 @@ export async function createTableFromDefinition(
       ];
     if (!command) {
       throw protocolError(
+        "createIndex",
         `index ${idx.name} of ${keyspace}.${name} has type ${idx.indexType}, which cannot be recreated`,
       );
     }
@@ -155,8 +161,4 @@ export async function dropTable(
   signal?: AbortSignal,
 ) {
   await client.simple({ keyspace }, { dropTable: { name } }, { signal });
-}
-
-function protocolError(message: string): SourceError {
-  return new SourceError(message, { kind: "protocol", command: "listTables", retriable: false });
 }

@@ -22,7 +22,8 @@ self.onmessage = (ev) => {
   if (failed) return;
   try {
     if (msg.type === "start") {
-      z = msg.mode === "gzip" ? createGzip({ level: msg.level }) : createGunzip();
+      const chunkSize = 256 * 1024;
+      z = msg.mode === "gzip" ? createGzip({ level: msg.level, chunkSize }) : createGunzip({ chunkSize });
       z.on("data", (c) => {
         const out = new Uint8Array(c.byteLength);
         out.set(c);

@@ -7,23 +7,11 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { parseManifest } from "../../src/manifest/mod.ts";
-import { FakeDataApi } from "../fakes/data_api/server.ts";
+import type { FakeDataApi } from "../fakes/data_api/server.ts";
 import { NASTY_DOCS, seedSample } from "../fakes/data_api/sample_data.ts";
-import { fakeEnv, ls, readData, runCli, spawnCli } from "./run_cli.ts";
+import { fakeEnv, ls, readData, runCli, spawnCli, withFakeDataApi } from "./run_cli.ts";
 
-async function setup(options: Parameters<typeof FakeDataApi.start>[0] = {}) {
-  const api = await FakeDataApi.start(options);
-  const dir = await Deno.makeTempDir({ prefix: "astrabak-e2e-" });
-  return {
-    api,
-    dir,
-    out: join(dir, "backups"),
-    async [Symbol.asyncDispose]() {
-      await api.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
+const setup = withFakeDataApi;
 
 async function onlySnapshot(out: string): Promise<string> {
   const names = (await ls(out)).filter((n) => !n.startsWith(".astrabak"));

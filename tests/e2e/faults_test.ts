@@ -7,23 +7,18 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { permissionFlags } from "../../src/cli/permissions.ts";
-import { FakeDataApi } from "../fakes/data_api/server.ts";
 import { seedSample } from "../fakes/data_api/sample_data.ts";
-import { fakeEnv, ls, REPO_ROOT, runCli, spawnCli, testSandbox } from "./run_cli.ts";
+import {
+  fakeEnv,
+  ls,
+  REPO_ROOT,
+  runCli,
+  spawnCli,
+  testSandbox,
+  withFakeDataApi,
+} from "./run_cli.ts";
 
-async function setup(options: Parameters<typeof FakeDataApi.start>[0] = {}) {
-  const api = await FakeDataApi.start(options);
-  const dir = await Deno.makeTempDir({ prefix: "astrabak-faults-" });
-  return {
-    api,
-    dir,
-    out: join(dir, "backups"),
-    async [Symbol.asyncDispose]() {
-      await api.close();
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
-  };
-}
+const setup = withFakeDataApi;
 
 async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const until = Date.now() + ms;

@@ -5,9 +5,10 @@
  * only what a test passes.
  */
 
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_SANDBOX, permissionFlags, type Sandbox } from "../../src/cli/permissions.ts";
-import { FAKE_TOKEN, type FakeDataApi } from "../fakes/data_api/server.ts";
+import { DEFAULT_SANDBOX, runFlags, type Sandbox } from "../../src/cli/permissions.ts";
+import { FAKE_TOKEN, FakeDataApi } from "../fakes/data_api/server.ts";
 
 /** Repository root (where main.ts and deno.json are). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -54,7 +55,7 @@ export function spawnCli(args: string[], options: RunCliOptions): Deno.ChildProc
     if (v !== undefined) env[k] = v;
   }
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissionFlags(testSandbox(options.dir)), `${REPO_ROOT}main.ts`, ...args],
+    args: ["run", ...runFlags(testSandbox(options.dir)), `${REPO_ROOT}main.ts`, ...args],
     cwd: options.cwd ?? options.dir,
     env,
     clearEnv: true,
@@ -96,4 +97,22 @@ export async function readData(path: string): Promise<string> {
     );
   }
   return await new Response(stream).text();
+}
+
+/**
+ * A fake Data API plus a scratch directory (`out` is where backups go), both removed on dispose:
+ * `await using t = await withFakeDataApi()`.
+ */
+export async function withFakeDataApi(options: Parameters<typeof FakeDataApi.start>[0] = {}) {
+  const api = await FakeDataApi.start(options);
+  const dir = await Deno.makeTempDir({ prefix: "astrabak-e2e-" });
+  return {
+    api,
+    dir,
+    out: join(dir, "backups"),
+    async [Symbol.asyncDispose]() {
+      await api.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
 }

@@ -5,6 +5,8 @@
  * passed authentication, so a 401/refresh cycle never eats a rule's budget.
  */
 
+import { RulePlan } from "../fault_plan.ts";
+
 /** The operations the fake distinguishes (one per endpoint). */
 export type BoxOperation =
   /** POST /oauth2/token (API host). */
@@ -106,39 +108,11 @@ export interface FaultKey {
   part?: number | undefined;
 }
 
-/** The ordered list of active rules; the first matching rule with budget left applies. */
-export class FaultPlan {
-  #rules: Array<FaultRule & { seen: number; used: number }> = [];
-
-  /** Adds a rule; returns a function that removes it. */
-  add(rule: FaultRule): () => void {
-    const r = { ...rule, seen: 0, used: 0 };
-    this.#rules.push(r);
-    return () => {
-      this.#rules = this.#rules.filter((x) => x !== r);
-    };
-  }
-
-  clear(): void {
-    this.#rules = [];
-  }
-
-  /** How many requests each rule has affected so far (in insertion order). */
-  usage(): number[] {
-    return this.#rules.map((r) => r.used);
-  }
-
-  /** The action for a request, consuming budget; undefined for a normal answer. */
-  take(key: FaultKey): FaultAction | undefined {
-    for (const r of this.#rules) {
-      if (r.op !== undefined && r.op !== key.op) continue;
-      if (r.part !== undefined && r.part !== key.part) continue;
-      r.seen++;
-      if (r.seen <= (r.after ?? 0)) continue;
-      if (r.used >= (r.times ?? 1)) continue;
-      r.used++;
-      return r.action;
-    }
-    return undefined;
+/** The active rules of this fake (see {@linkcode RulePlan}). */
+export class FaultPlan extends RulePlan<FaultRule, FaultKey> {
+  constructor() {
+    super((r, k) =>
+      (r.op === undefined || r.op === k.op) && (r.part === undefined || r.part === k.part)
+    );
   }
 }

@@ -4,6 +4,8 @@
  * changes what the next N of them get.
  */
 
+import { RulePlan } from "../fault_plan.ts";
+
 /** What a faulty response looks like. */
 export type FaultAction =
   /** An HTTP error status (gateway-style body), optionally with Retry-After seconds. */
@@ -40,40 +42,13 @@ export interface RequestKey {
   collection?: string | undefined;
 }
 
-/** The ordered list of active rules; the first matching rule with budget left applies. */
-export class FaultPlan {
-  #rules: Array<FaultRule & { seen: number; used: number }> = [];
-
-  /** Adds a rule; returns a function that removes it. */
-  add(rule: FaultRule): () => void {
-    const r = { ...rule, seen: 0, used: 0 };
-    this.#rules.push(r);
-    return () => {
-      this.#rules = this.#rules.filter((x) => x !== r);
-    };
-  }
-
-  clear(): void {
-    this.#rules = [];
-  }
-
-  /** How many requests each rule has affected so far (in insertion order). */
-  usage(): number[] {
-    return this.#rules.map((r) => r.used);
-  }
-
-  /** The action for a request, consuming budget; undefined for a normal answer. */
-  take(key: RequestKey): FaultAction | undefined {
-    for (const r of this.#rules) {
-      if (r.command !== undefined && r.command !== key.command) continue;
-      if (r.keyspace !== undefined && r.keyspace !== key.keyspace) continue;
-      if (r.collection !== undefined && r.collection !== key.collection) continue;
-      r.seen++;
-      if (r.seen <= (r.after ?? 0)) continue;
-      if (r.used >= (r.times ?? 1)) continue;
-      r.used++;
-      return r.action;
-    }
-    return undefined;
+/** The active rules of this fake (see {@linkcode RulePlan}). */
+export class FaultPlan extends RulePlan<FaultRule, RequestKey> {
+  constructor() {
+    super((r, k) =>
+      (r.command === undefined || r.command === k.command) &&
+      (r.keyspace === undefined || r.keyspace === k.keyspace) &&
+      (r.collection === undefined || r.collection === k.collection)
+    );
   }
 }

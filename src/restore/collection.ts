@@ -1,0 +1,274 @@
+/**
+ * @module
+ * Restoring one collection or table: recreate or reuse it as planned, stream the verified
+ * documents back in concurrent batches exactly as stored, then count what is there and account
+ * for every document (inserted, already present or overwritten, refused).
+ */
+
+import { errorMessage, InterruptedError, VerificationError } from "../errors.ts";
+import {
+  parseDocumentLine,
+  type RawDocument,
+  withMemberValue,
+  withoutMember,
+} from "../json/raw_document.ts";
+import { primaryKeyColumns, tableColumns, vectorSpec } from "../manifest/mod.ts";
+import type { Reporter } from "../reporter.ts";
+import { dataFileProblems, readDataFile } from "../snapshot/data_stream.ts";
+import type { SnapshotReader } from "../snapshot/reader.ts";
+import { countByScan, createCollection, deleteCollection } from "../source/collections.ts";
+import type { DataApiClient } from "../source/data_api.ts";
+import { insertBatch, MAX_INSERT_DOCUMENTS } from "../source/insert.ts";
+import { createTableFromDefinition, dropTable } from "../source/tables.ts";
+import { BatchStream } from "../streams/batch_stream.ts";
+import { compactDuration } from "./duration.ts";
+import type { PlannedCollection } from "./plan.ts";
+import type { RestoreCollectionReport, RestoreOptions, VectorizeMode } from "./restore.ts";
+
+/** A report for a planned collection before anything is done. */
+export function emptyReport(p: PlannedCollection): RestoreCollectionReport {
+  return {
+    source: `${p.entry.keyspace}.${p.entry.name}`,
+    target: `${p.target.keyspace}.${p.target.name}`,
+    kind: p.entry.kind,
+    action: p.action,
+    status: "planned",
+    reason: p.reason,
+    documents_in_snapshot: p.entry.document_count ?? 0,
+    inserted: 0,
+    already_present: 0,
+    overwritten: 0,
+    refused: 0,
+    refusals: [],
+    vectorize_texts_not_restored: 0,
+    documents_reembedded: 0,
+    count_before: null,
+    count_after: null,
+    write_seconds: null,
+  };
+}
+
+/** Restores one planned collection; failures end up in the report, interruption is thrown. */
+export async function restoreCollection(
+  p: PlannedCollection,
+  reader: SnapshotReader,
+  client: DataApiClient,
+  options: RestoreOptions,
+  reporter: Reporter,
+): Promise<RestoreCollectionReport> {
+  const r = emptyReport(p);
+  if (p.action === "skip") {
+    reporter.info(`${r.target}: exists, skipped`);
+    return { ...r, status: "skipped" };
+  }
+  if (p.refusal) {
+    reporter.error(`${r.target}: not restored: ${p.refusal}`);
+    return {
+      ...r,
+      status: "failed",
+      error: `cannot be restored through the Data API: ${p.refusal}`,
+    };
+  }
+  const { keyspace, name } = p.target;
+  const table = p.entry.kind === "table";
+  const keys = table ? primaryKeyColumns(p.entry.definition) : ["_id"];
+  const signal = options.signal;
+  let confirmed = 0;
+  let conflicts = 0;
+  let ambiguous = 0;
+  try {
+    if (p.action === "replace") {
+      reporter.info(`${r.target}: dropping the existing ${p.entry.kind} (--if-exists replace)`);
+      if (table) await dropTable(client, keyspace, name, signal);
+      else await deleteCollection(client, keyspace, name, signal);
+    }
+    if (p.action !== "append") {
+      if (table) {
+        await createTableFromDefinition(client, keyspace, name, p.entry.definition, signal);
+      } else await createCollection(client, keyspace, name, p.entry.definition, signal);
+    }
+    r.count_before = p.action === "append"
+      ? await countByScan(client, keyspace, name, keys, signal)
+      : 0;
+    reporter.info(
+      `${r.source} → ${r.target}: writing ${r.documents_in_snapshot} ${
+        table ? "rows" : "documents"
+      } (${p.action})`,
+    );
+
+    const writeStarted = performance.now();
+    const spec = vectorSpec(p.entry.definition);
+    const durations = table ? durationColumns(p.entry.definition) : [];
+    const read = readDataFile(await reader.open(p.entry.data_file!, signal), p.entry, {
+      quick: false,
+      ...(table ? { inspect: { watch: durations } } : {}),
+    });
+    const batches = read.documents!.pipeThrough(
+      new BatchStream(
+        Math.min(options.batchSize ?? 50, MAX_INSERT_DOCUMENTS),
+        options.maxBatchBytes ?? 4_000_000,
+      ),
+    );
+    await batches.pipeTo(
+      concurrentSink(options.concurrency ?? 8, async (batch) => {
+        const bodies = batch.map((d) =>
+          table
+            ? rowBody(d, durations)
+            : documentBody(d, spec?.vectorize === true, options.vectorize, r)
+        );
+        const out = await insertBatch(client, { keyspace, collection: name }, batch, bodies, {
+          signal,
+        });
+        confirmed += out.inserted;
+        conflicts += out.alreadyExisting;
+        ambiguous += out.alreadyExistingAfterRetry;
+        r.refused += out.failed.length;
+        for (const f of out.failed) if (r.refusals.length < 20) r.refusals.push(f);
+      }),
+      signal ? { signal } : {},
+    );
+    r.write_seconds = Math.round(performance.now() - writeStarted) / 1000;
+    const changed = dataFileProblems(await read.figures, p.entry);
+    if (changed.length > 0) {
+      throw new VerificationError(
+        `the data file changed since it was verified: ${changed.join("; ")}`,
+      );
+    }
+  } catch (e) {
+    if (signal?.aborted) {
+      throw new InterruptedError(
+        `Restore interrupted while writing ${r.target}; re-run with --if-exists append to finish it`,
+        { cause: e },
+      );
+    }
+    r.status = "failed";
+    r.error = errorMessage(e);
+  }
+
+  // 4. Count what is there now: the only exact answer after retries, conflicts or a failure.
+  try {
+    r.count_after = await countByScan(client, keyspace, name, keys, signal);
+  } catch (e) {
+    r.error = [
+      r.error,
+      `could not count the ${table ? "rows" : "documents"} afterwards: ${errorMessage(e)}`,
+    ]
+      .filter(Boolean).join("; ");
+    r.status = "failed";
+  }
+  if (r.count_before !== null && r.count_after !== null) {
+    r.inserted = r.count_after - r.count_before;
+    let consistent: boolean;
+    if (table) {
+      // Table inserts are upserts: a confirmed row either added a key or overwrote one.
+      r.overwritten = Math.max(0, confirmed - r.inserted);
+      consistent = r.inserted <= confirmed && (p.action === "append" || r.overwritten === 0);
+    } else {
+      // Conflicts that were not this restore's own retried writes were there before.
+      r.already_present = Math.max(0, confirmed + conflicts - r.inserted);
+      consistent = r.inserted >= confirmed && r.inserted <= confirmed + ambiguous &&
+        (p.action === "append" || r.already_present === 0);
+    }
+    if (r.status !== "failed" && !consistent) {
+      r.status = "failed";
+      r.error =
+        `the ${p.entry.kind} holds ${r.count_after} after restore (${r.count_before} before), but the server confirmed ${confirmed} writes${
+          table ? "" : ` and reported ${conflicts} _ids as existing`
+        } (was something else writing to it?)`;
+    }
+  }
+  if (r.status !== "failed") r.status = r.refused > 0 ? "failed" : "ok";
+  if (r.status === "failed" && !r.error && r.refused > 0) {
+    r.error = `${r.refused} ${table ? "row" : "document"}(s) were refused by the server (first: ${
+      r.refusals[0]?.errorCode
+    }${table ? "" : ` for _id ${r.refusals[0]?.id}`}: ${r.refusals[0]?.message})`;
+  }
+  const summary = table
+    ? `${r.target}: ${r.inserted} rows added, ${r.overwritten} existing rows overwritten, ${r.refused} refused, ${
+      r.count_after ?? "?"
+    } in the table now`
+    : `${r.target}: ${r.inserted} inserted, ${r.already_present} already present, ${r.refused} refused, ${
+      r.count_after ?? "?"
+    } in the collection now`;
+  if (r.status === "ok") reporter.info(summary);
+  else reporter.error(`${summary}: ${r.error}`);
+  return r;
+}
+
+/** Top-level `duration` columns of a table (their values may need re-spelling, see duration.ts). */
+function durationColumns(definition: Record<string, unknown>): string[] {
+  return Object.entries(tableColumns(definition)).filter(([, c]) => c.type === "duration").map((
+    [n],
+  ) => n);
+}
+
+/** The bytes sent for a table row: as stored, except durations the server would not accept back. */
+function rowBody(doc: RawDocument, durations: readonly string[]): Uint8Array {
+  let bytes = doc.bytes;
+  let current = doc;
+  for (const col of durations) {
+    const m = current.members.find((x) => x.name === col);
+    if (!m) continue;
+    const raw = decoder.decode(current.bytes.subarray(m.valueStart, m.valueEnd));
+    const compact = raw.startsWith('"') ? compactDuration(JSON.parse(raw) as string) : null;
+    if (compact === null) continue;
+    bytes = withMemberValue(current, col, encoder.encode(JSON.stringify(compact)));
+    current = parseDocumentLine(bytes, { vectorFields: [], watch: durations });
+  }
+  return bytes;
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * The bytes sent for a document. In a vectorize collection the Data API refuses a document that
+ * has both `$vector` and `$vectorize`, so one of them is left out as `--vectorize` says.
+ */
+function documentBody(
+  doc: RawDocument,
+  vectorizeCollection: boolean,
+  mode: VectorizeMode,
+  r: RestoreCollectionReport,
+): Uint8Array {
+  if (!vectorizeCollection) return doc.bytes;
+  const hasVector = doc.members.some((m) => m.name === "$vector");
+  const hasText = doc.members.some((m) => m.name === "$vectorize");
+  if (!hasText) return doc.bytes;
+  if (mode === "reembed") {
+    r.documents_reembedded++;
+    return hasVector ? withoutMember(doc, "$vector") : doc.bytes;
+  }
+  if (!hasVector) return doc.bytes;
+  r.vectorize_texts_not_restored++;
+  return withoutMember(doc, "$vectorize");
+}
+
+/**
+ * A sink that runs `write` for up to `concurrency` batches at once, applying backpressure
+ * beyond that, and fails (stopping the source) at the first batch that fails for good.
+ */
+function concurrentSink<T>(
+  concurrency: number,
+  write: (item: T) => Promise<void>,
+): WritableStream<T> {
+  const inflight = new Set<Promise<void>>();
+  let failure: { error: unknown } | null = null;
+  return new WritableStream<T>({
+    async write(item) {
+      while (inflight.size >= concurrency && !failure) await Promise.race(inflight);
+      if (failure) throw failure.error;
+      const p: Promise<void> = write(item).catch((e) => {
+        failure ??= { error: e };
+      }).finally(() => inflight.delete(p));
+      inflight.add(p);
+    },
+    async close() {
+      await Promise.all(inflight);
+      if (failure) throw failure.error;
+    },
+    async abort() {
+      await Promise.all(inflight);
+    },
+  });
+}
