@@ -26,6 +26,7 @@ import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { IF_EXISTS, type IfExists } from "../restore/plan.ts";
 import {
+  DEFAULT_RESTORE_CONCURRENCY,
   type RestoreOptions,
   type RestoreReport,
   runRestore,
@@ -88,7 +89,7 @@ export async function parseRestoreOptions(
     dryRun: flags.dryRun === true,
     force: flags.force === true,
     vectorize: (flags.vectorize ?? "keep-vector") as VectorizeMode,
-    concurrency: flags.concurrency ?? 8,
+    concurrency: flags.concurrency ?? DEFAULT_RESTORE_CONCURRENCY,
     batchSize: flags.batchSize ?? 50,
     ...connectOptions(flags),
     signal,
@@ -181,7 +182,12 @@ export function registerRestore(program: Command, ctx: CliContext): void {
         "vectorize collections: keep-vector (exact $vector, $vectorize text dropped) or reembed",
       ).choices(["keep-vector", "reembed"]).default("keep-vector"),
     )
-    .option("--concurrency <n>", "insertMany requests in flight per collection", positiveInt, 8)
+    .option(
+      "--concurrency <n>",
+      "insertMany requests in flight per collection",
+      positiveInt,
+      DEFAULT_RESTORE_CONCURRENCY,
+    )
     .option("--batch-size <n>", "documents per insertMany (at most 100)", (v) => {
       const n = positiveInt(v);
       if (n > 100) {

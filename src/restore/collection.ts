@@ -23,7 +23,12 @@ import { createTableFromDefinition, dropTable } from "../source/tables.ts";
 import { BatchStream } from "../streams/batch_stream.ts";
 import { compactDuration } from "./duration.ts";
 import type { PlannedCollection } from "./plan.ts";
-import type { RestoreCollectionReport, RestoreOptions, VectorizeMode } from "./restore.ts";
+import {
+  DEFAULT_RESTORE_CONCURRENCY,
+  type RestoreCollectionReport,
+  type RestoreOptions,
+  type VectorizeMode,
+} from "./restore.ts";
 
 /** A report for a planned collection before anything is done. */
 export function emptyReport(p: PlannedCollection): RestoreCollectionReport {
@@ -110,7 +115,7 @@ export async function restoreCollection(
       ),
     );
     await batches.pipeTo(
-      concurrentSink(options.concurrency ?? 8, async (batch) => {
+      concurrentSink(options.concurrency ?? DEFAULT_RESTORE_CONCURRENCY, async (batch) => {
         const bodies = batch.map((d) =>
           table
             ? rowBody(d, durations)

@@ -20,6 +20,12 @@ import { verifyReader, type VerifyReport } from "../verify/verify.ts";
 import { emptyReport, restoreCollection } from "./collection.ts";
 import { type IfExists, planRestore, type RestoreAction } from "./plan.ts";
 
+/**
+ * insertMany requests in flight per collection by default: 16 matched the raw insert floor in
+ * scripts/bench.ts where 8 reached 0.56 of it (384 dimensions); docs/BENCHMARKS.md has the table.
+ */
+export const DEFAULT_RESTORE_CONCURRENCY = 16;
+
 /** How restore treats documents of vectorize collections that carry both `$vector` and `$vectorize`. */
 export type VectorizeMode = "keep-vector" | "reembed";
 
@@ -35,7 +41,7 @@ export interface RestoreOptions extends ConnectOptions {
   dryRun: boolean;
   force: boolean;
   vectorize: VectorizeMode;
-  /** insertMany requests in flight per collection (default 8). */
+  /** insertMany requests in flight per collection (default {@linkcode DEFAULT_RESTORE_CONCURRENCY}). */
   concurrency?: number;
   /** Documents per insertMany (≤ 100; default 50, as astra-db-ts). */
   batchSize?: number;
