@@ -1,5 +1,7 @@
 /**
- * `deno task bench [--docs N] [--dims 384,1536] [--latency 0,20] [--page-size 20,50] [--only a,b]`
+ * `deno task bench [--docs N|auto] [--dims 384,1536] [--latency 0,20] [--page-size 20,50]
+ *  [--only wire,cpu,naive,backup,verify,restore,parallel] [--level 1..9] [--restore-docs N]
+ *  [--parallel-docs N]`
  *
  * Measures astrabak against the floors of its own work, in one run, on this machine, against the
  * fake Data API (which runs in this process, on the other core):
@@ -11,7 +13,8 @@
  * - restore: raw insertMany of pre-encoded batches at the best concurrency vs astrabak restore;
  * - verify: gunzip + SHA-256 of the files vs astrabak verify.
  *
- * Prints a markdown table of documents/s, MB/s, ratios and peak RSS (VmHWM of the subprocess).
+ * Prints each row as it is measured, then a markdown table of documents/s, MB/s, the ratios to the
+ * floor and to the naive baseline, and peak RSS (of the astrabak subprocess, from /usr/bin/time).
  * Timings are never asserted anywhere; docs/BENCHMARKS.md records a run.
  */
 
@@ -25,11 +28,12 @@ import { runFlags } from "../src/cli/permissions.ts";
 import { gzipStream } from "../src/streams/gzip_stream.ts";
 import { LineSplitStream } from "../src/streams/line_split_stream.ts";
 import { insertManyBody } from "../src/source/insert.ts";
+import { DEFAULT_RESTORE_CONCURRENCY } from "../src/restore/restore.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    docs: { type: "string", default: "20000" },
+    docs: { type: "string", default: "auto" },
     dims: { type: "string", default: "384,1536" },
     latency: { type: "string", default: "0" },
     "page-size": { type: "string", default: "50" },
@@ -37,6 +41,7 @@ const { values } = parseArgs({
     "parallel-collections": { type: "string", default: "8" },
     level: { type: "string", default: "" },
     "restore-docs": { type: "string", default: "10000" },
+    "parallel-docs": { type: "string", default: "8000" },
   },
 });
 const only = new Set(values.only.split(",").filter(Boolean));
@@ -44,8 +49,29 @@ const want = (name: string) => only.size === 0 || only.has(name);
 const say = (s = "") => Deno.stdout.writeSync(new TextEncoder().encode(s + "\n"));
 const KS = "default_keyspace";
 
+/**
+ * What a row is, for the ratios: each measured row is compared with the floor of its kind in the
+ * same configuration (backup with the CPU floor, verify with gunzip+SHA-256, restore with raw
+ * insertMany) and, for backups, with the naive baseline.
+ */
+type Role =
+  | "wire"
+  | "cpu-floor"
+  | "naive"
+  | "backup"
+  | "verify-floor"
+  | "verify"
+  | "insert-floor"
+  | "restore";
+const FLOOR_OF: Partial<Record<Role, Role>> = {
+  backup: "cpu-floor",
+  verify: "verify-floor",
+  restore: "insert-floor",
+};
+
 interface Row {
   config: string;
+  role: Role;
   what: string;
   docs: number;
   seconds: number;
@@ -141,12 +167,20 @@ async function cli(
   };
 }
 
-const docsCount = Number(values.docs);
+/**
+ * Documents per single-collection run: "auto" is 30 million vector elements (78k at 384 dims, 20k
+ * at 1536), which keeps each astrabak backup at about 10 s on a 2-core machine.
+ */
+const docsFor = (dims: number) =>
+  values.docs === "auto" ? Math.round(30e6 / dims) : Number(values.docs);
+const latencies = values.latency.split(",").map(Number);
+const pageSizes = values["page-size"].split(",").map(Number);
 const dir = await Deno.makeTempDir({ prefix: "astrabak-bench-" });
 try {
   for (const dims of values.dims.split(",").map(Number)) {
-    for (const latency of values.latency.split(",").map(Number)) {
-      for (const pageSize of values["page-size"].split(",").map(Number)) {
+    const docsCount = docsFor(dims);
+    for (const latency of latencies) {
+      for (const pageSize of pageSizes) {
         const config = `${docsCount} x ${dims}d, ${latency} ms, page ${pageSize}`;
         const api = await FakeDataApi.start({ pageSize, latencyMs: latency, logRequests: false });
         api.store.createCollection(KS, "bench", { vector: { dimension: dims } });
@@ -158,6 +192,7 @@ try {
             for await (const p of rawPages(api, "bench")) wireMb += p.length / 1e6;
             record({
               config,
+              role: "wire",
               what: "wire floor (fetch only)",
               docs: docsCount,
               seconds: (performance.now() - t) / 1000,
@@ -175,6 +210,7 @@ try {
             })());
             record({
               config,
+              role: "cpu-floor",
               what: `CPU floor (fetch+gzip${level()}+sha256)`,
               docs: docsCount,
               seconds: (performance.now() - t) / 1000,
@@ -198,6 +234,7 @@ try {
             })());
             record({
               config,
+              role: "naive",
               what: "naive astra-db-ts + gzip + sha256",
               docs: docsCount,
               seconds: (performance.now() - t) / 1000,
@@ -225,6 +262,7 @@ try {
             const mb = report.manifest.collections[0].uncompressed_size_bytes / 1e6;
             record({
               config,
+              role: "backup",
               what: "astrabak backup",
               docs: docsCount,
               seconds: secs,
@@ -251,6 +289,7 @@ try {
               );
               record({
                 config,
+                role: "verify-floor",
                 what: "verify floor (gunzip+sha256)",
                 docs: docsCount,
                 seconds: (performance.now() - t) / 1000,
@@ -260,6 +299,7 @@ try {
               const vr = JSON.parse(v.stdout);
               record({
                 config,
+                role: "verify",
                 what: "astrabak verify",
                 docs: docsCount,
                 seconds: vr.duration_seconds,
@@ -268,7 +308,10 @@ try {
               });
             }
           }
-          if (want("restore")) await benchRestore(api, config, dims);
+          if (want("restore") && latency === latencies[0] && pageSize === pageSizes[0]) {
+            // Restore writes to a fresh fake without latency: once per dimension is enough.
+            await benchRestore(dims);
+          }
         } finally {
           await api.close();
         }
@@ -276,6 +319,8 @@ try {
     }
   }
   if (want("parallel")) await benchParallel();
+  say();
+  say(summaryTable(rows));
 } finally {
   await Deno.remove(dir, { recursive: true });
 }
@@ -284,14 +329,13 @@ try {
  * Restore: the insert floor (raw insertMany of pre-encoded 50-document batches at the best of a
  * few concurrencies, into a fresh collection) against astrabak restore's write phase.
  */
-async function benchRestore(_source: FakeDataApi, config: string, dims: number): Promise<void> {
-  // The fake's insert path parses every document into a tree (about 0.1 KB per vector element),
+async function benchRestore(dims: number): Promise<void> { // The fake's insert path parses every document into a tree (about 0.1 KB per vector element),
   // so restores are measured on a smaller collection than backups.
-  const n = Math.min(docsCount, Number(values["restore-docs"]));
+  const n = Number(values["restore-docs"]);
   const source = await FakeDataApi.start({ logRequests: false });
   source.store.createCollection(KS, "bench", { vector: { dimension: dims } });
   source.store.seedSynthetic(KS, "bench", { count: n, dimension: dims });
-  config = `${n} x ${dims}d, restore`;
+  const config = `${n} x ${dims}d, restore`;
   const out = join(dir, `r-${dims}`);
   const b = await cli(
     ["backup", "--out", out, "--collections", "bench", "--json"],
@@ -352,12 +396,13 @@ async function benchRestore(_source: FakeDataApi, config: string, dims: number):
   }
   record({
     config,
+    role: "insert-floor",
     what: `insert floor (raw insertMany, c=${best.c})`,
     docs: lines,
     seconds: best.s,
     mb,
   });
-  for (const c of [8, best.c]) {
+  for (const c of new Set([DEFAULT_RESTORE_CONCURRENCY, best.c])) {
     const target = await FakeDataApi.start({ logRequests: false });
     const r = await cli(
       ["restore", snap, "--json", "--concurrency", String(c)],
@@ -369,6 +414,7 @@ async function benchRestore(_source: FakeDataApi, config: string, dims: number):
     const rr = JSON.parse(r.stdout).collections[0];
     record({
       config,
+      role: "restore",
       what: `astrabak restore (write, c=${c})`,
       docs: lines,
       seconds: rr.write_seconds,
@@ -376,7 +422,6 @@ async function benchRestore(_source: FakeDataApi, config: string, dims: number):
       rssMb: r.rssMb,
       note: `wall ${r.seconds.toFixed(1)} s incl. verify and count`,
     });
-    if (c === best.c) break;
   }
 }
 
@@ -386,7 +431,7 @@ async function benchRestore(_source: FakeDataApi, config: string, dims: number):
  */
 async function benchParallel(): Promise<void> {
   const collections = Number(values["parallel-collections"]);
-  const per = Math.ceil(docsCount / collections);
+  const per = Math.ceil(Number(values["parallel-docs"]) / collections);
   const dims = Number(values.dims.split(",")[0]);
   const api = await FakeDataApi.start({ pageSize: 20, latencyMs: 20, logRequests: false });
   const config = `${collections} x ${per} x ${dims}d, 20 ms, page 20`;
@@ -409,7 +454,14 @@ async function benchParallel(): Promise<void> {
       })());
     }
     const naive = (performance.now() - t) / 1000;
-    record({ config, what: "naive, sequential", docs: per * collections, seconds: naive, mb });
+    record({
+      config,
+      role: "naive",
+      what: "naive, sequential",
+      docs: per * collections,
+      seconds: naive,
+      mb,
+    });
     for (const p of [1, 4, 8]) {
       const r = await cli(
         ["backup", "--out", join(dir, `p${p}`), "--parallel", String(p), "--json"],
@@ -420,6 +472,7 @@ async function benchParallel(): Promise<void> {
       const secs = rep.manifest.duration_seconds;
       record({
         config,
+        role: "backup",
         what: `astrabak backup --parallel ${p}`,
         docs: per * collections,
         seconds: secs,
@@ -431,4 +484,27 @@ async function benchParallel(): Promise<void> {
   } finally {
     await api.close();
   }
+}
+
+/** The run as the markdown table docs/BENCHMARKS.md records, with ratios to floor and naive. */
+function summaryTable(all: Row[]): string {
+  const rate = (r: Row) => r.docs / r.seconds;
+  const find = (config: string, role: Role) =>
+    all.find((r) => r.config === config && r.role === role);
+  const ratio = (r: Row, other?: Row) => other ? `${(rate(r) / rate(other)).toFixed(2)}x` : "";
+  const lines = [
+    "| configuration | measurement | docs/s | MB/s | vs floor | vs naive | peak RSS |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const r of all) {
+    const floorRole = FLOOR_OF[r.role];
+    lines.push(
+      `| ${r.config} | ${r.what} | ${rate(r).toFixed(0)} | ${(r.mb / r.seconds).toFixed(1)} | ${
+        floorRole ? ratio(r, find(r.config, floorRole)) : ""
+      } | ${r.role === "backup" ? ratio(r, find(r.config, "naive")) : ""} | ${
+        r.rssMb ? `${r.rssMb.toFixed(0)} MB` : ""
+      } |`,
+    );
+  }
+  return lines.join("\n");
 }

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { ByteLimitStream } from "./byte_limit_stream.ts";
 import { DigestStream } from "./digest_stream.ts";
+import { gunzipStream, gzipStream } from "./gzip_stream.ts";
 import { LineSplitStream } from "./line_split_stream.ts";
+import { zlibWorkerCount } from "./zlib_worker_stream.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -59,4 +61,80 @@ Deno.test("DigestStream hashes exactly what passes through", async () => {
     hex: "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9",
     bytes: 11,
   });
+});
+
+/** Deterministic, poorly compressible bytes (so gzip emits many chunks). */
+function noise(n: number, seed: number): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  await stream.pipeTo(new WritableStream({ write: (c) => void parts.push(c) }));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function chunked(bytes: Uint8Array, size: number): ReadableStream<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size));
+  return ReadableStream.from(chunks);
+}
+
+Deno.test("gzip streams sharing the worker pool stay separate, in order, and drain the pool", async () => {
+  const inputs = Array.from({ length: 8 }, (_, i) => noise(300_000 + i * 7_919, i + 1));
+  let peak = 0;
+  const watch = setInterval(() => (peak = Math.max(peak, zlibWorkerCount())), 1);
+  try {
+    const results = await Promise.all(inputs.map(async (input, i) => {
+      const gz = await collect(chunked(input, 10_000 + i * 1_000).pipeThrough(gzipStream(1)));
+      // Each output is one standard gzip member: the platform's decoder reads it.
+      const viaPlatform = await collect(
+        chunked(gz, 4_096).pipeThrough(
+          new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>,
+        ),
+      );
+      const viaWorker = await collect(chunked(gz, 4_096).pipeThrough(gunzipStream()));
+      return { viaPlatform, viaWorker };
+    }));
+    results.forEach(({ viaPlatform, viaWorker }, i) => {
+      assert.deepEqual(viaPlatform, inputs[i]);
+      assert.deepEqual(viaWorker, inputs[i]);
+    });
+  } finally {
+    clearInterval(watch);
+  }
+  assert.ok(peak >= 1 && peak <= 4, `workers alive at once: ${peak}`);
+  assert.equal(zlibWorkerCount(), 0);
+});
+
+Deno.test("gunzip of corrupt input fails that stream only; a cancelled stream frees its worker", async () => {
+  const good = noise(200_000, 7);
+  const gz = await collect(chunked(good, 8_192).pipeThrough(gzipStream()));
+  const corrupt = gz.slice();
+  corrupt.fill(0x41, 100, 400);
+  const [bad, ok] = await Promise.allSettled([
+    collect(chunked(corrupt, 1_000).pipeThrough(gunzipStream())),
+    collect(chunked(gz, 1_000).pipeThrough(gunzipStream())),
+  ]);
+  assert.equal(bad.status, "rejected");
+  assert.match(String((bad as PromiseRejectedResult).reason), /gunzip failed/);
+  assert.equal(ok.status, "fulfilled");
+  assert.deepEqual((ok as PromiseFulfilledResult<Uint8Array>).value, good);
+
+  const reader = chunked(gz, 1_000).pipeThrough(gunzipStream()).getReader();
+  assert.equal((await reader.read()).done, false);
+  await reader.cancel();
+  assert.equal(zlibWorkerCount(), 0);
 });

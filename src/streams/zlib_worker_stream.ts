@@ -2,64 +2,146 @@
 const MAX_IN_FLIGHT = 4;
 
 /**
+ * Worker threads shared by all zlib streams of the process. Compression is CPU-bound, so more
+ * workers than cores only cost memory (a worker isolate is about 25 MB of RSS): with
+ * `--parallel 8`, eight streams share these few threads.
+ */
+const POOL_SIZE = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
+
+/**
  * The worker's code. It is built from this string (a blob URL) rather than loaded from a file,
  * so it needs no read permission and no extra file in the compiled binary: the sandbox stays as
- * it is. Protocol, answered in order: `start {mode, level}`; `chunk {data}` → `out {data}`…
- * then `ack`; `end` → remaining `out`, then `done`; any failure → `error {message}`.
+ * it is. One worker serves several streams, each message carries its stream `id`. Protocol,
+ * answered in order per stream: `start {mode, level}`; `chunk {data}` → `out {data}`… then
+ * `ack`; `end` → remaining `out`, then `done`; `abort` → nothing more; any failure →
+ * `error {message}`.
  */
 const WORKER_SOURCE = `
 import { Buffer } from "node:buffer";
 import { createGunzip, createGzip } from "node:zlib";
-let z = null;
-let failed = false;
-const fail = (e) => {
-  if (failed) return;
-  failed = true;
-  self.postMessage({ type: "error", message: e && e.message ? e.message : String(e) });
+const streams = new Map();
+const fail = (id, e) => {
+  const z = streams.get(id);
+  if (!z) return;
+  streams.delete(id);
+  z.destroy();
+  self.postMessage({ id, type: "error", message: e && e.message ? e.message : String(e) });
 };
 self.onmessage = (ev) => {
   const msg = ev.data;
-  if (failed) return;
+  const id = msg.id;
   try {
     if (msg.type === "start") {
       const chunkSize = 256 * 1024;
-      z = msg.mode === "gzip" ? createGzip({ level: msg.level, chunkSize }) : createGunzip({ chunkSize });
+      const z = msg.mode === "gzip" ? createGzip({ level: msg.level, chunkSize }) : createGunzip({ chunkSize });
+      streams.set(id, z);
       z.on("data", (c) => {
         const out = new Uint8Array(c.byteLength);
         out.set(c);
-        self.postMessage({ type: "out", data: out }, [out.buffer]);
+        self.postMessage({ id, type: "out", data: out }, [out.buffer]);
       });
-      z.on("error", fail);
-      z.on("end", () => self.postMessage({ type: "done" }));
-    } else if (msg.type === "chunk") {
+      z.on("error", (e) => fail(id, e));
+      z.on("end", () => {
+        streams.delete(id);
+        self.postMessage({ id, type: "done" });
+      });
+      return;
+    }
+    const z = streams.get(id);
+    if (!z) return;
+    if (msg.type === "chunk") {
       const d = msg.data;
-      z.write(Buffer.from(d.buffer, d.byteOffset, d.byteLength), () => self.postMessage({ type: "ack" }));
+      z.write(Buffer.from(d.buffer, d.byteOffset, d.byteLength), () => self.postMessage({ id, type: "ack" }));
     } else if (msg.type === "end") {
       z.end();
+    } else if (msg.type === "abort") {
+      streams.delete(id);
+      z.destroy();
     }
   } catch (e) {
-    fail(e);
+    fail(id, e);
   }
 };
 `;
 
+interface WorkerMessage {
+  id: number;
+  type: "out" | "ack" | "done" | "error";
+  data?: Uint8Array;
+  message?: string;
+}
+
+interface PooledWorker {
+  worker: Worker;
+  streams: Map<number, (msg: WorkerMessage) => void>;
+}
+
+const pool: PooledWorker[] = [];
+let nextStreamId = 0;
 let workerUrl: string | undefined;
 
-function startWorker(): Worker {
-  workerUrl ??= URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "application/javascript" }));
-  return new Worker(workerUrl, { type: "module" });
+/** A worker for a new stream: a new thread while the pool has room, else the least busy one. */
+function acquire(id: number, onMessage: (msg: WorkerMessage) => void): PooledWorker {
+  let pw: PooledWorker | undefined = pool.length < POOL_SIZE
+    ? undefined
+    : pool.reduce((a, b) => (b.streams.size < a.streams.size ? b : a));
+  if (!pw) {
+    workerUrl ??= URL.createObjectURL(
+      new Blob([WORKER_SOURCE], { type: "application/javascript" }),
+    );
+    const created: PooledWorker = {
+      worker: new Worker(workerUrl, { type: "module" }),
+      streams: new Map(),
+    };
+    created.worker.onmessage = (ev: MessageEvent) => {
+      const msg = ev.data as WorkerMessage;
+      created.streams.get(msg.id)?.(msg);
+    };
+    created.worker.onerror = (e) => {
+      // The thread itself died: every stream on it fails, and it leaves the pool.
+      e.preventDefault();
+      const handlers = [...created.streams];
+      retire(created);
+      for (const [id, handler] of handlers) {
+        handler({ id, type: "error", message: `the worker thread failed: ${e.message}` });
+      }
+    };
+    pool.push(created);
+    pw = created;
+  }
+  pw.streams.set(id, onMessage);
+  return pw;
+}
+
+function retire(pw: PooledWorker): void {
+  pw.streams.clear();
+  pw.worker.terminate();
+  const i = pool.indexOf(pw);
+  if (i >= 0) pool.splice(i, 1);
+}
+
+/** Ends a stream's use of its worker; the last stream out stops the thread (nothing lingers). */
+function release(pw: PooledWorker, id: number): void {
+  if (!pw.streams.delete(id)) return;
+  if (pw.streams.size === 0) retire(pw);
+}
+
+/** Worker threads alive now (tests prove the pool is bounded and drains). */
+export function zlibWorkerCount(): number {
+  return pool.length;
 }
 
 /**
  * gzip or gunzip on a worker thread, as a TransformStream. node:zlib runs synchronously on the
  * thread that calls it; with compression on its own thread, the main thread keeps fetching,
  * scanning and hashing at the same time (scripts/bench.ts measures the difference). Input chunks
- * are copied to the worker; output order is preserved. A few chunks are
- * kept in flight so both threads stay busy, and no more, so memory stays bounded.
+ * are copied to the worker; output order is preserved. A few chunks are kept in flight so both
+ * threads stay busy, and no more, so memory stays bounded.
  */
 export class ZlibWorkerStream extends TransformStream<Uint8Array, Uint8Array> {
   constructor(mode: "gzip" | "gunzip", level = 6) {
-    let worker: Worker | undefined;
+    const id = nextStreamId++;
+    let pw: PooledWorker | undefined;
     let controller!: TransformStreamDefaultController<Uint8Array>;
     let failure: Error | null = null;
     let inFlight = 0;
@@ -72,65 +154,58 @@ export class ZlibWorkerStream extends TransformStream<Uint8Array, Uint8Array> {
       w?.();
     };
     let stopped = false;
-    const stop = () => {
+    const stop = (abort: boolean) => {
+      if (stopped) return;
       stopped = true;
-      worker?.terminate();
+      if (abort) pw?.worker.postMessage({ id, type: "abort" });
+      if (pw) release(pw, id);
       done();
+      notify();
+    };
+    const onMessage = (msg: WorkerMessage) => {
+      if (stopped) return;
+      if (msg.type === "out") {
+        try {
+          controller.enqueue(msg.data!);
+        } catch {
+          // The readable side is gone (the pipeline failed elsewhere): stop quietly.
+          stop(true);
+        }
+      } else if (msg.type === "ack") inFlight--;
+      else if (msg.type === "done") stop(false);
+      else if (msg.type === "error") {
+        failure = new TypeError(`${mode} failed: ${msg.message}`);
+        controller.error(failure);
+        stop(false);
+      }
       notify();
     };
     super({
       start(c) {
         controller = c;
-        worker = startWorker();
-        worker.onmessage = (ev: MessageEvent) => {
-          if (stopped) return;
-          const msg = ev.data as { type: string; data?: Uint8Array; message?: string };
-          if (msg.type === "out") {
-            try {
-              controller.enqueue(msg.data!);
-            } catch {
-              // The readable side is gone (the pipeline failed elsewhere): stop quietly.
-              stop();
-            }
-          } else if (msg.type === "ack") inFlight--;
-          else if (msg.type === "done") done();
-          else if (msg.type === "error") {
-            failure = new TypeError(
-              `${mode === "gzip" ? "gzip" : "gunzip"} failed: ${msg.message}`,
-            );
-            controller.error(failure);
-            stop();
-          }
-          notify();
-        };
-        worker.onerror = (e) => {
-          e.preventDefault();
-          failure = new Error(`the ${mode} worker failed: ${e.message}`);
-          controller.error(failure);
-          stop();
-        };
-        worker.postMessage({ type: "start", mode, level });
+        pw = acquire(id, onMessage);
+        pw.worker.postMessage({ id, type: "start", mode, level });
       },
       async transform(chunk) {
         if (failure) throw failure;
+        if (stopped) return;
         // Transfer a copy: the producer (zip.js, a file reader) may still own and reuse its
         // buffer, and a memcpy costs little next to compression.
         const own = chunk.slice();
         inFlight++;
-        worker!.postMessage({ type: "chunk", data: own }, [own.buffer as ArrayBuffer]);
+        pw!.worker.postMessage({ id, type: "chunk", data: own }, [own.buffer as ArrayBuffer]);
         while (inFlight >= MAX_IN_FLIGHT && !failure && !stopped) {
           await new Promise<void>((r) => (wake = r));
         }
         if (failure) throw failure;
       },
       async flush() {
-        worker!.postMessage({ type: "end" });
+        if (!stopped) pw!.worker.postMessage({ id, type: "end" });
         await finished;
-        worker!.terminate();
         if (failure) throw failure;
       },
       cancel() {
-        stop();
+        stop(true);
       },
     });
   }
