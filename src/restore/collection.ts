@@ -21,10 +21,12 @@ import type { DataApiClient } from "../source/data_api.ts";
 import { insertBatch, MAX_INSERT_DOCUMENTS } from "../source/insert.ts";
 import { createTableFromDefinition, dropTable } from "../source/tables.ts";
 import { BatchStream } from "../streams/batch_stream.ts";
+import { concurrentSink } from "../streams/concurrent_sink.ts";
 import { compactDuration } from "./duration.ts";
 import type { PlannedCollection } from "./plan.ts";
 import {
   DEFAULT_RESTORE_CONCURRENCY,
+  MAX_RESTORE_BYTES_IN_FLIGHT,
   type RestoreCollectionReport,
   type RestoreOptions,
   type VectorizeMode,
@@ -115,21 +117,28 @@ export async function restoreCollection(
       ),
     );
     await batches.pipeTo(
-      concurrentSink(options.concurrency ?? DEFAULT_RESTORE_CONCURRENCY, async (batch) => {
-        const bodies = batch.map((d) =>
-          table
-            ? rowBody(d, durations)
-            : documentBody(d, spec?.vectorize === true, options.vectorize, r)
-        );
-        const out = await insertBatch(client, { keyspace, collection: name }, batch, bodies, {
-          signal,
-        });
-        confirmed += out.inserted;
-        conflicts += out.alreadyExisting;
-        ambiguous += out.alreadyExistingAfterRetry;
-        r.refused += out.failed.length;
-        for (const f of out.failed) if (r.refusals.length < 20) r.refusals.push(f);
-      }),
+      concurrentSink(
+        {
+          concurrency: options.concurrency ?? DEFAULT_RESTORE_CONCURRENCY,
+          bytes: MAX_RESTORE_BYTES_IN_FLIGHT,
+        },
+        (batch) => batch.reduce((n, d) => n + d.bytes.byteLength, 0),
+        async (batch) => {
+          const bodies = batch.map((d) =>
+            table
+              ? rowBody(d, durations)
+              : documentBody(d, spec?.vectorize === true, options.vectorize, r)
+          );
+          const out = await insertBatch(client, { keyspace, collection: name }, batch, bodies, {
+            signal,
+          });
+          confirmed += out.inserted;
+          conflicts += out.alreadyExisting;
+          ambiguous += out.alreadyExistingAfterRetry;
+          r.refused += out.failed.length;
+          for (const f of out.failed) if (r.refusals.length < 20) r.refusals.push(f);
+        },
+      ),
       signal ? { signal } : {},
     );
     r.write_seconds = Math.round(performance.now() - writeStarted) / 1000;
@@ -247,33 +256,4 @@ function documentBody(
   if (!hasVector) return doc.bytes;
   r.vectorize_texts_not_restored++;
   return withoutMember(doc, "$vectorize");
-}
-
-/**
- * A sink that runs `write` for up to `concurrency` batches at once, applying backpressure
- * beyond that, and fails (stopping the source) at the first batch that fails for good.
- */
-function concurrentSink<T>(
-  concurrency: number,
-  write: (item: T) => Promise<void>,
-): WritableStream<T> {
-  const inflight = new Set<Promise<void>>();
-  let failure: { error: unknown } | null = null;
-  return new WritableStream<T>({
-    async write(item) {
-      while (inflight.size >= concurrency && !failure) await Promise.race(inflight);
-      if (failure) throw failure.error;
-      const p: Promise<void> = write(item).catch((e) => {
-        failure ??= { error: e };
-      }).finally(() => inflight.delete(p));
-      inflight.add(p);
-    },
-    async close() {
-      await Promise.all(inflight);
-      if (failure) throw failure.error;
-    },
-    async abort() {
-      await Promise.all(inflight);
-    },
-  });
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ByteLimitStream } from "./byte_limit_stream.ts";
+import { concurrentSink } from "./concurrent_sink.ts";
 import { DigestStream } from "./digest_stream.ts";
 import { gunzipStream, gzipStream } from "./gzip_stream.ts";
 import { LineSplitStream } from "./line_split_stream.ts";
@@ -137,4 +138,53 @@ Deno.test("gunzip of corrupt input fails that stream only; a cancelled stream fr
   assert.equal((await reader.read()).done, false);
   await reader.cancel();
   assert.equal(zlibWorkerCount(), 0);
+});
+
+/** Runs items through concurrentSink with writes that finish in the order they were started. */
+async function sinkRun(
+  items: number[],
+  limits: { concurrency: number; bytes: number },
+  fail?: number,
+): Promise<{ peakCount: number; peakBytes: number; written: number[]; error?: unknown }> {
+  let count = 0, bytes = 0, peakCount = 0, peakBytes = 0;
+  const written: number[] = [];
+  try {
+    await ReadableStream.from(items).pipeTo(
+      concurrentSink(limits, (w) => w, async (w) => {
+        count++;
+        bytes += w;
+        peakCount = Math.max(peakCount, count);
+        peakBytes = Math.max(peakBytes, bytes);
+        await new Promise((r) => setTimeout(r, 2));
+        count--;
+        bytes -= w;
+        if (w === fail) throw new Error(`item ${w} failed`);
+        written.push(w);
+      }),
+    );
+  } catch (error) {
+    return { peakCount, peakBytes, written, error };
+  }
+  return { peakCount, peakBytes, written };
+}
+
+Deno.test("concurrentSink bounds items and bytes in flight; one oversized item still goes alone", async () => {
+  const many = await sinkRun(Array(20).fill(1), { concurrency: 4, bytes: 1_000 });
+  assert.equal(many.peakCount, 4);
+  assert.equal(many.written.length, 20);
+
+  const heavy = await sinkRun([5, 5, 5, 5, 5, 5], { concurrency: 16, bytes: 12 });
+  assert.equal(heavy.peakBytes, 10);
+  assert.equal(heavy.peakCount, 2);
+
+  const huge = await sinkRun([50, 1, 50], { concurrency: 16, bytes: 12 });
+  assert.equal(huge.peakBytes, 50);
+  assert.equal(huge.peakCount, 1);
+  assert.deepEqual(huge.written.sort((a, b) => a - b), [1, 50, 50]);
+});
+
+Deno.test("concurrentSink fails with the first failed item and stops taking new ones", async () => {
+  const r = await sinkRun([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], { concurrency: 2, bytes: 1_000 }, 3);
+  assert.match(String(r.error), /item 3 failed/);
+  assert.ok(!r.written.includes(10), `written after the failure: ${r.written}`);
 });
