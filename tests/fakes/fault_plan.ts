@@ -53,3 +53,26 @@ export class RulePlan<Rule extends FaultBudget<unknown>, Key> {
     return undefined;
   }
 }
+
+/**
+ * Requests held by a "hang" fault: each waits until the fake closes, which answers them so the
+ * server can shut down (the client has usually given up long before).
+ */
+export class HeldRequests {
+  #waiting = new Set<() => void>();
+
+  /** Resolves when {@linkcode releaseAll} is called. */
+  hold(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const release = () => {
+        this.#waiting.delete(release);
+        resolve();
+      };
+      this.#waiting.add(release);
+    });
+  }
+
+  releaseAll(): void {
+    for (const release of this.#waiting) release();
+  }
+}

@@ -19,6 +19,7 @@
  */
 
 import { type BoxOperation, type FaultAction, FaultPlan } from "./faults.ts";
+import { HeldRequests } from "../fault_plan.ts";
 import { MultipartError, type MultipartPart, parseMultipart } from "./multipart.ts";
 import {
   BoxStore,
@@ -174,7 +175,7 @@ export class FakeBox {
   #tokens = new Map<string, { expiresAt: number }>();
   #sessions = new Map<string, FakeUploadSession>();
   #tickets = new Map<string, DownloadTicket>();
-  #hanging = new Set<() => void>();
+  #held = new HeldRequests();
 
   private constructor(options: FakeBoxOptions) {
     this.options = options;
@@ -297,7 +298,7 @@ export class FakeBox {
   }
 
   async close(): Promise<void> {
-    for (const release of this.#hanging) release();
+    this.#held.releaseAll();
     await Promise.all([...this.#servers.values()].map((s) => s.shutdown()));
   }
 
@@ -372,13 +373,7 @@ export class FakeBox {
         await new Promise((r) => setTimeout(r, fault.ms));
         break;
       case "hang":
-        await new Promise<void>((resolve) => {
-          const release = () => {
-            this.#hanging.delete(release);
-            resolve();
-          };
-          this.#hanging.add(release);
-        });
+        await this.#held.hold();
         return new Response("gone", { status: 504 });
       case "run":
         fault.fn();

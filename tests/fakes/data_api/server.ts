@@ -16,6 +16,7 @@
 
 import { apiError, FakeApiError, type FakeError } from "./errors.ts";
 import { type FaultAction, FaultPlan } from "./faults.ts";
+import { HeldRequests } from "../fault_plan.ts";
 import {
   get,
   type JNode,
@@ -82,7 +83,7 @@ export class FakeDataApi {
   latencyMs: number;
   readonly options: FakeDataApiOptions;
   #server!: Deno.HttpServer<Deno.NetAddr>;
-  #hanging = new Set<() => void>();
+  #held = new HeldRequests();
 
   private constructor(options: FakeDataApiOptions) {
     this.options = options;
@@ -121,7 +122,7 @@ export class FakeDataApi {
   }
 
   async close(): Promise<void> {
-    for (const release of this.#hanging) release();
+    this.#held.releaseAll();
     await this.#server.shutdown();
   }
 
@@ -224,13 +225,7 @@ export class FakeDataApi {
         await new Promise((r) => setTimeout(r, fault.ms));
         return undefined;
       case "hang":
-        await new Promise<void>((resolve) => {
-          const release = () => {
-            this.#hanging.delete(release);
-            resolve();
-          };
-          this.#hanging.add(release);
-        });
+        await this.#held.hold();
         return new Response("gone", { status: 504 });
       case "error":
         return errorResponse(
