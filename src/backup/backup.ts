@@ -17,6 +17,7 @@ import {
 } from "../errors.ts";
 import {
   type CollectionEntry,
+  describeEntries,
   type EntryKind,
   FORMAT_VERSION,
   type Manifest,
@@ -115,7 +116,7 @@ export async function runBackup(options: BackupOptions, reporter: Reporter): Pro
   }
   const selected = selectCollections(available, options.include, options.exclude);
   reporter.info(
-    `Backing up ${selected.length} collection(s): ${
+    `Backing up ${describeEntries(selected)}: ${
       selected.map((c) => `${c.keyspace}.${c.name}`).join(", ") || "(none)"
     }`,
   );

@@ -24,6 +24,7 @@ import {
 } from "../cli/flags.ts";
 import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
+import { describeEntries } from "../manifest/mod.ts";
 import { IF_EXISTS, type IfExists } from "../restore/plan.ts";
 import {
   DEFAULT_RESTORE_CONCURRENCY,
@@ -137,13 +138,18 @@ export function formatRestoreReport(r: RestoreReport): string[] {
     }
   }
   const failed = r.collections.filter((c) => c.status === "failed").length;
-  const docs = r.collections.reduce((n, c) => n + c.inserted, 0);
+  const written = r.collections.reduce((n, c) => n + c.inserted, 0);
+  const hasTables = r.collections.some((c) => c.kind === "table");
   lines.push(
     r.status === "dry-run"
       ? `Dry run of ${r.snapshot}: verified; nothing was written`
       : failed === 0
-      ? `Restored ${r.snapshot}: ${r.collections.length} collection(s), ${docs} documents inserted`
-      : `Restore of ${r.snapshot} FAILED for ${failed} collection(s)`,
+      ? `Restored ${r.snapshot}: ${describeEntries(r.collections)}, ${written} ${
+        hasTables ? "documents and rows" : "documents"
+      } written`
+      : `Restore of ${r.snapshot} FAILED for ${
+        describeEntries(r.collections.filter((c) => c.status === "failed"))
+      }`,
   );
   if (r.hint) lines.push(`hint: ${r.hint}`);
   return lines;

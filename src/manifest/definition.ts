@@ -117,3 +117,16 @@ export function unrestorableReasons(definition: Record<string, unknown>): string
   }
   return reasons;
 }
+
+/** "3 collections and 2 tables": how many of each kind, for report lines that cover both. */
+export function describeEntries(entries: readonly { kind: EntryKind }[]): string {
+  const tables = entries.filter((e) => e.kind === "table").length;
+  const collections = entries.length - tables;
+  const parts = [
+    collections > 0 || tables === 0
+      ? `${collections} collection${collections === 1 ? "" : "s"}`
+      : "",
+    tables > 0 ? `${tables} table${tables === 1 ? "" : "s"}` : "",
+  ].filter(Boolean);
+  return parts.join(" and ");
+}
