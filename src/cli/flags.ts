@@ -34,8 +34,15 @@ export function nonNegativeInt(value: string): number {
   return n;
 }
 
-/** `--endpoint`, `--environment`, `--keyspace`, `--token-file`, timeouts and retries. */
-export function addConnectionOptions(cmd: Command): Command {
+/**
+ * `--endpoint`, `--environment`, `--keyspace`, `--token-file`, timeouts and retries. A command
+ * whose `--keyspace` means something else (restore's target) passes its own help text.
+ */
+export function addConnectionOptions(
+  cmd: Command,
+  keyspaceHelp =
+    "keyspace; repeat or comma-separate for several (env ASTRA_DB_KEYSPACE; default default_keyspace on Astra)",
+): Command {
   return cmd
     .option("--endpoint <url>", "Data API endpoint (env ASTRA_DB_API_ENDPOINT)")
     .addOption(
@@ -44,12 +51,7 @@ export function addConnectionOptions(cmd: Command): Command {
         "astra|hcd|dse|cassandra|other (env ASTRA_DB_ENVIRONMENT; default astra for *.apps.astra.datastax.com, else hcd)",
       ).choices([...ENVIRONMENTS]),
     )
-    .option(
-      "--keyspace <name>",
-      "keyspace; repeat or comma-separate for several (env ASTRA_DB_KEYSPACE; default default_keyspace on Astra)",
-      collect,
-    )
-    .option(
+    .option("--keyspace <name>", keyspaceHelp, collect).option(
       "--token-file <path>",
       "read the token from this file (else env ASTRA_DB_APPLICATION_TOKEN, or ASTRA_DB_USERNAME/ASTRA_DB_PASSWORD)",
     )

@@ -1,7 +1,9 @@
 /**
  * @module
  * What a SNAPSHOT argument names, for verify and restore: a local path, `latest` (under the local
- * directory, or in Box when a Box folder is given), or `box:<file id | name | timestamp>`.
+ * directory, or in Box when `--box-folder` is on the command line), `box:latest`, or
+ * `box:<file id | name | timestamp>`. A `BOX_FOLDER_ID` in the environment (as a cron env file
+ * has) never turns a plain `latest` into a download: that takes the flag or the `box:` prefix.
  * Box snapshots are downloaded to a private temporary file that `release` removes.
  */
 
@@ -24,10 +26,16 @@ export interface SnapshotArg {
 /** Resolves `arg`; see the module doc. */
 export async function resolveSnapshotArg(
   arg: string,
-  options: { from: string; box: BoxConfig | null; allowLatest: boolean },
+  options: {
+    from: string;
+    box: BoxConfig | null;
+    /** `--box-folder` was given on the command line. */
+    boxFlag: boolean;
+    allowLatest: boolean;
+  },
   reporter: Reporter,
 ): Promise<SnapshotArg> {
-  const fromBox = arg.startsWith("box:") || (arg === "latest" && options.box !== null);
+  const fromBox = arg.startsWith("box:") || (arg === "latest" && options.boxFlag);
   if (!fromBox) {
     if (arg === "latest" && options.allowLatest) return local(await latestSnapshot(options.from));
     return local(arg);

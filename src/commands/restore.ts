@@ -161,7 +161,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .command("restore")
     .argument(
       "<snapshot>",
-      "snapshot directory, .zip, latest (newest finished snapshot under --from, or in Box with --box-folder), or box:<file id|name>",
+      "snapshot directory, .zip, latest (newest finished snapshot under --from, or in Box with --box-folder), box:latest or box:<file id|name>",
     )
     .description(
       "Verify a snapshot, recreate its collections from their definitions, and write the documents back exactly as stored (same numbers, EJSON wrappers and $vector representation)",
@@ -202,7 +202,10 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       return n;
     }, 50);
   addBoxOption(cmd, "to restore latest or box:<…> from (downloaded, SHA-1 checked, into --from)");
-  addConnectionOptions(cmd);
+  addConnectionOptions(
+    cmd,
+    "restore every collection into this keyspace (default: each into its own; ASTRA_DB_KEYSPACE is not used)",
+  );
   addOutputOptions(cmd);
   cmd.addHelpText(
     "after",
@@ -226,7 +229,12 @@ ${EXIT_CODE_HELP}
     const out = openOutput(ctx, flags);
     const box = resolveBox(flags, ctx.env);
     const from = flags.from ?? ctx.env.ASTRABAK_OUT ?? "./backups";
-    const target = await resolveSnapshotArg(snapshot, { from, box, allowLatest: true }, out);
+    const target = await resolveSnapshotArg(snapshot, {
+      from,
+      box,
+      boxFlag: flags.boxFolder !== undefined,
+      allowLatest: true,
+    }, out);
     let report: RestoreReport;
     try {
       const options = await parseRestoreOptions(

@@ -47,7 +47,10 @@ export function formatVerifyReport(r: VerifyReport): string[] {
 export function registerVerify(program: Command, ctx: CliContext): void {
   const cmd = program
     .command("verify")
-    .argument("<path>", "snapshot directory, .zip, or box:<file id|name> (with --box-folder)")
+    .argument(
+      "<path>",
+      "snapshot directory, .zip, or box:latest|<file id|name> (folder from --box-folder or BOX_FOLDER_ID)",
+    )
     .description(
       "Prove a snapshot without extracting it: manifest schema and version, every file present and nothing extra, SHA-256 and size of each data file, and (unless --quick) every line parses, has an _id, and counts and vector dimensions match",
     )
@@ -77,6 +80,7 @@ ${EXIT_CODE_HELP}
     const target = await resolveSnapshotArg(path, {
       from: flags.from ?? ctx.env.ASTRABAK_OUT ?? "./backups",
       box: resolveBox(flags, ctx.env),
+      boxFlag: flags.boxFolder !== undefined,
       allowLatest: false,
     }, out);
     let report: VerifyReport;

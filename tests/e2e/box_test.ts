@@ -199,13 +199,24 @@ Deno.test("box: list and restore latest pick by the name's timestamp, not Box's 
 
   const target = await FakeDataApi.start({ logRequests: false });
   try {
-    const res = await runCli(["restore", "latest", "--from", t.out, "--json"], {
+    // BOX_FOLDER_ID in the environment alone leaves `latest` local ...
+    const dry = await runCli(["restore", "latest", "--from", t.out, "--dry-run", "--json"], {
       dir: t.dir,
       env: t.env(fakeEnv(target)),
     });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(JSON.parse(dry.stdout).snapshot, join(t.out, zip!.replace(/\.zip$/, "")));
+    // ... --box-folder (or box:latest) takes the newest in Box.
+    const res = await runCli(
+      ["restore", "latest", "--from", t.out, "--box-folder", t.folder.id, "--json"],
+      { dir: t.dir, env: t.env(fakeEnv(target)) },
+    );
     assert.equal(res.code, 0, res.stderr);
     assert.equal(JSON.parse(res.stdout).snapshot, `box:${zip}`);
     assert.equal(target.store.keyspace("default_keyspace").get("articles")!.docs.size, 5);
+    const verify = await t.run(["verify", "box:latest", "--from", t.out, "--json"]);
+    assert.equal(verify.code, 0, verify.stderr);
+    assert.equal(JSON.parse(verify.stdout).path, `box:${zip}`);
   } finally {
     await target.close();
   }
@@ -255,7 +266,7 @@ Deno.test("box: no secret (Box client secret, Data API token) appears in any out
     ["verify", snapshot, "--json"],
     ["upload", join(t.out, zip!)],
     ["zip", snapshot],
-    ["restore", "latest", "--from", t.out, "--dry-run", "--verbose"],
+    ["restore", "box:latest", "--from", t.out, "--dry-run", "--verbose"],
     ["restore", snapshot, "--json"],
   ];
   for (const args of more) {
