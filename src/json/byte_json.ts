@@ -292,25 +292,7 @@ export class ByteJsonScanner {
   }
 
   #skipArray(depth: number): void {
-    if (depth > MAX_JSON_DEPTH) this.fail("JSON nested too deeply");
-    // Fast path for the common case of an array of numbers (vectors): no callback per element.
-    const b = this.bytes;
-    this.expect(LBRACKET, "'['");
-    if (this.skipWs() === RBRACKET) {
-      this.pos++;
-      return;
-    }
-    for (;;) {
-      let c = b[this.pos] ?? -1;
-      if (isWs(c)) c = this.skipWs();
-      if (c === MINUS || (c >= ZERO && c <= NINE)) this.skipNumber();
-      else this.skipValue(depth);
-      let n = b[this.pos] ?? -1;
-      if (isWs(n)) n = this.skipWs();
-      this.pos++;
-      if (n === RBRACKET) return;
-      if (n !== COMMA) this.fail("Expected ',' or ']'", this.pos - 1);
-    }
+    this.numberArrayLength(depth);
   }
 
   #skipLiteral(kind: "true" | "false" | "null"): void {
@@ -355,18 +337,6 @@ export function decodeStringBytes(
   }
   // Escapes present: let the platform decode the quoted string (it validated already).
   return JSON.parse(utf8.decode(bytes.subarray(start - 1, end + 1))) as string;
-}
-
-/**
- * Validates that `bytes` hold exactly one JSON value and returns a copy without insignificant
- * whitespace (the bytes themselves when there was none). Values are never converted, so numbers,
- * escapes and key order are kept exactly.
- */
-export function compactJson(bytes: Uint8Array): Uint8Array {
-  const s = new ByteJsonScanner(bytes);
-  s.skipValue();
-  s.expectEnd();
-  return s.sawWhitespace ? stripWhitespace(bytes) : bytes;
 }
 
 /** Removes whitespace outside strings from bytes already known to be valid JSON. */

@@ -8,12 +8,7 @@
  * manifest records are computed exactly the way verify recomputes them.
  */
 
-import {
-  ByteJsonScanner,
-  decodeStringBytes,
-  JsonSyntaxError,
-  stripWhitespace,
-} from "./byte_json.ts";
+import { ByteJsonScanner, decodeStringBytes, stripWhitespace } from "./byte_json.ts";
 
 /** What a vector-valued field held. */
 export type VectorKind = "array" | "binary" | "null" | "invalid";
@@ -221,8 +216,6 @@ export function base64DecodedLength(text: string): number {
   }
   return (text.length / 4) * 3 - pad;
 }
-
-export { JsonSyntaxError };
 
 /**
  * Returns a copy of the document's bytes with the value of a watched top-level member replaced

@@ -111,11 +111,28 @@ export function unrestorableReasons(definition: Record<string, unknown>): string
     const idx of (definition.indexes as Array<{ name?: string; indexType?: string }> | undefined) ??
       []
   ) {
-    if (idx.indexType === "UNKNOWN") {
-      reasons.push(`index ${idx.name} is not one the Data API can create`);
+    if (!indexCreateCommand(idx.indexType)) {
+      reasons.push(`index ${idx.name} (${idx.indexType}) is not one the Data API can create`);
     }
   }
   return reasons;
+}
+
+const INDEX_CREATE_COMMANDS: Readonly<Record<string, string>> = {
+  regular: "createIndex",
+  vector: "createVectorIndex",
+  text: "createTextIndex",
+};
+
+/**
+ * The Data API command that recreates a `listIndexes` entry of this `indexType`, or undefined
+ * when there is none (`UNKNOWN`: an index made through CQL). One table for backup's warning,
+ * restore's plan and the restore itself.
+ */
+export function indexCreateCommand(indexType: unknown): string | undefined {
+  return typeof indexType === "string" && Object.hasOwn(INDEX_CREATE_COMMANDS, indexType)
+    ? INDEX_CREATE_COMMANDS[indexType]
+    : undefined;
 }
 
 /** "3 collections and 2 tables": how many of each kind, for report lines that cover both. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describeEntries } from "./definition.ts";
+import { describeEntries, indexCreateCommand, unrestorableReasons } from "./definition.ts";
 
 Deno.test("describeEntries names each kind with its count", () => {
   const c = { kind: "collection" as const };
@@ -8,4 +8,27 @@ Deno.test("describeEntries names each kind with its count", () => {
   assert.equal(describeEntries([c]), "1 collection");
   assert.equal(describeEntries([t, t]), "2 tables");
   assert.equal(describeEntries([c, t, c, c, t]), "3 collections and 2 tables");
+});
+
+Deno.test("unrestorableReasons names columns and indexes the Data API cannot create", () => {
+  const table = (indexType: string) => ({
+    columns: { id: { type: "text" }, seen: "timeuuid", v: { type: "vector" } },
+    primaryKey: { partitionBy: ["id"] },
+    indexes: [{ name: "v_idx", indexType }],
+  });
+  assert.deepEqual(unrestorableReasons({ ...table("vector"), columns: { id: "text" } }), []);
+  for (const indexType of ["regular", "vector", "text"]) {
+    assert.equal(indexCreateCommand(indexType) !== undefined, true, indexType);
+  }
+  assert.deepEqual(unrestorableReasons(table("UNKNOWN")), [
+    "column seen (timeuuid) cannot be created through the Data API",
+    "index v_idx (UNKNOWN) is not one the Data API can create",
+  ]);
+  assert.deepEqual(
+    unrestorableReasons({ columns: {}, indexes: [{ name: "n", indexType: "ngram" }] }),
+    [
+      "index n (ngram) is not one the Data API can create",
+    ],
+  );
+  assert.equal(indexCreateCommand("toString"), undefined);
 });

@@ -37,8 +37,6 @@ export interface PlanInput {
   /** Restore everything into this keyspace (default: each collection's own). */
   targetKeyspace: string | null;
   ifExists: IfExists;
-  /** Allow an INCOMPLETE snapshot (its failed collections are left out). */
-  force: boolean;
   /** Collections that exist on the target, by `keyspace.name`. */
   existing: ReadonlyMap<string, CollectionInfo>;
 }

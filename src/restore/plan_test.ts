@@ -54,7 +54,6 @@ Deno.test("planRestore applies renames, keyspace and if-exists, refusing clashes
     renames: new Map([["a", "a2"]]),
     targetKeyspace: "other",
     ifExists: "append",
-    force: true,
     existing,
   });
   assert.deepEqual(
@@ -68,7 +67,6 @@ Deno.test("planRestore applies renames, keyspace and if-exists, refusing clashes
     manifest: m,
     targetKeyspace: null,
     ifExists: "fail" as const,
-    force: false,
     existing: new Map(),
   };
   assert.throws(

@@ -146,7 +146,6 @@ export async function runRestore(
       renames: options.renames,
       targetKeyspace: options.targetKeyspace,
       ifExists: options.ifExists,
-      force: options.force,
       existing,
     });
 

@@ -38,8 +38,8 @@ export function connect(
     endpoint: conn.endpoint,
     environment: conn.environment,
     token: conn.token,
-    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
-    retry: options.retry ?? {},
+    requestTimeoutMs: options.requestTimeoutMs,
+    retry: options.retry,
     rateLimiter: limiter,
     onRetry: (r) =>
       reporter.warn(

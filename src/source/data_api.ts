@@ -16,7 +16,7 @@ import type { InspectOptions } from "../json/raw_document.ts";
 import type { Environment } from "../config/resolve.ts";
 import { VERSION } from "../version.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
-import { parseRetryAfter, retry, type RetryOptions } from "./retry.ts";
+import { DEFAULT_RETRY, parseRetryAfter, retry, type RetryOptions } from "./retry.ts";
 
 /** Where a command goes: the general endpoint, a keyspace, or a collection/table. */
 export interface CommandTarget {
@@ -31,8 +31,8 @@ export interface DataApiClientOptions {
   /** Value of the `Token` header (secret; never logged). */
   token: string;
   /** Per-request timeout, covering the whole response body. Default 30 000 ms. */
-  requestTimeoutMs?: number;
-  retry?: RetryOptions;
+  requestTimeoutMs?: number | undefined;
+  retry?: RetryOptions | undefined;
   /** Called before each retry wait. */
   onRetry?: (info: RetryInfo) => void;
   /** Caps and adapts the request rate (`--max-rps`). */
@@ -61,8 +61,11 @@ export interface CommandOptions {
   onAttempt?: (attempt: number) => void;
 }
 
-/** Data API errors inside HTTP 200 that are transient (database or provider overload). */
-const RETRIABLE_ERROR_CODES = new Set([
+/**
+ * Data API errors that are transient (database or provider overload): retried as a whole request
+ * when they come inside HTTP 200, and per document when insertMany reports them for a document.
+ */
+export const RETRIABLE_ERROR_CODES: ReadonlySet<string> = new Set([
   "UNAVAILABLE_DATABASE",
   "TIMEOUT_READING_DATA",
   "TIMEOUT_WRITING_DATA",
@@ -70,12 +73,6 @@ const RETRIABLE_ERROR_CODES = new Set([
   "EMBEDDING_PROVIDER_TIMEOUT",
   "EMBEDDING_PROVIDER_UNAVAILABLE",
   "EMBEDDING_GATEWAY_RATE_LIMITED",
-]);
-
-/** Error codes meaning "no such collection or table" (servers up to v1.0.40 / from v1.0.41). */
-export const UNKNOWN_COLLECTION_CODES: ReadonlySet<string> = new Set([
-  "COLLECTION_NOT_EXIST",
-  "UNKNOWN_COLLECTION_OR_TABLE",
 ]);
 
 const encoder = new TextEncoder();
@@ -129,7 +126,7 @@ export class DataApiClient {
   ): Promise<CommandResponse> {
     const bytes = typeof body === "string" ? encoder.encode(body) : body;
     const where = describeTarget(target);
-    const maxAttempts = this.#retry.maxAttempts ?? 6;
+    const maxAttempts = this.#retry.maxAttempts ?? DEFAULT_RETRY.maxAttempts;
     return retry(
       (attempt) => {
         options.onAttempt?.(attempt);

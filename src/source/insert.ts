@@ -7,10 +7,9 @@
  * of single documents that failed transiently.
  */
 
-import { SourceError } from "../errors.ts";
 import type { RawDocument } from "../json/raw_document.ts";
 import type { CommandResponse } from "../json/command_response.ts";
-import type { DataApiClient } from "./data_api.ts";
+import { type DataApiClient, protocolError, RETRIABLE_ERROR_CODES } from "./data_api.ts";
 
 /** Data API limit on documents per insertMany (max-document-insert-count). */
 export const MAX_INSERT_DOCUMENTS = 100;
@@ -42,15 +41,8 @@ const decoder = new TextDecoder();
 const PREFIX = encoder.encode('{"insertMany":{"documents":[');
 const SUFFIX = encoder.encode('],"options":{"ordered":false,"returnDocumentResponses":true}}}');
 
-/** Per-document error codes worth one more try (database or embedding provider overload). */
-const TRANSIENT_DOCUMENT_CODES = new Set([
-  "TIMEOUT_WRITING_DATA",
-  "UNAVAILABLE_DATABASE",
-  "EMBEDDING_PROVIDER_RATE_LIMITED",
-  "EMBEDDING_PROVIDER_TIMEOUT",
-  "EMBEDDING_PROVIDER_UNAVAILABLE",
-  "EMBEDDING_GATEWAY_RATE_LIMITED",
-]);
+/** Tries per document that insertMany reports as transiently failed. */
+const DOCUMENT_RETRIES = 3;
 
 /** The request body for a batch, concatenated from the documents' bytes. */
 export function insertManyBody(docs: readonly Uint8Array[]): Uint8Array {
@@ -78,7 +70,7 @@ export async function insertBatch(
   target: { keyspace: string; collection: string },
   docs: readonly RawDocument[],
   bodies: readonly Uint8Array[],
-  options: { signal?: AbortSignal | undefined; documentRetries?: number } = {},
+  options: { signal?: AbortSignal | undefined } = {},
 ): Promise<BatchOutcome> {
   if (docs.length > MAX_INSERT_DOCUMENTS) throw new RangeError(`batch of ${docs.length} documents`);
   const outcome: BatchOutcome = {
@@ -115,7 +107,7 @@ export async function insertBatch(
       if (code === "DOCUMENT_ALREADY_EXISTS") {
         outcome.alreadyExisting++;
         if (retried || round > 0) outcome.alreadyExistingAfterRetry++;
-      } else if (TRANSIENT_DOCUMENT_CODES.has(code) && round < (options.documentRetries ?? 3)) {
+      } else if (RETRIABLE_ERROR_CODES.has(code) && round < DOCUMENT_RETRIES) {
         again.push(i);
       } else {
         const id = docs[i]!.id;
@@ -143,11 +135,11 @@ function documentResponses(
 ): DocumentResponse[] {
   const list = res.status?.documentResponses;
   if (!Array.isArray(list) || list.length !== expected) {
-    throw new SourceError(
+    throw protocolError(
+      "insertMany",
       `insertMany on ${target.keyspace}.${target.collection} answered ${
         Array.isArray(list) ? list.length : "no"
       } document responses for ${expected} documents`,
-      { kind: "protocol", command: "insertMany", retriable: false },
     );
   }
   return list as DocumentResponse[];

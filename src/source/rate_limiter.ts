@@ -1,11 +1,12 @@
 import { sleep } from "./retry.ts";
 
+/** The floor a throttled rate backs off to (requests per second), unless the cap is lower. */
+const MIN_RPS = 1;
+
 /** Options of {@linkcode RateLimiter}. */
 export interface RateLimiterOptions {
   /** The cap: requests per second never exceeded. */
   maxRps: number;
-  /** Floor the rate can back off to (default 1 request per second). */
-  minRps?: number;
   /** Called when the effective rate changes by a throttle or a full recovery. */
   onChange?: (rps: number, why: "throttled" | "recovered") => void;
 }
@@ -17,7 +18,6 @@ export interface RateLimiterOptions {
  */
 export class RateLimiter {
   readonly maxRps: number;
-  readonly minRps: number;
   #rps: number;
   #nextAt = 0;
   readonly #onChange: RateLimiterOptions["onChange"];
@@ -25,7 +25,6 @@ export class RateLimiter {
   constructor(options: RateLimiterOptions) {
     if (!(options.maxRps > 0)) throw new RangeError(`maxRps ${options.maxRps}`);
     this.maxRps = options.maxRps;
-    this.minRps = Math.min(options.minRps ?? 1, options.maxRps);
     this.#rps = options.maxRps;
     this.#onChange = options.onChange;
   }
@@ -46,7 +45,7 @@ export class RateLimiter {
   /** A 429 arrived: halve the rate. */
   throttled(): void {
     const before = this.#rps;
-    this.#rps = Math.max(this.minRps, this.#rps / 2);
+    this.#rps = Math.max(Math.min(MIN_RPS, this.maxRps), this.#rps / 2);
     if (this.#rps !== before) this.#onChange?.(this.#rps, "throttled");
   }
 

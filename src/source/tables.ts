@@ -7,7 +7,7 @@
  */
 
 import { NAME_PATTERN } from "../config/resolve.ts";
-import { type ColumnDesc, tableColumns } from "../manifest/mod.ts";
+import { type ColumnDesc, indexCreateCommand, tableColumns } from "../manifest/mod.ts";
 import type { CollectionInfo } from "./collections.ts";
 import { type DataApiClient, protocolError } from "./data_api.ts";
 
@@ -120,11 +120,9 @@ export async function createTableFromDefinition(
     },
   }, { signal });
   for (const idx of (definition.indexes as Array<Record<string, unknown>> | undefined) ?? []) {
-    const command =
-      { regular: "createIndex", vector: "createVectorIndex", text: "createTextIndex" }[
-        String(idx.indexType) as "regular" | "vector" | "text"
-      ];
+    const command = indexCreateCommand(idx.indexType);
     if (!command) {
+      // The restore plan refuses such tables before anything is dropped or created.
       throw protocolError(
         "createIndex",
         `index ${idx.name} of ${keyspace}.${name} has type ${idx.indexType}, which cannot be recreated`,

@@ -2,8 +2,6 @@ import type { RawDocument } from "../json/raw_document.ts";
 
 /** What a {@linkcode JsonlEncodeStream} produced. */
 export interface JsonlResult {
-  /** Lines written (one per document). */
-  lines: number;
   /** Bytes written, newlines included. */
   bytes: number;
 }
@@ -17,7 +15,6 @@ export class JsonlEncodeStream extends TransformStream<RawDocument[], Uint8Array
   readonly result: Promise<JsonlResult>;
 
   constructor() {
-    let lines = 0;
     let bytes = 0;
     let resolve!: (r: JsonlResult) => void;
     const result = new Promise<JsonlResult>((res) => (resolve = res));
@@ -32,12 +29,11 @@ export class JsonlEncodeStream extends TransformStream<RawDocument[], Uint8Array
           at += d.bytes.byteLength;
           out[at++] = 0x0a;
         }
-        lines += page.length;
         bytes += size;
         controller.enqueue(out);
       },
       flush() {
-        resolve({ lines, bytes });
+        resolve({ bytes });
       },
     });
     this.result = result;

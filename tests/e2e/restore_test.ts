@@ -348,6 +348,39 @@ Deno.test("restore: a 503 burst mid-restore is retried; the result is exact", as
   assert.deepEqual(docsOf(t.target, "articles"), await snapshotLines(snap.snapshot, "articles"));
 });
 
+Deno.test("restore: transient Data API errors in HTTP 200 are retried, per request and per document", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 40, dimension: 4 } });
+  // A whole insertMany refused as overloaded, then one where 3 documents timed out.
+  t.target.faults.add({
+    command: "insertMany",
+    action: { kind: "error", errorCode: "UNAVAILABLE_DATABASE" },
+  });
+  t.target.faults.add({
+    command: "insertMany",
+    action: { kind: "documentError", errorCode: "TIMEOUT_WRITING_DATA", count: 3 },
+  });
+  const r = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--batch-size",
+    "10",
+    "--concurrency",
+    "1",
+    "--json",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(t.target.faults.usage(), [1, 1]);
+  assert.match(
+    r.stderr,
+    /insertMany on default_keyspace\.articles: .*UNAVAILABLE_DATABASE.*retrying/,
+  );
+  const c = JSON.parse(r.stdout).collections[0];
+  assert.deepEqual([c.inserted, c.already_present, c.refused, c.count_after], [40, 0, 0, 40]);
+  assert.deepEqual(docsOf(t.target, "articles"), await snapshotLines(snap.snapshot, "articles"));
+});
+
 Deno.test("restore: a failure part-way is reported exactly, and append finishes the job", async () => {
   await using t = await setup();
   const snap = await makeSnapshot(t.dir, { sample: { articles: 40, dimension: 4 } });

@@ -163,6 +163,16 @@ export class BoxStore {
     return folder;
   }
 
+  #newVersion(content: Uint8Array, createdAt: Date): FakeFileVersion {
+    return {
+      id: this.newVersionId(),
+      sha1: sha1Hex(content),
+      size: content.length,
+      content,
+      createdAt,
+    };
+  }
+
   /** Creates a file with its first version (the caller has checked the name and the parent). */
   addFile(
     parentId: string,
@@ -172,13 +182,7 @@ export class BoxStore {
     contentCreatedAt?: Date,
   ): FakeFile {
     const now = new Date();
-    const version: FakeFileVersion = {
-      id: this.newVersionId(),
-      sha1: sha1Hex(content),
-      size: content.length,
-      content,
-      createdAt: now,
-    };
+    const version = this.#newVersion(content, now);
     const file: FakeFile = {
       id: this.newId(),
       name,
@@ -207,13 +211,7 @@ export class BoxStore {
     contentModifiedAt?: Date,
   ): FakeFile {
     const now = new Date();
-    const version: FakeFileVersion = {
-      id: this.newVersionId(),
-      sha1: sha1Hex(content),
-      size: content.length,
-      content,
-      createdAt: now,
-    };
+    const version = this.#newVersion(content, now);
     file.history.push(version);
     file.versions++;
     file.versionId = version.id;

@@ -20,6 +20,12 @@ export type FaultAction =
   | { kind: "truncate" }
   /** HTTP 200 with a Data API error in `errors[]`. */
   | { kind: "error"; errorCode: string; message?: string }
+  /**
+   * insertMany only: the first `count` documents of the request fail with `errorCode` (not
+   * inserted) in `documentResponses`/`errors[]`, the rest are inserted, as a database timing out
+   * on some writes answers.
+   */
+  | { kind: "documentError"; errorCode: string; count: number }
   /** Run a callback (for example drop the collection) before answering normally. */
   | { kind: "run"; fn: () => void };
 

@@ -84,6 +84,8 @@ export class FakeDataApi {
   readonly options: FakeDataApiOptions;
   #server!: Deno.HttpServer<Deno.NetAddr>;
   #held = new HeldRequests();
+  /** The documentError fault of the request being dispatched (dispatch is synchronous). */
+  #documentFault: { errorCode: string; count: number } | undefined;
 
   private constructor(options: FakeDataApiOptions) {
     this.options = options;
@@ -201,6 +203,7 @@ export class FakeDataApi {
           "Request invalid: the body is not a JSON object with one command.",
         );
       }
+      this.#documentFault = fault?.kind === "documentError" ? fault : undefined;
       body = this.#dispatch(command, get(root, command)!, keyspace, collection);
     } catch (e) {
       if (!(e instanceof FakeApiError)) throw e;
@@ -462,13 +465,17 @@ export class FakeDataApi {
     const errors: FakeError[] = [];
     const errorIndex = new Map<string, number>();
     let stopped = false;
-    for (const doc of docs.a) {
+    const injected = this.#documentFault;
+    for (const [i, doc] of docs.a.entries()) {
       const idText = idTextOf(doc);
       if (stopped) {
         results.push({ id: idText, status: "SKIPPED" });
         continue;
       }
       try {
+        if (injected && i < injected.count) {
+          throw new FakeApiError(injected.errorCode, `injected ${injected.errorCode}`);
+        }
         const stored = c.insert(doc, fakeEmbedding);
         results.push({ id: stringifyTree(get(stored.node, "_id")!), status: "OK" });
       } catch (e) {
