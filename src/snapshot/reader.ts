@@ -268,20 +268,18 @@ class ZipSnapshot implements SnapshotReader {
     const pipe = new TransformStream<Uint8Array, Uint8Array>();
     const done = entry.getData(pipe.writable, signal ? { signal } : {});
     done.catch(() => {});
-    // The CRC-32 verdict arrives when getData settles; hold the end of the stream until then.
-    return Promise.resolve(pipe.readable.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        async flush() {
-          try {
-            await done;
-          } catch (e) {
-            throw new VerificationError(
-              `${name} in ${basename(zipPathOf(entry))}: ${e instanceof Error ? e.message : e}`,
-            );
-          }
-        },
-      }),
-    ));
+    // zip.js reports a CRC-32 mismatch (or a broken entry) by erroring the stream it writes
+    // into, or when getData settles at the end: either way it becomes a verdict on this entry.
+    const where = `${name} in ${basename(this.path)}`;
+    return Promise.resolve(ReadableStream.from((async function* () {
+      try {
+        yield* pipe.readable;
+        await done;
+      } catch (e) {
+        if (signal?.aborted || e instanceof VerificationError) throw e;
+        throw new VerificationError(`${where}: ${e instanceof Error ? e.message : e}`);
+      }
+    })()));
   }
 
   async close(): Promise<void> {
@@ -292,10 +290,6 @@ class ZipSnapshot implements SnapshotReader {
       // already closed
     }
   }
-}
-
-function zipPathOf(entry: zip.FileEntry): string {
-  return entry.filename;
 }
 
 /** Why a zip entry name is unsafe, or null when it is a plain relative path. */

@@ -241,6 +241,13 @@ Deno.test("verify: hostile zips are refused before anything is read", async () =
   await Deno.writeFile(flipped, bytes);
   await flipByte(flipped, Math.floor(bytes.length / 2));
   cases.push([flipped, /FAILED .*(CRC|SHA-256)/i]);
+  // A flipped byte inside the stored manifest.json: zip.js's CRC-32 check is what catches it.
+  const badManifest = join(t.dir, "bad_manifest.zip");
+  const at = new TextDecoder("latin1").decode(bytes).indexOf('"backup_format_version"');
+  assert.ok(at > 0);
+  await Deno.writeFile(badManifest, bytes);
+  await flipByte(badManifest, at + 3);
+  cases.push([badManifest, /manifest\.json in bad_manifest\.zip: .*CRC/i]);
   for (const [path, pattern] of cases) {
     const r = await verify(t.dir, path);
     assert.equal(r.code, 2, `${path}: ${r.stdout}${r.stderr}`);
