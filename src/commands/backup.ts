@@ -25,6 +25,7 @@ import {
 } from "../cli/flags.ts";
 import { DEFAULT_GZIP_LEVEL } from "../streams/gzip_stream.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
+import { describeUpload } from "./upload.ts";
 
 /** Raw flags as commander parses them. */
 export interface BackupFlags extends OutputFlags, ConnectFlags {
@@ -95,14 +96,7 @@ export function formatBackupReport(r: BackupReport): string[] {
   if (r.zip_error) {
     lines.push(`Zip FAILED: ${r.zip_error} (the snapshot directory is complete and kept)`);
   }
-  if (r.upload) {
-    const u = r.upload;
-    lines.push(
-      `Box: ${u.name} is file ${u.fileId} (${u.method}${
-        u.newVersion ? ", new version" : ""
-      }; SHA-1 ${u.sha1} matches)`,
-    );
-  }
+  if (r.upload) lines.push(describeUpload(r.upload));
   if (r.upload_error) {
     lines.push(`Box upload FAILED: ${r.upload_error} (the local snapshot and zip are kept)`);
   }

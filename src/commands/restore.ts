@@ -26,6 +26,7 @@ import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { describeEntries } from "../manifest/mod.ts";
 import { IF_EXISTS, type IfExists } from "../restore/plan.ts";
+import { restoreFigures } from "../restore/collection.ts";
 import {
   DEFAULT_RESTORE_CONCURRENCY,
   type RestoreOptions,
@@ -116,13 +117,7 @@ export function formatRestoreReport(r: RestoreReport): string[] {
       lines.push(`  skipped ${arrow}: ${c.reason}`);
       continue;
     }
-    const figures = c.kind === "table"
-      ? `${c.inserted} rows added, ${c.overwritten} existing rows overwritten, ${c.refused} refused; ${
-        c.count_after ?? "?"
-      } rows in the table`
-      : `${c.inserted} inserted, ${c.already_present} already present, ${c.refused} refused; ${
-        c.count_after ?? "?"
-      } documents in the collection`;
+    const figures = restoreFigures(c);
     lines.push(
       c.status === "ok"
         ? `  ok      ${arrow}: ${figures}`

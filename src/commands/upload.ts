@@ -9,10 +9,11 @@ import { uploadSnapshotZip } from "../box/offsite.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
 import { addBoxOption, addOutputOptions } from "../cli/flags.ts";
 import { resolveBox } from "../config/resolve.ts";
-import { ConfigError, VerificationError } from "../errors.ts";
+import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { packSnapshot } from "../snapshot/zip.ts";
-import { assertZipVerifies, verifySnapshot } from "../verify/verify.ts";
+import { assertZipVerifies } from "../verify/verify.ts";
+import type { UploadResult } from "../box/upload.ts";
 
 /** Raw flags of `upload`. */
 export interface UploadFlags extends OutputFlags {
@@ -50,11 +51,7 @@ ${EXIT_CODE_HELP}
     }
     const zipPath = await zipFor(path, out, ctx.signal);
     const r = await uploadSnapshotZip(box, zipPath, out, ctx.signal);
-    out.result({ status: "ok", zip: zipPath, upload: r }, [
-      `Box: ${r.name} is file ${r.fileId} (${r.method}${
-        r.newVersion ? ", new version" : ""
-      }; SHA-1 ${r.sha1} matches)`,
-    ]);
+    out.result({ status: "ok", zip: zipPath, upload: r }, [describeUpload(r)]);
     ctx.exitCode = ExitCode.Ok;
   });
 }
@@ -68,17 +65,7 @@ async function zipFor(
   const info = await Deno.stat(path).catch(() => null);
   if (!info) throw new ConfigError(`Cannot read ${path}: no such file or directory`);
   if (info.isFile) {
-    const v = await verifySnapshot(path, { quick: true }, out);
-    if (v.status !== "ok") {
-      throw new VerificationError(
-        `Refusing to upload ${path}: ${
-          [
-            ...v.problems,
-            ...v.collections.flatMap((c) => c.problems),
-          ].join("; ")
-        }`,
-      );
-    }
+    await assertZipVerifies(path, out, `Refusing to upload ${path}`);
     return path;
   }
   const existing = `${path.replace(/\/+$/, "")}.zip`;
@@ -87,4 +74,11 @@ async function zipFor(
     return existing;
   }
   return (await packSnapshot(path, (p) => assertZipVerifies(p, out), signal)).zipPath;
+}
+
+/** The one line that reports a proven upload (upload and backup --box-folder). */
+export function describeUpload(u: UploadResult): string {
+  return `Box: ${u.name} is file ${u.fileId} (${u.method}${
+    u.newVersion ? ", new version" : ""
+  }; SHA-1 ${u.sha1} matches)`;
 }

@@ -197,16 +197,21 @@ export async function restoreCollection(
       r.refusals[0]?.errorCode
     }${table ? "" : ` for _id ${r.refusals[0]?.id}`}: ${r.refusals[0]?.message})`;
   }
-  const summary = table
-    ? `${r.target}: ${r.inserted} rows added, ${r.overwritten} existing rows overwritten, ${r.refused} refused, ${
-      r.count_after ?? "?"
-    } in the table now`
-    : `${r.target}: ${r.inserted} inserted, ${r.already_present} already present, ${r.refused} refused, ${
-      r.count_after ?? "?"
-    } in the collection now`;
+  const summary = `${r.target}: ${restoreFigures(r)}`;
   if (r.status === "ok") reporter.info(summary);
   else reporter.error(`${summary}: ${r.error}`);
   return r;
+}
+
+/** What a collection's restore did, in words (the progress line and the final report). */
+export function restoreFigures(r: RestoreCollectionReport): string {
+  return r.kind === "table"
+    ? `${r.inserted} rows added, ${r.overwritten} existing rows overwritten, ${r.refused} refused; ${
+      r.count_after ?? "?"
+    } rows in the table`
+    : `${r.inserted} inserted, ${r.already_present} already present, ${r.refused} refused; ${
+      r.count_after ?? "?"
+    } documents in the collection`;
 }
 
 /** Top-level `duration` columns of a table (their values may need re-spelling, see duration.ts). */

@@ -41,6 +41,13 @@ export interface PlanInput {
   existing: ReadonlyMap<string, CollectionInfo>;
 }
 
+/** The snapshot entries a restore of `include` (all when empty) takes: backed up and named. */
+export function selectEntries(m: Manifest, include: readonly string[]): CollectionEntry[] {
+  return m.collections.filter((c) =>
+    c.status === "ok" && (include.length === 0 || include.includes(c.name))
+  );
+}
+
 /**
  * Builds the plan or throws one ConfigError listing every reason it cannot be carried out.
  * Definitions are compared with {@linkcode definitionDifferences}; an existing collection whose
@@ -56,9 +63,7 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
       problems.push(`"${n}" was not backed up in this snapshot (${c.error})`);
     }
   }
-  const selected = m.collections.filter((c) =>
-    c.status === "ok" && (input.include.length === 0 || input.include.includes(c.name))
-  );
+  const selected = selectEntries(m, input.include);
   const plan: PlannedCollection[] = [];
   const targets = new Map<string, string>();
   for (const entry of selected) {

@@ -16,9 +16,14 @@ import { type CollectionInfo, listCollections } from "../source/collections.ts";
 import { connect, type ConnectOptions } from "../source/connect.ts";
 import type { InsertFailure } from "../source/insert.ts";
 import { listTables } from "../source/tables.ts";
-import { verifyReader, type VerifyReport } from "../verify/verify.ts";
+import {
+  onlyIncomplete,
+  verificationProblems,
+  verifyReader,
+  type VerifyReport,
+} from "../verify/verify.ts";
 import { emptyReport, restoreCollection } from "./collection.ts";
-import { type IfExists, planRestore, type RestoreAction } from "./plan.ts";
+import { type IfExists, planRestore, type RestoreAction, selectEntries } from "./plan.ts";
 
 /**
  * insertMany requests in flight per collection by default: 16 matched the raw insert floor in
@@ -128,11 +133,11 @@ export async function runRestore(
 
     // 2. Plan against what the target holds.
     const client = connect(options.connection, options, reporter);
-    const keyspaces = new Set(
-      manifest.collections.map((c) => options.targetKeyspace ?? c.keyspace),
-    );
+    // Only the keyspaces this restore writes to: another keyspace of the snapshot need not exist.
+    const selected = selectEntries(manifest, options.include);
+    const keyspaces = new Set(selected.map((c) => options.targetKeyspace ?? c.keyspace));
     const existing = new Map<string, CollectionInfo>();
-    const hasTables = manifest.collections.some((c) => c.kind === "table");
+    const hasTables = selected.some((c) => c.kind === "table");
     for (const ks of keyspaces) {
       const found = [
         ...await listCollections(client, ks, signal),
@@ -184,20 +189,15 @@ export async function runRestore(
 
 function checkVerification(v: VerifyReport, m: Manifest, force: boolean): void {
   if (v.status === "ok") return;
-  const onlyIncomplete = m.status === "incomplete" && v.totals.collections_failed === 0 &&
-    v.problems.length === 1;
-  if (onlyIncomplete && force) return;
-  if (onlyIncomplete) {
+  const incompleteOnly = onlyIncomplete(v, m);
+  if (incompleteOnly && force) return;
+  if (incompleteOnly) {
     throw new VerificationError(`Refusing to restore an INCOMPLETE snapshot: ${v.problems[0]}`, {
       hint: "add --force to restore the collections that were backed up",
     });
   }
-  const why = [
-    ...v.problems,
-    ...v.collections.flatMap((c) => c.problems.map((p) => `${c.keyspace}.${c.name}: ${p}`)),
-  ];
   throw new VerificationError(
-    `Refusing to restore: the snapshot failed verification: ${why.join("; ")}`,
+    `Refusing to restore: the snapshot failed verification: ${verificationProblems(v).join("; ")}`,
     {
       hint: "nothing was written; run astrabak verify on it for details",
     },

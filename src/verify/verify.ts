@@ -147,8 +147,7 @@ export async function verifyReader(
     ? "ok"
     : "failed";
   if (report.status === "failed") {
-    report.hint = manifest.status === "incomplete" && report.totals.collections_failed === 0 &&
-        report.problems.length === 1
+    report.hint = onlyIncomplete(report, manifest)
       ? `the collections that were backed up verify; restore them with: astrabak restore ${reader.path} --force`
       : "this snapshot cannot be trusted: keep it for investigation and take a new backup with: astrabak backup";
   }
@@ -260,18 +259,37 @@ function emptyReport(path: string, options: VerifyOptions, problems: string[]): 
 
 function finish(report: VerifyReport, started: number): VerifyReport {
   report.duration_seconds = Math.round(performance.now() - started) / 1000;
-  if (report.problems.length > 0 || report.totals.collections_failed > 0) report.status = "failed";
   return report;
 }
 
+/** Every problem of a report in one list, each collection's named, for one-line refusals. */
+export function verificationProblems(r: VerifyReport): string[] {
+  return [
+    ...r.problems,
+    ...r.collections.flatMap((c) => c.problems.map((p) => `${c.keyspace}.${c.name}: ${p}`)),
+  ];
+}
+
 /**
- * Quick-verifies a freshly written zip (hashes and sizes of every entry against its manifest)
- * and throws if anything is off; used before a zip is published under its final name.
+ * True when a failed verification's only finding is that the snapshot is INCOMPLETE: what it
+ * holds verifies, so restore may take it with --force.
  */
-export async function assertZipVerifies(path: string, reporter: Reporter): Promise<void> {
+export function onlyIncomplete(r: VerifyReport, m: Manifest): boolean {
+  return m.status === "incomplete" && r.totals.collections_failed === 0 && r.problems.length === 1;
+}
+
+/**
+ * Quick-verifies a zip (hashes and sizes of every entry against its manifest) and throws if
+ * anything is off: before a fresh zip is published under its final name, and before an existing
+ * one is uploaded. `what` opens the error message.
+ */
+export async function assertZipVerifies(
+  path: string,
+  reporter: Reporter,
+  what = `The zip written at ${path} does not verify`,
+): Promise<void> {
   const r = await verifySnapshot(path, { quick: true }, reporter);
   if (r.status !== "ok") {
-    const why = [...r.problems, ...r.collections.flatMap((c) => c.problems)].join("; ");
-    throw new VerificationError(`The zip written at ${path} does not verify: ${why}`);
+    throw new VerificationError(`${what}: ${verificationProblems(r).join("; ")}`);
   }
 }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { FakeDataApi } from "../fakes/data_api/server.ts";
 import { NASTY_DOCS } from "../fakes/data_api/sample_data.ts";
 import { copyDir, editManifest, flipByte, makeSnapshot } from "../support/snapshots.ts";
-import { fakeEnv, runCli } from "./run_cli.ts";
+import { fakeEnv, NOT_A_KEYSPACE, runCli } from "./run_cli.ts";
 
 const KS = "default_keyspace";
 
@@ -47,7 +47,7 @@ async function snapshotLines(snapshot: string, collection: string): Promise<stri
 function restore(t: { target: FakeDataApi; dir: string }, args: string[]) {
   return runCli(["restore", ...args], {
     dir: t.dir,
-    env: fakeEnv(t.target, { ASTRA_DB_KEYSPACE: "" }),
+    env: fakeEnv(t.target, { ASTRA_DB_KEYSPACE: NOT_A_KEYSPACE }),
   });
 }
 
@@ -379,6 +379,25 @@ Deno.test("restore: transient Data API errors in HTTP 200 are retried, per reque
   const c = JSON.parse(r.stdout).collections[0];
   assert.deepEqual([c.inserted, c.already_present, c.refused, c.count_after], [40, 0, 0, 40]);
   assert.deepEqual(docsOf(t.target, "articles"), await snapshotLines(snap.snapshot, "articles"));
+});
+
+Deno.test("restore: only the keyspaces being written to must exist on the target", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 5, dimension: 4 } });
+  // Move customers to a keyspace the target does not have.
+  await editManifest(snap.snapshot, (m) => {
+    const c = m.collections.find((e) => e.name === "customers")!;
+    const file = `archive_ks.customers.jsonl.gz`;
+    Deno.renameSync(join(snap.snapshot, c.data_file!), join(snap.snapshot, file));
+    c.keyspace = "archive_ks";
+    c.data_file = file;
+  });
+  const r = await restore(t, [snap.snapshot, "--collections", "articles", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(docsOf(t.target, "articles"), await snapshotLines(snap.snapshot, "articles"));
+  const all = await restore(t, [snap.snapshot, "--dry-run"]);
+  assert.equal(all.code, 1, "the whole snapshot needs archive_ks");
+  assert.match(all.stderr, /archive_ks/);
 });
 
 Deno.test("restore: a failure part-way is reported exactly, and append finishes the job", async () => {

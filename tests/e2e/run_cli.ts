@@ -66,6 +66,12 @@ export function spawnCli(args: string[], options: RunCliOptions): Deno.ChildProc
   }).spawn();
 }
 
+/**
+ * A keyspace no fake holds: restore tests put it in ASTRA_DB_KEYSPACE, so every restore proves
+ * that restore ignores that variable (it would fail on the unknown keyspace otherwise).
+ */
+export const NOT_A_KEYSPACE = "not_a_keyspace";
+
 /** Environment pointing the CLI at a fake Data API. */
 export function fakeEnv(
   api: FakeDataApi,

@@ -13,7 +13,7 @@ import { parseManifest } from "../../src/manifest/mod.ts";
 import { FakeDataApi } from "../fakes/data_api/server.ts";
 import { seedSample, seedTables } from "../fakes/data_api/sample_data.ts";
 import { copyDir } from "../support/snapshots.ts";
-import { fakeEnv, readData, runCli } from "./run_cli.ts";
+import { fakeEnv, NOT_A_KEYSPACE, readData, runCli } from "./run_cli.ts";
 
 const KS = "default_keyspace";
 
@@ -107,7 +107,7 @@ Deno.test("tables: restore into an empty database recreates types, table, indexe
   const { snapshot } = await backup(t);
   const r = await runCli(["restore", snapshot, "--json"], {
     dir: t.dir,
-    env: fakeEnv(t.target, { ASTRA_DB_KEYSPACE: "" }),
+    env: fakeEnv(t.target, { ASTRA_DB_KEYSPACE: NOT_A_KEYSPACE }),
   });
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
@@ -173,7 +173,7 @@ Deno.test("tables: --kind filters, and append reports overwritten rows (tables u
   );
   assert.ok(m2.collections.every((c) => c.kind === "collection"));
 
-  const env = fakeEnv(t.target, { ASTRA_DB_KEYSPACE: "" });
+  const env = fakeEnv(t.target, { ASTRA_DB_KEYSPACE: NOT_A_KEYSPACE });
   assert.equal((await runCli(["restore", tablesOnly.snapshot], { dir: t.dir, env })).code, 0);
   // Change one restored row, then append the snapshot again: the row is overwritten, and said so.
   t.target.store.seedRows(KS, "products", [
@@ -255,7 +255,7 @@ Deno.test("tables: a table the Data API cannot recreate is backed up with a warn
   );
   const res = await runCli(["restore", report.snapshot, "--json"], {
     dir: t.dir,
-    env: fakeEnv(t.target, { ASTRA_DB_KEYSPACE: "" }),
+    env: fakeEnv(t.target, { ASTRA_DB_KEYSPACE: NOT_A_KEYSPACE }),
   });
   assert.equal(res.code, 2);
   const out = JSON.parse(res.stdout);
