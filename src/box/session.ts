@@ -16,6 +16,7 @@ import process from "node:process";
 import type * as Root from "box-node-sdk";
 import type * as Networking from "box-node-sdk/networking";
 import type { BoxConfig } from "../config/resolve.ts";
+import { parseRetryAfter } from "../source/retry.ts";
 
 /** The SDK modules astrabak uses. */
 export interface Sdk {
@@ -30,16 +31,17 @@ export interface BoxSession {
   readonly config: BoxConfig;
 }
 
+/** Back-off base in seconds (doubles per attempt) when Box gives no Retry-After. */
+const BASE_DELAY_SECONDS = 1;
+/** Upper bound on any retry wait, in seconds. */
+const MAX_DELAY_SECONDS = 120;
+/** Per-request timeout: a 20 MB part or simple upload over a slow link fits well within it. */
+const REQUEST_TIMEOUT_MS = 120_000;
+
 /** Tunables of {@linkcode openBox}. */
 export interface BoxSessionOptions {
   /** Total tries per request, including the first. Default 6. */
   maxAttempts?: number;
-  /** Back-off base in seconds (doubles per attempt) when Box gives no Retry-After. Default 1. */
-  baseDelaySeconds?: number;
-  /** Upper bound on any wait, in seconds. Default 120. */
-  maxDelaySeconds?: number;
-  /** Per-request timeout. Default 120 000 ms. */
-  requestTimeoutMs?: number;
   /** Called before each retry wait, e.g. to log it. */
   onRetry?: (info: { status: number; url: string; attempt: number; delaySeconds: number }) => void;
 }
@@ -81,7 +83,7 @@ export async function openBox(
       oauth2Url: `${config.apiBaseUrl}/oauth2`,
     }),
     retryStrategy: new RetryPolicy(options),
-    timeoutConfig: { timeoutMs: options.requestTimeoutMs ?? 120_000 },
+    timeoutConfig: { timeoutMs: REQUEST_TIMEOUT_MS },
   });
   return { client: new sdk.root.BoxClient({ auth, networkSession }), sdk, config };
 }
@@ -95,15 +97,11 @@ type FetchResponse = Parameters<Networking.RetryStrategy["shouldRetry"]>[1];
  * yet downloadable). Delays are in seconds, as box-node-sdk 10 expects.
  */
 export class RetryPolicy implements Networking.RetryStrategy {
-  readonly #o: Required<Omit<BoxSessionOptions, "onRetry" | "requestTimeoutMs">>;
+  readonly #maxAttempts: number;
   readonly #onRetry: BoxSessionOptions["onRetry"];
 
   constructor(options: BoxSessionOptions = {}) {
-    this.#o = {
-      maxAttempts: options.maxAttempts ?? 6,
-      baseDelaySeconds: options.baseDelaySeconds ?? 1,
-      maxDelaySeconds: options.maxDelaySeconds ?? 120,
-    };
+    this.#maxAttempts = options.maxAttempts ?? 6;
     this.#onRetry = options.onRetry;
   }
 
@@ -112,7 +110,7 @@ export class RetryPolicy implements Networking.RetryStrategy {
     response: FetchResponse,
     attempt: number,
   ): Promise<boolean> {
-    if (attempt >= this.#o.maxAttempts) return false;
+    if (attempt >= this.#maxAttempts) return false;
     const s = response.status;
     let retry = false;
     if (s === 0) retry = true; // network error or timeout
@@ -127,9 +125,9 @@ export class RetryPolicy implements Networking.RetryStrategy {
 
   retryAfter(options: FetchOptions, response: FetchResponse, attempt: number): number {
     const asked = retryAfterSeconds(response);
-    const backoff = this.#o.baseDelaySeconds * 2 ** (attempt - 1) * (0.5 + Math.random() * 0.5);
+    const backoff = BASE_DELAY_SECONDS * 2 ** (attempt - 1) * (0.5 + Math.random() * 0.5);
     const delaySeconds = Math.min(
-      this.#o.maxDelaySeconds,
+      MAX_DELAY_SECONDS,
       asked ?? (response.status === 401 ? 0 : backoff),
     );
     this.#onRetry?.({
@@ -144,10 +142,8 @@ export class RetryPolicy implements Networking.RetryStrategy {
 
 function retryAfterSeconds(response: FetchResponse): number | undefined {
   const headers = response.headers ?? {};
-  const raw = headers["retry-after"] ?? headers["Retry-After"];
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  return Number.isFinite(n) && n >= 0 ? n : undefined;
+  const ms = parseRetryAfter(headers["retry-after"] ?? headers["Retry-After"] ?? null);
+  return ms === undefined ? undefined : ms / 1000;
 }
 
 /** Drops query strings (download URLs carry tokens) from URLs shown in logs. */

@@ -15,6 +15,7 @@ import { Readable } from "node:stream";
 import { UploadError } from "../errors.ts";
 import type { Reporter } from "../reporter.ts";
 import { DigestStream } from "../streams/digest_stream.ts";
+import { sleep } from "../source/retry.ts";
 import { type BoxSession, describeBoxError } from "./session.ts";
 
 /** Box's threshold: chunked upload sessions need at least 20 MB; simple uploads are fine below. */
@@ -32,10 +33,11 @@ export interface UploadResult {
   newVersion: boolean;
 }
 
+/** Chunked-upload parts in flight (3, as Box's guide suggests). */
+const PART_CONCURRENCY = 3;
+
 /** Options of {@linkcode uploadZip}. */
 export interface UploadOptions {
-  /** Chunked-upload parts in flight (default 3, as Box's guide suggests). */
-  partConcurrency?: number;
   signal?: AbortSignal | undefined;
 }
 
@@ -57,7 +59,7 @@ export async function uploadZip(
   try {
     const result = size < CHUNKED_THRESHOLD_BYTES
       ? await simpleUpload(session, zipPath, name, size, sha1)
-      : await chunkedUpload(session, zipPath, name, size, reporter, options);
+      : await chunkedUpload(session, zipPath, name, size, sha1, reporter, options);
     if (result.sha1 !== sha1 || result.sizeBytes !== size) {
       throw new UploadError(
         `Box stored ${name} with SHA-1 ${result.sha1} and ${result.sizeBytes} bytes, but the local zip has ${sha1} and ${size} bytes`,
@@ -93,14 +95,16 @@ async function simpleUpload(
     if (!conflict) throw e;
   }
   if (conflict?.sha1 === sha1) return await alreadyPresent(session, conflict.id, name);
-  let files;
-  if (conflict) {
-    files = await client.uploads.uploadFileVersion(conflict.id, {
+  const newVersion = (fileId: string) =>
+    client.uploads.uploadFileVersion(fileId, {
       attributes: { name },
       file: createReadStream(path),
       fileFileName: name,
       fileContentType: "application/zip",
     });
+  let files;
+  if (conflict) {
+    files = await newVersion(conflict.id);
   } else {
     try {
       files = await client.uploads.uploadFile({
@@ -115,12 +119,7 @@ async function simpleUpload(
       if (!late) throw e;
       if (late.sha1 === sha1) return await alreadyPresent(session, late.id, name);
       conflict = late;
-      files = await client.uploads.uploadFileVersion(late.id, {
-        attributes: { name },
-        file: createReadStream(path),
-        fileFileName: name,
-        fileContentType: "application/zip",
-      });
+      files = await newVersion(late.id);
     }
   }
   const f = files.entries?.[0];
@@ -142,11 +141,11 @@ async function chunkedUpload(
   path: string,
   name: string,
   size: number,
+  sha1: string,
   reporter: Reporter,
   options: UploadOptions,
 ): Promise<UploadResult> {
   const { client, config } = session;
-  const sha1 = await fileSha1(path);
   let conflict: Conflict | null = null;
   let upload;
   try {
@@ -172,7 +171,6 @@ async function chunkedUpload(
   }
   reporter.info(`Uploading ${name} in ${Math.ceil(size / partSize)} parts of ${partSize} bytes`);
   const parts: Array<{ partId: string; offset: number; size: number; sha1: string }> = [];
-  const whole = createHash("sha1");
   const file = await Deno.open(path, { read: true });
   try {
     const inflight = new Set<Promise<void>>();
@@ -181,7 +179,6 @@ async function chunkedUpload(
       options.signal?.throwIfAborted();
       const length = Math.min(partSize, size - offset);
       const bytes = await readExactly(file, length);
-      whole.update(bytes);
       const partSha1 = createHash("sha1").update(bytes);
       const hex = partSha1.copy().digest("hex");
       const digest = `sha=${partSha1.digest("base64")}`;
@@ -203,12 +200,12 @@ async function chunkedUpload(
         failure ??= { e };
       }).finally(() => inflight.delete(p));
       inflight.add(p);
-      while (inflight.size >= (options.partConcurrency ?? 3)) await Promise.race(inflight);
+      while (inflight.size >= PART_CONCURRENCY) await Promise.race(inflight);
     }
     await Promise.all(inflight);
     if (failure) throw (failure as { e: unknown }).e;
     parts.sort((a, b) => a.offset - b.offset);
-    const digest = `sha=${whole.digest("base64")}`;
+    const digest = `sha=${Buffer.from(sha1, "hex").toString("base64")}`;
     // Box answers 202 while it still assembles the parts; the retry policy waits and commits
     // again on Retry-After, and this loop covers a 202 that came without one.
     for (let attempt = 1;; attempt++) {
@@ -222,7 +219,7 @@ async function chunkedUpload(
       if (attempt >= 10) {
         throw new UploadError(`Box kept answering "processing" to the commit of ${name}`);
       }
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000, options.signal);
     }
   } catch (e) {
     if (endpoints.abort) {

@@ -87,6 +87,7 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const at = Date.parse(trimmed);
+  // An HTTP date names its day and month; Date.parse alone would take "-5" for a year.
+  const at = /[A-Za-z]/.test(trimmed) ? Date.parse(trimmed) : NaN;
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
