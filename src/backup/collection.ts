@@ -7,6 +7,7 @@
 import { errorMessage, SourceError } from "../errors.ts";
 import {
   type CollectionEntry,
+  dataFileName,
   unreadableColumns,
   unrestorableReasons,
   vectorFields,
@@ -14,12 +15,10 @@ import {
   type VectorStatsEntry,
 } from "../manifest/mod.ts";
 import type { Reporter } from "../reporter.ts";
-import { dataFileName } from "../snapshot/layout.ts";
 import type { SnapshotWorkdir } from "../snapshot/workdir.ts";
 import { type CollectionInfo, estimatedDocumentCount } from "../source/collections.ts";
 import type { DataApiClient } from "../source/data_api.ts";
 import { readPages } from "../source/pages.ts";
-import { DEFAULT_GZIP_LEVEL } from "../streams/gzip_stream.ts";
 import type { BackupOptions } from "./backup.ts";
 import { writeDocuments, type WrittenData } from "./pipeline.ts";
 
@@ -119,7 +118,7 @@ export async function backupCollection(
         file,
         {
           compress: options.compress,
-          compressionLevel: options.compressionLevel ?? DEFAULT_GZIP_LEVEL,
+          compressionLevel: options.compressionLevel,
           stats: { label, requireId: info.kind === "collection", vectorFields: vectors },
         },
       );

@@ -31,7 +31,7 @@ export interface WrittenData {
 export interface WriteDocumentsOptions {
   compress: boolean;
   /** gzip level (default 6). */
-  compressionLevel?: number;
+  compressionLevel?: number | undefined;
   stats: DocumentStatsOptions;
 }
 

@@ -3,7 +3,7 @@
  * acts on. Backup, verify and restore all ask these questions the same way.
  */
 
-import type { EntryKind } from "./types.ts";
+import type { CollectionEntry, EntryKind, VectorStatsEntry } from "./types.ts";
 
 /** The vector settings of a collection definition. */
 export interface VectorSpec {
@@ -146,4 +146,9 @@ export function describeEntries(entries: readonly { kind: EntryKind }[]): string
     tables > 0 ? `${tables} table${tables === 1 ? "" : "s"}` : "",
   ].filter(Boolean);
   return parts.join(" and ");
+}
+
+/** The vector statistics of an entry: its collection `$vector` and its tables' vector columns. */
+export function vectorStats(entry: CollectionEntry): VectorStatsEntry[] {
+  return [...(entry.vector ? [entry.vector] : []), ...(entry.vector_columns ?? [])];
 }

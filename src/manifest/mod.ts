@@ -8,7 +8,7 @@
 export * from "./types.ts";
 export * from "./version.ts";
 export * from "./definition.ts";
-export { MANIFEST_FILE } from "./names.ts";
+export { dataFileName, MANIFEST_FILE, MAX_LINE_BYTES } from "./names.ts";
 export { ManifestError, MAX_MANIFEST_BYTES, parseManifest } from "./read.ts";
 export { manifestProblems } from "./validate.ts";
 export { writeManifest } from "./write.ts";

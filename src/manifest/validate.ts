@@ -6,6 +6,8 @@
 import Ajv from "ajv";
 import schema from "../../docs/manifest.schema.json" with { type: "json" };
 import type { Manifest } from "./types.ts";
+import { dataFileName, MAX_LINE_BYTES } from "./names.ts";
+import { vectorStats } from "./definition.ts";
 
 type ValidateFn = ((data: unknown) => boolean) & {
   errors?: Array<{ instancePath: string; message?: string }> | null;
@@ -57,7 +59,7 @@ export function manifestProblems(data: unknown): string[] {
     if (c.status === "ok") {
       ok++;
       documents += c.document_count ?? 0;
-      const expected = `${key}.jsonl${c.compressed ? ".gz" : ""}`;
+      const expected = dataFileName(c.keyspace, c.name, c.compressed);
       if (c.data_file !== expected) {
         problems.push(`${at}/data_file must be "${expected}" for ${key}`);
       }
@@ -67,9 +69,8 @@ export function manifestProblems(data: unknown): string[] {
       }
       const count = c.document_count ?? 0;
       const raw = c.uncompressed_size_bytes ?? 0;
-      // Smallest possible line is `{"_id":0}\n` (10 bytes); the Data API caps a document at
-      // 4 000 000 characters, i.e. at most 24 MB of UTF-8/escaped bytes.
-      if (raw < count * 10 || raw > count * 24_000_000) {
+      // Smallest possible line is `{"_id":0}\n` (10 bytes).
+      if (raw < count * 10 || raw > count * MAX_LINE_BYTES) {
         problems.push(`${at}/uncompressed_size_bytes ${raw} is implausible for ${count} documents`);
       }
       if (!c.compressed && c.data_size_bytes !== raw) {
@@ -77,7 +78,7 @@ export function manifestProblems(data: unknown): string[] {
           `${at}/data_size_bytes must equal uncompressed_size_bytes when not compressed`,
         );
       }
-      for (const v of [...(c.vector ? [c.vector] : []), ...(c.vector_columns ?? [])]) {
+      for (const v of vectorStats(c)) {
         if (v.documents_with_vector + v.documents_without_vector !== count) {
           problems.push(`${at} vector counts of ${v.field} do not add up to document_count`);
         }

@@ -4,9 +4,8 @@
  */
 
 import { join } from "node:path";
-import { MANIFEST_FILE, MAX_MANIFEST_BYTES, parseManifest } from "../manifest/mod.ts";
 import { parseSnapshotName, type SnapshotNameKind } from "./layout.ts";
-import { openSnapshot } from "./reader.ts";
+import { openSnapshot, readManifest } from "./reader.ts";
 
 /** One snapshot found on disk. */
 export interface LocalSnapshot {
@@ -45,7 +44,7 @@ export async function listLocalSnapshots(dir: string): Promise<LocalSnapshot[]> 
     try {
       const reader = await openSnapshot(path);
       try {
-        const m = parseManifest(await reader.readBytes(MANIFEST_FILE, MAX_MANIFEST_BYTES), path);
+        const m = await readManifest(reader);
         base.status = m.status;
         base.collections = m.collections.length;
         base.documents = m.totals.documents;

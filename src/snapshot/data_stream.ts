@@ -7,16 +7,18 @@
  */
 
 import type { InspectOptions, RawDocument } from "../json/raw_document.ts";
-import { type CollectionEntry, vectorFields } from "../manifest/mod.ts";
+import {
+  type CollectionEntry,
+  MAX_LINE_BYTES,
+  vectorFields,
+  vectorStats,
+} from "../manifest/mod.ts";
 import { ByteLimitStream } from "../streams/byte_limit_stream.ts";
 import { DigestStream } from "../streams/digest_stream.ts";
 import { gunzipStream } from "../streams/gzip_stream.ts";
 import { DocumentParseStream } from "../streams/document_parse_stream.ts";
 import { type DocumentStats, DocumentStatsStream } from "../streams/document_stats_stream.ts";
 import { LineSplitStream } from "../streams/line_split_stream.ts";
-
-/** Longest line accepted: the Data API caps a document at 4 000 000 characters (≤ 24 MB escaped). */
-export const MAX_LINE_BYTES = 24_000_000;
 
 /** What reading a data file found. */
 export interface DataFileFigures {
@@ -120,7 +122,7 @@ export function dataFileProblems(f: DataFileFigures, entry: CollectionEntry): st
         `holds ${f.stats.documents} documents, the manifest says ${entry.document_count}`,
       );
     }
-    const declared = [...(entry.vector ? [entry.vector] : []), ...(entry.vector_columns ?? [])];
+    const declared = vectorStats(entry);
     for (const d of declared) {
       const v = f.stats.vectors.find((x) => x.field === d.field);
       if (v && v.withVector !== d.documents_with_vector) {

@@ -49,8 +49,3 @@ export function parseSnapshotName(
 export function namesForTimestamp(ts: string): string[] {
   return [ts, ts + INCOMPLETE_SUFFIX, `.${ts}${INPROGRESS_SUFFIX}`, `${ts}.zip`];
 }
-
-/** Name of a collection's data file inside a snapshot. */
-export function dataFileName(keyspace: string, collection: string, compressed: boolean): string {
-  return `${keyspace}.${collection}.jsonl${compressed ? ".gz" : ""}`;
-}

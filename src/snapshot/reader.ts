@@ -11,6 +11,12 @@ import * as zip from "@zip.js/zip.js";
 import { basename, join } from "node:path";
 import { ConfigError, VerificationError } from "../errors.ts";
 import { INPROGRESS_SUFFIX } from "./layout.ts";
+import {
+  type Manifest,
+  MANIFEST_FILE,
+  MAX_MANIFEST_BYTES,
+  parseManifest,
+} from "../manifest/mod.ts";
 
 zip.configure({ useWebWorkers: false });
 
@@ -41,6 +47,17 @@ export interface SnapshotReader {
   /** Streams a file's bytes (for zips: the stored bytes, CRC-32 checked at the end). */
   open(name: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>>;
   close(): Promise<void>;
+}
+
+/**
+ * Reads and checks a snapshot's manifest.json (size-capped; schema, version and cross-field
+ * rules). Throws a VerificationError naming the file when it is unusable.
+ */
+export async function readManifest(reader: SnapshotReader): Promise<Manifest> {
+  return parseManifest(
+    await reader.readBytes(MANIFEST_FILE, MAX_MANIFEST_BYTES),
+    `${MANIFEST_FILE} in ${reader.path}`,
+  );
 }
 
 /** Opens a snapshot directory or zip. Unreadable paths are ConfigErrors (exit 1). */

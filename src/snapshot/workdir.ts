@@ -111,15 +111,19 @@ function storageStartError(outDir: string, e: unknown): ConfigError {
 }
 
 async function anyExists(paths: string[]): Promise<boolean> {
-  for (const p of paths) {
-    try {
-      await Deno.lstat(p);
-      return true;
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-  }
+  for (const p of paths) if (await pathExists(p)) return true;
   return false;
+}
+
+/** Whether anything (even a dangling symlink) has this name; other errors are thrown. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
 }
 
 /** fsync a directory so a rename or new entry in it survives a power loss. */

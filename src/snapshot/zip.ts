@@ -9,10 +9,10 @@
 import * as zip from "@zip.js/zip.js";
 import { basename, dirname, join } from "node:path";
 import { IncompleteSnapshotError, StorageError, VerificationError } from "../errors.ts";
-import { MANIFEST_FILE, MAX_MANIFEST_BYTES, parseManifest } from "../manifest/mod.ts";
+import { MANIFEST_FILE } from "../manifest/mod.ts";
 import { fileSink } from "../streams/file_sink.ts";
-import { openSnapshot } from "./reader.ts";
-import { syncDir } from "./workdir.ts";
+import { openSnapshot, readManifest } from "./reader.ts";
+import { pathExists, syncDir } from "./workdir.ts";
 
 zip.configure({ useWebWorkers: false });
 
@@ -43,10 +43,7 @@ export async function packSnapshot(
   let total = 0;
   try {
     if (snapshot.kind !== "dir") throw new VerificationError(`${dir} is already a zip`);
-    const manifest = parseManifest(
-      await snapshot.readBytes(MANIFEST_FILE, MAX_MANIFEST_BYTES),
-      join(dir, MANIFEST_FILE),
-    );
+    const manifest = await readManifest(snapshot);
     if (manifest.status !== "complete") {
       throw new IncompleteSnapshotError(`Refusing to zip ${dir}: the snapshot is INCOMPLETE`, {
         hint: "only complete snapshots are packed (and uploaded); take a new backup",
@@ -66,7 +63,9 @@ export async function packSnapshot(
   const outDir = dirname(dir.replace(/\/+$/, ""));
   const zipPath = join(outDir, `${root}.zip`);
   const tmpPath = join(outDir, `.${root}.zip.inprogress`);
-  if (await exists(zipPath)) throw new StorageError(`Cannot write ${zipPath}: it already exists`);
+  if (await pathExists(zipPath)) {
+    throw new StorageError(`Cannot write ${zipPath}: it already exists`);
+  }
   const zip64 = total > ZIP32_MAX_BYTES || files.length > ZIP32_MAX_ENTRIES;
   let out: Deno.FsFile;
   try {
@@ -91,7 +90,9 @@ export async function packSnapshot(
     }
     await writer.close(undefined, { zip64 });
     await check(tmpPath);
-    if (await exists(zipPath)) throw new StorageError(`Cannot write ${zipPath}: it already exists`);
+    if (await pathExists(zipPath)) {
+      throw new StorageError(`Cannot write ${zipPath}: it already exists`);
+    }
     await Deno.rename(tmpPath, zipPath);
     await syncDir(outDir);
   } catch (e) {
@@ -104,14 +105,4 @@ export async function packSnapshot(
     throw e;
   }
   return { zipPath, sizeBytes: (await Deno.stat(zipPath)).size, zip64 };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }

@@ -8,17 +8,11 @@
  */
 
 import { errorMessage, VerificationError } from "../errors.ts";
-import {
-  type CollectionEntry,
-  type Manifest,
-  MANIFEST_FILE,
-  MAX_MANIFEST_BYTES,
-  parseManifest,
-} from "../manifest/mod.ts";
+import { type CollectionEntry, type Manifest, MANIFEST_FILE } from "../manifest/mod.ts";
 import type { Reporter } from "../reporter.ts";
 import { dataFileProblems, readDataFile } from "../snapshot/data_stream.ts";
 import { INCOMPLETE_SUFFIX, parseSnapshotName } from "../snapshot/layout.ts";
-import { openSnapshot, type SnapshotReader } from "../snapshot/reader.ts";
+import { openSnapshot, readManifest, type SnapshotReader } from "../snapshot/reader.ts";
 
 /** Options of {@linkcode verifySnapshot}. */
 export interface VerifyOptions {
@@ -97,10 +91,7 @@ export async function verifyReader(
 
   let manifest: Manifest;
   try {
-    manifest = parseManifest(
-      await reader.readBytes(MANIFEST_FILE, MAX_MANIFEST_BYTES),
-      `${MANIFEST_FILE} in ${reader.path}`,
-    );
+    manifest = await readManifest(reader);
   } catch (e) {
     if (!(e instanceof VerificationError)) throw e;
     report.problems.push(e.message);

@@ -160,6 +160,11 @@ Deno.test("verify: every tamper case fails with exit 2 and a reason naming the f
       (s) => replaceDataFile(s, "customers", new TextEncoder().encode("plain text\n")),
       /customers.*not a valid gzip stream/,
     ],
+    [
+      "manifest of another snapshot",
+      (s) => editManifest(s, (m) => (m.snapshot = "20200101_000000")),
+      /the snapshot is named 20261125_1201\d\d but its manifest says 20200101_000000/,
+    ],
     ["symlink inside the snapshot", async (s) => {
       await Deno.remove(join(s, "default_keyspace.faq.jsonl.gz"));
       await Deno.symlink("/etc/hostname", join(s, "default_keyspace.faq.jsonl.gz"));

@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { makeSnapshot } from "../../tests/support/snapshots.ts";
+import type { Manifest } from "./types.ts";
+import { manifestProblems } from "./validate.ts";
+
+Deno.test("manifestProblems: cross-field rules the schema cannot express", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "astrabak-manifest-" });
+  try {
+    const good = (await makeSnapshot(dir, { sample: { articles: 5, dimension: 4 } })).manifest;
+    assert.deepEqual(manifestProblems(good), []);
+    const cases: Array<[string, (m: Manifest) => void, RegExp]> = [
+      [
+        "data file of another collection",
+        (m) => (m.collections[0]!.data_file = "default_keyspace.other.jsonl.gz"),
+        /\/collections\/0\/data_file must be "default_keyspace\.articles\.jsonl\.gz"/,
+      ],
+      [
+        "data file listed twice",
+        (m) => (m.collections[1]!.data_file = m.collections[0]!.data_file),
+        /\/collections\/1\/data_file default_keyspace\.articles\.jsonl\.gz is listed twice/,
+      ],
+      [
+        "implausibly small uncompressed size",
+        (m) => (m.collections[0]!.uncompressed_size_bytes = 1),
+        /uncompressed_size_bytes 1 is implausible for 5 documents/,
+      ],
+      ["uncompressed file whose sizes differ", (m) => {
+        const c = m.collections[0]!;
+        c.compressed = false;
+        c.data_file = "default_keyspace.articles.jsonl";
+        c.data_size_bytes = c.uncompressed_size_bytes! + 1;
+      }, /data_size_bytes must equal uncompressed_size_bytes when not compressed/],
+      [
+        "vector counts that do not add up",
+        (m) => (m.collections[0]!.vector!.documents_with_vector += 1),
+        /vector counts of \$vector do not add up to document_count/,
+      ],
+      [
+        "totals that miss a collection",
+        (m) => (m.totals.collections_ok += 1),
+        /\/totals do not match the collections listed/,
+      ],
+      [
+        "document total that does not add up",
+        (m) => (m.totals.documents += 1),
+        /\/totals\/documents \d+ does not match the sum/,
+      ],
+      [
+        "incomplete status without a failed collection",
+        (m) => (m.status = "incomplete"),
+        /\/status "incomplete" contradicts 0 failed collection\(s\)/,
+      ],
+    ];
+    for (const [what, edit, pattern] of cases) {
+      const m = structuredClone(good);
+      edit(m);
+      const problems = manifestProblems(m);
+      assert.ok(problems.some((p) => pattern.test(p)), `${what}: ${problems.join("; ")}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
