@@ -4,7 +4,11 @@
  */
 
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { ENVIRONMENTS } from "../config/resolve.ts";
+import {
+  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  DEFAULT_RETRIES,
+  ENVIRONMENTS,
+} from "../config/resolve.ts";
 import { ConfigError } from "../errors.ts";
 import type { ConnectOptions } from "../source/connect.ts";
 
@@ -55,12 +59,17 @@ export function addConnectionOptions(
       "--token-file <path>",
       "read the token from this file (else env ASTRA_DB_APPLICATION_TOKEN, or ASTRA_DB_USERNAME/ASTRA_DB_PASSWORD)",
     )
-    .option("--request-timeout <seconds>", "timeout of one Data API request", positiveNumber, 30)
+    .option(
+      "--request-timeout <seconds>",
+      "timeout of one Data API request",
+      positiveNumber,
+      DEFAULT_REQUEST_TIMEOUT_SECONDS,
+    )
     .option(
       "--retries <n>",
       "retries of a failed request (429, 5xx, timeout, dropped connection)",
       nonNegativeInt,
-      5,
+      DEFAULT_RETRIES,
     )
     .option(
       "--max-rps <n>",
@@ -94,7 +103,7 @@ export function addBoxOption(cmd: Command, what: string): Command {
       "--box-retries <n>",
       "retries of a failed Box request (429, 5xx, network)",
       nonNegativeInt,
-      5,
+      DEFAULT_RETRIES,
     );
 } /** Parses `30s`, `30m`, `24h` or `7d` into milliseconds. */
 export function parseDuration(value: string, flag: string): number {
@@ -116,8 +125,8 @@ export interface ConnectFlags {
 /** Turns the tuning flags into connect options (one place for both backup and restore). */
 export function connectOptions(flags: ConnectFlags): ConnectOptions {
   return {
-    requestTimeoutMs: Math.round((flags.requestTimeout ?? 30) * 1000),
-    retry: { maxAttempts: (flags.retries ?? 5) + 1 },
+    requestTimeoutMs: Math.round((flags.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_SECONDS) * 1000),
+    retry: { maxAttempts: (flags.retries ?? DEFAULT_RETRIES) + 1 },
     maxRps: flags.maxRps ?? null,
   };
 }

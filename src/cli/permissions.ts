@@ -5,6 +5,8 @@
  * all derive their flags from here, so the sandbox the tests prove is the sandbox users run.
  */
 
+import { DEFAULT_SNAPSHOT_DIR } from "../config/resolve.ts";
+
 /** What the sandbox lets astrabak touch. */
 export interface Sandbox {
   /** Hosts (with port) astrabak may connect to. */
@@ -33,8 +35,8 @@ export const ENV_PATTERNS = ["ASTRA_DB_*", "ASTRABAK_*", "BOX_*"] as const;
 /** The sandbox `deno task compile` builds when no override is given. */
 export const DEFAULT_SANDBOX: Sandbox = {
   netHosts: [...ASTRA_HOSTS, ...BOX_HOSTS],
-  writePaths: ["./backups"],
-  readPaths: ["./backups"],
+  writePaths: [DEFAULT_SNAPSHOT_DIR],
+  readPaths: [DEFAULT_SNAPSHOT_DIR],
 };
 
 /**

@@ -11,6 +11,7 @@ import {
   type ReadTextFile,
   resolveBox,
   resolveConnection,
+  snapshotDir,
 } from "../config/resolve.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
 import {
@@ -58,7 +59,7 @@ export async function parseBackupOptions(
   const exclude = parseNameList(flags.exclude, "--exclude");
   return {
     connection,
-    outDir: flags.out ?? env.ASTRABAK_OUT ?? "./backups",
+    outDir: snapshotDir(flags.out, env),
     include,
     exclude,
     compress: flags.compress !== false,

@@ -8,7 +8,7 @@ import { connectBox } from "../box/offsite.ts";
 import { listRemoteSnapshots, type RemoteSnapshot } from "../box/remote.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
 import { addBoxOption, addOutputOptions } from "../cli/flags.ts";
-import { resolveBox } from "../config/resolve.ts";
+import { resolveBox, snapshotDir } from "../config/resolve.ts";
 import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { listLocalSnapshots, type LocalSnapshot } from "../snapshot/catalog.ts";
@@ -36,7 +36,7 @@ export function registerList(program: Command, ctx: CliContext): void {
   );
   cmd.action(async (flags: ListFlags) => {
     const out = openOutput(ctx, flags);
-    const from = flags.from ?? ctx.env.ASTRABAK_OUT ?? "./backups";
+    const from = snapshotDir(flags.from, ctx.env);
     const box = resolveBox(flags, ctx.env);
     let local: LocalSnapshot[] = [];
     try {

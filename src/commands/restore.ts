@@ -11,6 +11,7 @@ import {
   type ReadTextFile,
   resolveBox,
   resolveConnection,
+  snapshotDir,
 } from "../config/resolve.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
 import {
@@ -28,6 +29,7 @@ import { describeEntries } from "../manifest/mod.ts";
 import { IF_EXISTS, type IfExists } from "../restore/plan.ts";
 import { restoreFigures } from "../restore/collection.ts";
 import {
+  DEFAULT_RESTORE_BATCH_SIZE,
   DEFAULT_RESTORE_CONCURRENCY,
   type RestoreOptions,
   type RestoreReport,
@@ -92,7 +94,7 @@ export async function parseRestoreOptions(
     force: flags.force === true,
     vectorize: (flags.vectorize ?? "keep-vector") as VectorizeMode,
     concurrency: flags.concurrency ?? DEFAULT_RESTORE_CONCURRENCY,
-    batchSize: flags.batchSize ?? 50,
+    batchSize: flags.batchSize ?? DEFAULT_RESTORE_BATCH_SIZE,
     ...connectOptions(flags),
     signal,
   };
@@ -195,7 +197,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
         throw new InvalidArgumentError("the Data API accepts at most 100 documents per insertMany");
       }
       return n;
-    }, 50);
+    }, DEFAULT_RESTORE_BATCH_SIZE);
   addBoxOption(cmd, "to restore latest or box:<…> from (downloaded, SHA-1 checked, into --from)");
   addConnectionOptions(
     cmd,
@@ -223,7 +225,7 @@ ${EXIT_CODE_HELP}
   cmd.action(async (snapshot: string, flags: RestoreFlags) => {
     const out = openOutput(ctx, flags);
     const box = resolveBox(flags, ctx.env);
-    const from = flags.from ?? ctx.env.ASTRABAK_OUT ?? "./backups";
+    const from = snapshotDir(flags.from, ctx.env);
     const target = await resolveSnapshotArg(snapshot, {
       from,
       box,

@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
 import { addBoxOption, addOutputOptions } from "../cli/flags.ts";
 import { resolveSnapshotArg } from "../cli/snapshot_arg.ts";
-import { resolveBox } from "../config/resolve.ts";
+import { resolveBox, snapshotDir } from "../config/resolve.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { type VerifyReport, verifySnapshot } from "../verify/verify.ts";
 
@@ -78,7 +78,7 @@ ${EXIT_CODE_HELP}
   cmd.action(async (path: string, flags: VerifyFlags) => {
     const out = openOutput(ctx, flags);
     const target = await resolveSnapshotArg(path, {
-      from: flags.from ?? ctx.env.ASTRABAK_OUT ?? "./backups",
+      from: snapshotDir(flags.from, ctx.env),
       box: resolveBox(flags, ctx.env),
       boxFlag: flags.boxFolder !== undefined,
       allowLatest: false,

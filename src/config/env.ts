@@ -1,7 +1,8 @@
 /**
  * @module
  * The only module that reads the process environment. Every variable astrabak honours is listed
- * here, so the permission sandbox (`--allow-env=…`) and the README can be derived from one list.
+ * here, once; the sandbox's `--allow-env` patterns (src/cli/permissions.ts) must cover each of
+ * them, which resolve_test.ts checks.
  */
 
 /** Environment variables astrabak reads, with what each is for. */

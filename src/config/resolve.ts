@@ -35,6 +35,20 @@ export interface ConnectionConfig {
 }
 
 /** Names of keyspaces, collections and tables: the Data API allows letters, digits, underscore. */
+/** Where snapshots are written and looked for unless --out/--from or ASTRABAK_OUT say otherwise. */
+export const DEFAULT_SNAPSHOT_DIR = "./backups";
+
+/** Retries per failed request (Data API and Box) unless --retries/--box-retries say otherwise. */
+export const DEFAULT_RETRIES = 5;
+
+/** Seconds per Data API request unless --request-timeout says otherwise. */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
+
+/** The snapshot directory: the flag (`--out`/`--from`), else ASTRABAK_OUT, else the default. */
+export function snapshotDir(flag: string | undefined, env: Env): string {
+  return flag ?? env.ASTRABAK_OUT ?? DEFAULT_SNAPSHOT_DIR;
+}
+
 export const NAME_PATTERN = /^[A-Za-z0-9_]{1,48}$/;
 
 /** Reads a token file; injected so resolution stays testable. */
@@ -223,12 +237,13 @@ export interface BoxConfig {
   readonly uploadBaseUrl: string;
   /** Retries per Box request (429, 5xx, network errors), before giving up. */
   readonly retries: number;
-} /**
+}
+
+/**
  * Box settings when a folder is given (`--box-folder` or BOX_FOLDER_ID), else null. Credentials
  * come only from the environment. Base URLs may point elsewhere only over HTTPS, or over HTTP to
  * this machine (the test fakes).
  */
-
 export function resolveBox(
   flags: { boxFolder?: string | undefined; boxRetries?: number | undefined },
   env: Env,
@@ -265,7 +280,7 @@ export function resolveBox(
       "https://upload.box.com/api",
       "BOX_UPLOAD_BASE_URL",
     ),
-    retries: flags.boxRetries ?? 5,
+    retries: flags.boxRetries ?? DEFAULT_RETRIES,
   });
 }
 

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../errors.ts";
+import { ENV_PATTERNS } from "../cli/permissions.ts";
+import { ENV_VARS } from "./env.ts";
 import { parseNameList, resolveConnection } from "./resolve.ts";
 import { clearSecrets, redactSecrets } from "./secrets.ts";
 
@@ -104,4 +106,13 @@ Deno.test("parseNameList splits, de-duplicates and validates", () => {
     () => parseNameList(["ok", "no.dots"], "--collections"),
     /Cannot use --collections "no.dots"/,
   );
+});
+
+Deno.test("the sandbox's --allow-env patterns cover every variable astrabak reads", () => {
+  const covered = (name: string) =>
+    ENV_PATTERNS.some((p) => p.endsWith("*") ? name.startsWith(p.slice(0, -1)) : name === p);
+  const names = Object.keys(ENV_VARS);
+  assert.ok(names.length >= 15);
+  assert.deepEqual(names.filter((n) => !covered(n)), []);
+  assert.equal(covered("HOME"), false);
 });

@@ -25,7 +25,9 @@ import { concurrentSink } from "../streams/concurrent_sink.ts";
 import { compactDuration } from "./duration.ts";
 import type { PlannedCollection } from "./plan.ts";
 import {
+  DEFAULT_RESTORE_BATCH_SIZE,
   DEFAULT_RESTORE_CONCURRENCY,
+  MAX_BATCH_BYTES,
   MAX_RESTORE_BYTES_IN_FLIGHT,
   type RestoreCollectionReport,
   type RestoreOptions,
@@ -112,8 +114,8 @@ export async function restoreCollection(
     });
     const batches = read.documents!.pipeThrough(
       new BatchStream(
-        Math.min(options.batchSize ?? 50, MAX_INSERT_DOCUMENTS),
-        options.maxBatchBytes ?? 4_000_000,
+        Math.min(options.batchSize ?? DEFAULT_RESTORE_BATCH_SIZE, MAX_INSERT_DOCUMENTS),
+        MAX_BATCH_BYTES,
       ),
     );
     await batches.pipeTo(

@@ -39,6 +39,12 @@ export const DEFAULT_RESTORE_CONCURRENCY = 16;
  */
 export const MAX_RESTORE_BYTES_IN_FLIGHT = 12_000_000;
 
+/** Documents per insertMany by default (as astra-db-ts; the Data API takes at most 100). */
+export const DEFAULT_RESTORE_BATCH_SIZE = 50;
+
+/** Bytes of documents per insertMany: well under the server's 20 MB request limit. */
+export const MAX_BATCH_BYTES = 4_000_000;
+
 /** How restore treats documents of vectorize collections that carry both `$vector` and `$vectorize`. */
 export type VectorizeMode = "keep-vector" | "reembed";
 
@@ -56,10 +62,8 @@ export interface RestoreOptions extends ConnectOptions {
   vectorize: VectorizeMode;
   /** insertMany requests in flight per collection (default {@linkcode DEFAULT_RESTORE_CONCURRENCY}). */
   concurrency?: number;
-  /** Documents per insertMany (≤ 100; default 50, as astra-db-ts). */
+  /** Documents per insertMany (≤ 100; default {@linkcode DEFAULT_RESTORE_BATCH_SIZE}). */
   batchSize?: number;
-  /** Bytes of documents per insertMany (default 4 MB; the server refuses bodies over 20 MB). */
-  maxBatchBytes?: number;
   signal?: AbortSignal | undefined;
 }
 

@@ -154,6 +154,42 @@ Deno.test("backup: $vector is read with projection {'*': true}; the default proj
   assert.ok(lines.every((l) => l.includes('"$vector":')));
 });
 
+Deno.test("backup: --environment astra, --exclude, --compression-level and ASTRABAK_OUT shape the snapshot", async () => {
+  await using t = await setup({ apiPath: "/api/json/v1" });
+  seedSample(t.api.store, { articles: 30, dimension: 8 });
+  const sizes: number[] = [];
+  for (const level of ["1", "9"]) {
+    const out = join(t.out, `level${level}`);
+    const r = await runCli(
+      ["backup", "--environment", "astra", "--exclude", "customers", "--compression-level", level],
+      { dir: t.dir, env: fakeEnv(t.api, { ASTRABAK_OUT: out }) },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const snap = join(out, await onlySnapshot(out));
+    assert.deepEqual(await ls(snap), [
+      "default_keyspace.articles.jsonl.gz",
+      "default_keyspace.faq.jsonl.gz",
+      "manifest.json",
+    ]);
+    const m = await manifestOf(snap);
+    assert.equal(m.document_format.compression_level, Number(level));
+    sizes.push(m.collections.find((c) => c.name === "articles")!.data_size_bytes!);
+    assert.equal((await runCli(["verify", snap], { dir: t.dir })).code, 0);
+  }
+  assert.ok(
+    sizes[0]! > sizes[1]!,
+    `level 1 (${sizes[0]} B) compresses less than 9 (${sizes[1]} B)`,
+  );
+  assert.ok(t.api.requests.length > 0);
+  assert.deepEqual(t.api.requests.filter((q) => !q.path.startsWith("/api/json/v1/")), []);
+  const bad = await runCli(["backup", "--out", t.out, "--compression-level", "10"], {
+    dir: t.dir,
+    env: fakeEnv(t.api),
+  });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--compression-level.*1 to 9/);
+});
+
 Deno.test("backup: one failing collection makes the snapshot INCOMPLETE while others finish", async () => {
   await using t = await setup();
   seedSample(t.api.store, { articles: 30, dimension: 4 });
@@ -296,15 +332,24 @@ Deno.test("backup: the token appears nowhere: not in output, logs, manifest or d
   seedSample(t.api.store, { articles: 5, dimension: 4 });
   const tokenFile = join(t.dir, "token");
   await Deno.writeTextFile(tokenFile, secret + "\n");
-  for (const extra of [["--verbose"], ["--json", "--log-format", "json"]]) {
-    const r = await runCli(["backup", "--out", t.out, "--token-file", tokenFile, ...extra], {
+  // The file named by --token-file, then by ASTRABAK_TOKEN_FILE.
+  const runs: Array<[string[], Record<string, string>]> = [
+    [["--token-file", tokenFile, "--verbose"], {}],
+    [["--json", "--log-format", "json"], { ASTRABAK_TOKEN_FILE: tokenFile }],
+  ];
+  for (const [extra, env] of runs) {
+    const r = await runCli(["backup", "--out", t.out, ...extra], {
       dir: t.dir,
-      env: fakeEnv(t.api, { ASTRA_DB_APPLICATION_TOKEN: "" }),
+      env: fakeEnv(t.api, { ASTRA_DB_APPLICATION_TOKEN: "", ...env }),
     });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret));
   }
-  assert.ok(t.api.requests.some((q) => q.token === secret), "the token file was used");
+  assert.equal(
+    t.api.requests.filter((q) => q.token !== secret).length,
+    0,
+    "every request carried the token from the file",
+  );
   for await (const snap of Deno.readDir(t.out)) {
     if (!snap.isDirectory) continue;
     for await (const f of Deno.readDir(join(t.out, snap.name))) {

@@ -400,6 +400,24 @@ Deno.test("restore: only the keyspaces being written to must exist on the target
   assert.match(all.stderr, /archive_ks/);
 });
 
+Deno.test("restore: insertMany batches stay under 4 MB whatever --batch-size says", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, {
+    sample: { articles: 1, dimension: 4 },
+    prepare: (api) => {
+      api.store.createCollection(KS, "big", { vector: { dimension: 4 } });
+      api.store.seedSynthetic(KS, "big", { count: 120, dimension: 4, textBytes: 100_000 });
+    },
+  });
+  const r = await restore(t, [snap.snapshot, "--collections", "big", "--batch-size", "100"]);
+  assert.equal(r.code, 0, r.stderr);
+  const inserts = t.target.requestsOf("insertMany", "big");
+  // 120 documents of 100 KB: two requests by count, but 12 MB need at least four by size.
+  assert.ok(inserts.length >= 4, `${inserts.length} insertMany requests`);
+  for (const q of inserts) assert.ok(q.size <= 4_001_000, `an insertMany of ${q.size} bytes`);
+  assert.deepEqual(docsOf(t.target, "big"), await snapshotLines(snap.snapshot, "big"));
+});
+
 Deno.test("restore: a failure part-way is reported exactly, and append finishes the job", async () => {
   await using t = await setup();
   const snap = await makeSnapshot(t.dir, { sample: { articles: 40, dimension: 4 } });

@@ -55,6 +55,11 @@ export interface FakeDataApiOptions {
   latencyMs?: number;
   /** Keep a log of requests (default true). */
   logRequests?: boolean;
+  /**
+   * The one URL prefix served, as a real server has one: `/v1` (HCD, DSE; the default) or
+   * `/api/json/v1` (Astra). Anything else is 404.
+   */
+  apiPath?: "/v1" | "/api/json/v1";
   /** Leave out `nextPageState` on the last page instead of sending null. Default false. */
   omitNullPageState?: boolean;
   store?: FakeStore;
@@ -68,6 +73,8 @@ export interface LoggedRequest {
   collection?: string | undefined;
   token: string | null;
   userAgent: string | null;
+  /** Request body size in bytes. */
+  size: number;
   /** Request body (first 100 000 characters). */
   body: string;
 }
@@ -130,17 +137,23 @@ export class FakeDataApi {
 
   async #handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
-    let path = url.pathname;
-    if (path.startsWith("/api/json/v1")) path = path.slice("/api/json/v1".length);
-    else if (path.startsWith("/v1")) path = path.slice("/v1".length);
-    else return new Response("Not Found", { status: 404 });
+    const prefix = this.options.apiPath ?? "/v1";
+    if (!url.pathname.startsWith(prefix + "/") && url.pathname !== prefix) {
+      return new Response("Not Found", { status: 404 });
+    }
+    const path = url.pathname.slice(prefix.length);
     const segs = path.split("/").filter(Boolean);
     if (segs.length > 2) return new Response("Not Found", { status: 404 });
     if (req.method !== "POST") return new Response("Method Not Allowed", { status: 405 });
     const [keyspace, collection] = segs;
 
     const token = req.headers.get("token") ?? req.headers.get("x-cassandra-token");
-    const text = await req.text();
+    const raw = new Uint8Array(await req.arrayBuffer());
+    // quarkus.http.limits.max-body-size: 20M, enforced before the command is read.
+    if (raw.length > MAX_BODY_BYTES) {
+      return new Response("Request Entity Too Large", { status: 413 });
+    }
+    const text = new TextDecoder().decode(raw);
     let command = "";
     let root: JNode | undefined;
     try {
@@ -157,6 +170,7 @@ export class FakeDataApi {
         collection,
         token,
         userAgent: req.headers.get("user-agent"),
+        size: raw.length,
         body: text.slice(0, 100_000),
       });
     }
@@ -517,6 +531,9 @@ export class FakeDataApi {
 }
 
 const OK = `{"status":{"ok":1}}`;
+
+/** The Data API's HTTP body limit (20 MiB). */
+const MAX_BODY_BYTES = 20 * 1024 * 1024;
 
 function unknownCommand(command: string): FakeApiError {
   return new FakeApiError("COMMAND_UNKNOWN", `Provided command unknown: "${command}".`);

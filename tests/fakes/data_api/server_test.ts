@@ -195,13 +195,18 @@ Deno.test("fake: auth, unknown names and the Astra path prefix", async () => {
     assert.match(missing.text, /UNKNOWN_COLLECTION_OR_TABLE/);
     const ks = await raw(api, "nokeyspace", { findCollections: {} });
     assert.match(ks.text, /UNKNOWN_KEYSPACE/);
-    // The astra environment posts to /api/json/v1/<keyspace>.
+  });
+  // The astra environment posts to /api/json/v1/<keyspace>, the one prefix Astra serves.
+  await withFake(async (api) => {
     const astra = new DataAPIClient(FAKE_TOKEN, { environment: "astra" }).db(api.url, {
       keyspace: "default_keyspace",
     });
     await astra.createCollection("viaastra");
     assert.equal(api.requests.at(-1)?.path, "/api/json/v1/default_keyspace");
-  });
+    const wrong = await fetch(`${api.url}/v1/default_keyspace`, { method: "POST", body: "{}" });
+    assert.equal(wrong.status, 404);
+    await wrong.body?.cancel();
+  }, { apiPath: "/api/json/v1" });
 });
 
 Deno.test("fake: username/password tokens and the legacy missing-collection code", async () => {
@@ -1029,4 +1034,14 @@ Deno.test("fake tables: page states are opaque, per table, and the page size is 
     const limited = await rawTree(api, `${KS}/products`, { find: { options: { limit: 12 } } });
     assert.equal((get(get(limited, "data"), "documents") as { a: JNode[] }).a.length, 10);
   }, { tablePageSize: 10 });
+});
+
+Deno.test("fake: a request body over 20 MiB is refused at the HTTP layer (413)", async () => {
+  await withFake(async (api) => {
+    const big = `{"insertMany":{"documents":[{"_id":1,"t":"${"x".repeat(21 * 1024 * 1024)}"}]}}`;
+    const r = await raw(api, "default_keyspace", big);
+    assert.equal(r.status, 413);
+    const small = await raw(api, "default_keyspace", { findCollections: {} });
+    assert.equal(small.status, 200);
+  });
 });
