@@ -78,6 +78,7 @@ try {
         def ? "identical" : "DIFFERS"
       }`,
     );
+    if (!same || !def) code = 1;
   }
   for (const name of ["articles", "customers", "faq"]) {
     const docs = (f: FakeDataApi) =>
@@ -87,7 +88,9 @@ try {
       restored.has(d.replace(/,"\$vectorize":"[^"]*"/, ""))
     ).length;
     say(`  ${name}: ${same}/${docs(api).length} identical`);
+    if (same !== docs(api).length || restored.size !== docs(api).length) code = 1;
   }
+  if (code !== 0) say("demo failed: the restored data differs from the source");
 } catch (e) {
   say(`demo failed: ${e instanceof Error ? e.message : e}`);
   code = 1;

@@ -94,13 +94,7 @@ Deno.test("box: an existing name gets a new version, unless Box already holds th
   assert.equal(again.code, 0, again.stderr);
   assert.equal(JSON.parse(again.stdout).upload.method, "already-present");
   // Someone replaced the Box copy with other bytes: the upload becomes a new version.
-  t.box.store.files.get(t.box.fileByName(t.folder.id, zip!)!.id)!.content = new Uint8Array([
-    1,
-    2,
-    3,
-  ]);
-  const stale = t.box.fileByName(t.folder.id, zip!)!;
-  stale.sha1 = sha1(stale.content);
+  t.box.store.addVersion(t.box.fileByName(t.folder.id, zip!)!, new Uint8Array([1, 2, 3]));
   const fix = await t.run(["upload", join(t.out, zip!), "--json"]);
   assert.equal(fix.code, 0, fix.stderr);
   const u = JSON.parse(fix.stdout).upload;
@@ -261,16 +255,20 @@ Deno.test("box: no secret (Box client secret, Data API token) appears in any out
   }
   const [zip] = await zipsIn(t.out);
   const snapshot = join(t.out, zip!.replace(/\.zip$/, ""));
+  // Every command through its successful path (the write paths log the most).
   const more = [
     ["verify", `box:${zip}`, "--from", t.out],
     ["verify", snapshot, "--json"],
     ["upload", join(t.out, zip!)],
     ["zip", snapshot],
-    ["restore", "box:latest", "--from", t.out, "--dry-run", "--verbose"],
-    ["restore", snapshot, "--json"],
+    ["restore", "box:latest", "--from", t.out, "--dry-run", "--if-exists", "append", "--verbose"],
+    ["restore", snapshot, "--if-exists", "replace", "--verbose"],
+    ["restore", snapshot, "--if-exists", "append", "--json", "--log-format", "json"],
   ];
   for (const args of more) {
+    if (args[0] === "zip") await Deno.remove(join(t.out, zip!));
     const r = await t.run(args);
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
     outputs.push(r.stdout, r.stderr);
   }
   // Failures too: a token endpoint that answers with an error.
