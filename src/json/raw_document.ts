@@ -218,16 +218,31 @@ export function base64DecodedLength(text: string): number {
 }
 
 /**
- * Returns a copy of the document's bytes with the value of a watched top-level member replaced
- * (restore uses it to re-spell values the Data API prints but does not accept back).
+ * Returns a copy of the document's bytes with the values of watched top-level members replaced,
+ * in one pass (restore uses it to re-spell values the Data API prints but does not accept back).
+ * Members not in the document are ignored; with nothing to replace the bytes are returned as is.
  */
-export function withMemberValue(doc: RawDocument, name: string, value: Uint8Array): Uint8Array {
-  const m = doc.members.find((x) => x.name === name);
-  if (!m) return doc.bytes;
+export function withMemberValues(
+  doc: RawDocument,
+  values: ReadonlyMap<string, Uint8Array>,
+): Uint8Array {
+  const spans = doc.members.filter((m) => values.has(m.name))
+    .sort((a, b) => a.valueStart - b.valueStart);
+  if (spans.length === 0) return doc.bytes;
   const b = doc.bytes;
-  const out = new Uint8Array(b.length - (m.valueEnd - m.valueStart) + value.length);
-  out.set(b.subarray(0, m.valueStart), 0);
-  out.set(value, m.valueStart);
-  out.set(b.subarray(m.valueEnd), m.valueStart + value.length);
+  let size = b.length;
+  for (const m of spans) size += values.get(m.name)!.length - (m.valueEnd - m.valueStart);
+  const out = new Uint8Array(size);
+  let from = 0;
+  let at = 0;
+  for (const m of spans) {
+    out.set(b.subarray(from, m.valueStart), at);
+    at += m.valueStart - from;
+    const v = values.get(m.name)!;
+    out.set(v, at);
+    at += v.length;
+    from = m.valueEnd;
+  }
+  out.set(b.subarray(from), at);
   return out;
 }

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { base64DecodedLength, parseDocumentLine, withoutMember } from "./raw_document.ts";
+import {
+  base64DecodedLength,
+  parseDocumentLine,
+  withMemberValues,
+  withoutMember,
+} from "./raw_document.ts";
 import { parseCommandResponse } from "./command_response.ts";
 
 const enc = new TextEncoder();
@@ -64,6 +69,19 @@ Deno.test("inspection compacts pretty-printed documents and keeps spans consiste
   assert.equal(text(doc.bytes), '{"_id":"a","$vectorize":"hi","b":[1]}');
   assert.equal(text(doc.id), '"a"');
   assert.equal(dec.decode(withoutMember(doc, "$vectorize")), '{"_id":"a","b":[1]}');
+});
+
+Deno.test("withMemberValues replaces several watched members in one pass, in any order", () => {
+  const doc = parseDocumentLine(enc.encode('{"id":1,"d1":"P1D","x":"P1D","d2":"PT1H"}'), {
+    vectorFields: [],
+    watch: ["d2", "d1"],
+  });
+  const v = (s: string) => enc.encode(s);
+  assert.equal(
+    dec.decode(withMemberValues(doc, new Map([["d2", v('"1h"')], ["d1", v('"1d"')]]))),
+    '{"id":1,"d1":"1d","x":"P1D","d2":"1h"}',
+  );
+  assert.equal(withMemberValues(doc, new Map([["nope", v("1")]])), doc.bytes);
 });
 
 Deno.test("base64DecodedLength validates and measures", () => {

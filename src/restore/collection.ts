@@ -6,12 +6,7 @@
  */
 
 import { errorMessage, InterruptedError, VerificationError } from "../errors.ts";
-import {
-  parseDocumentLine,
-  type RawDocument,
-  withMemberValue,
-  withoutMember,
-} from "../json/raw_document.ts";
+import { type RawDocument, withMemberValues, withoutMember } from "../json/raw_document.ts";
 import { primaryKeyColumns, tableColumns, vectorSpec } from "../manifest/mod.ts";
 import type { Reporter } from "../reporter.ts";
 import { dataFileProblems, readDataFile } from "../snapshot/data_stream.ts";
@@ -225,18 +220,14 @@ function durationColumns(definition: Record<string, unknown>): string[] {
 
 /** The bytes sent for a table row: as stored, except durations the server would not accept back. */
 function rowBody(doc: RawDocument, durations: readonly string[]): Uint8Array {
-  let bytes = doc.bytes;
-  let current = doc;
-  for (const col of durations) {
-    const m = current.members.find((x) => x.name === col);
-    if (!m) continue;
-    const raw = decoder.decode(current.bytes.subarray(m.valueStart, m.valueEnd));
+  const respelled = new Map<string, Uint8Array>();
+  for (const m of doc.members) {
+    if (!durations.includes(m.name)) continue;
+    const raw = decoder.decode(doc.bytes.subarray(m.valueStart, m.valueEnd));
     const compact = raw.startsWith('"') ? compactDuration(JSON.parse(raw) as string) : null;
-    if (compact === null) continue;
-    bytes = withMemberValue(current, col, encoder.encode(JSON.stringify(compact)));
-    current = parseDocumentLine(bytes, { vectorFields: [], watch: durations });
+    if (compact !== null) respelled.set(m.name, encoder.encode(JSON.stringify(compact)));
   }
-  return bytes;
+  return withMemberValues(doc, respelled);
 }
 
 const decoder = new TextDecoder();
