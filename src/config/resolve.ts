@@ -6,7 +6,7 @@
 
 import { ConfigError } from "../errors.ts";
 import type { Env } from "./env.ts";
-import { registerSecret } from "./secrets.ts";
+import { base64Utf8, registerSecret } from "./secrets.ts";
 
 /** Data API deployment kinds, as astra-db-ts names them; they decide the URL prefix. */
 export const ENVIRONMENTS = ["astra", "hcd", "dse", "cassandra", "other"] as const;
@@ -205,10 +205,6 @@ async function resolveToken(
     hint:
       "set ASTRA_DB_APPLICATION_TOKEN (or ASTRA_DB_USERNAME + ASTRA_DB_PASSWORD for non-Astra servers), or pass --token-file PATH",
   });
-}
-
-function base64Utf8(s: string): string {
-  return btoa(String.fromCharCode(...new TextEncoder().encode(s)));
 }
 
 /** Splits repeatable, comma-separated name flags into a clean list, validating each name. */

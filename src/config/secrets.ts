@@ -12,7 +12,12 @@ export function registerSecret(value: string): void {
   if (value.length < 4) return;
   secrets.add(value);
   secrets.add(encodeURIComponent(value));
-  secrets.add(btoa(String.fromCharCode(...new TextEncoder().encode(value))));
+  secrets.add(base64Utf8(value));
+}
+
+/** Base64 of a string's UTF-8 bytes (how Cassandra-style tokens carry a username and password). */
+export function base64Utf8(s: string): string {
+  return btoa(String.fromCharCode(...new TextEncoder().encode(s)));
 }
 
 /** Replaces every registered secret in `text` with `***`. */

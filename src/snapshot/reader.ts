@@ -10,7 +10,7 @@
 import * as zip from "@zip.js/zip.js";
 import { basename, join } from "node:path";
 import { ConfigError, VerificationError } from "../errors.ts";
-import { INPROGRESS_SUFFIX } from "./layout.ts";
+import { INPROGRESS_SUFFIX, parseSnapshotName } from "./layout.ts";
 import {
   type Manifest,
   MANIFEST_FILE,
@@ -177,8 +177,6 @@ class FsFileReader extends zip.Reader<Deno.FsFile> {
   }
 }
 
-const ROOT_NAME = /^\d{8}_\d{6}(\.INCOMPLETE)?$/;
-
 class ZipSnapshot implements SnapshotReader {
   readonly kind = "zip";
   readonly path: string;
@@ -245,7 +243,8 @@ class ZipSnapshot implements SnapshotReader {
       );
     }
     this.rootName = [...roots][0]!;
-    if (!ROOT_NAME.test(this.rootName)) {
+    const root = parseSnapshotName(this.rootName)?.kind;
+    if (root !== "complete" && root !== "incomplete") {
       this.oddities.push(`unexpected top-level folder ${this.rootName}`);
     }
     for (const e of entries) {
