@@ -180,7 +180,7 @@ export function decideRetention<T extends SnapshotGroup>(
       if (d.action === "remove") d.reasons.push("no rule keeps it");
       continue;
     }
-    const newer = complete.find((c) => c.snapshot.timestamp > d.snapshot.timestamp);
+    const newer = complete.findLast((c) => c.snapshot.timestamp > d.snapshot.timestamp);
     const what = d.snapshot.state === "incomplete" ? "incomplete" : "unfinished";
     if (d.snapshot.state === "inprogress" && context.inProgressLocked) {
       d.action = "keep";
