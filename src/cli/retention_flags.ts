@@ -31,39 +31,53 @@ function duration(value: string): { ms: number; text: string } {
   return { ms, text: value.trim() };
 }
 
-/** Adds `--keep-last` … `--keep-within` and `--keep-min`; `when` ends each rule's help line. */
-export function addRetentionOptions(cmd: Command, when = ""): Command {
-  const rule = (what: string) => `${what}${when}`;
+/**
+ * Adds `--keep-last` … `--keep-within` and `--keep-min`. On backup (`afterBackup`) the help says
+ * when the prune happens.
+ */
+export function addRetentionOptions(
+  cmd: Command,
+  options: { afterBackup?: boolean } = {},
+): Command {
+  if (options.afterBackup) {
+    cmd.addHelpText(
+      "after",
+      `
+Any --keep-* rule prunes --out (and the Box folder, when this run's upload succeeded) after a
+complete backup only, exactly as astrabak prune does (see astrabak prune --help); after an
+incomplete or failed backup nothing is pruned. A failed prune exits 3.`,
+    );
+  }
   return cmd
-    .option("--keep-last <n>", rule("keep the n newest complete snapshots"), positiveInt)
+    .option("--keep-last <n>", "keep the n newest complete snapshots", positiveInt)
     .option(
       "--keep-hourly <n>",
-      rule("keep the newest snapshot of each of the last n hours that have one (UTC)"),
+      "keep the newest snapshot of each of the last n hours that have one (UTC)",
       positiveInt,
     )
     .option(
       "--keep-daily <n>",
-      rule("keep the newest snapshot of each of the last n days that have one (UTC)"),
+      "keep the newest snapshot of each of the last n days that have one (UTC)",
       positiveInt,
     )
     .option(
       "--keep-weekly <n>",
-      rule("keep the newest snapshot of each of the last n ISO weeks that have one"),
+      "keep the newest snapshot of each of the last n ISO weeks that have one",
       positiveInt,
     )
     .option(
       "--keep-monthly <n>",
-      rule("keep the newest snapshot of each of the last n months that have one"),
+      "keep the newest snapshot of each of the last n months that have one",
       positiveInt,
     )
     .option(
       "--keep-yearly <n>",
-      rule("keep the newest snapshot of each of the last n years that have one"),
+      "keep the newest snapshot of each of the last n years that have one",
       positiveInt,
     )
     .option(
       "--keep-within <duration>",
-      rule("keep every snapshot less than this (30d, 12h, 90m) older than the newest"),
+      "keep every snapshot less than this (30d, 12h, 90m) older than the newest",
       duration,
     )
     .option(

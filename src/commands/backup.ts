@@ -155,7 +155,7 @@ export function registerBackup(program: Command, ctx: CliContext): void {
       "remove leftovers of crashed runs (.inprogress) older than age (e.g. 30m, 24h, 7d; default 24h)",
     );
   addBoxOption(cmd, "to upload the zip of a complete snapshot to (implies --zip)");
-  addRetentionOptions(cmd, ", pruning --out (and Box) after a complete backup (see prune --help)");
+  addRetentionOptions(cmd, { afterBackup: true });
   addConnectionOptions(cmd);
   addOutputOptions(cmd);
   cmd.addHelpText(
@@ -197,6 +197,7 @@ ${EXIT_CODE_HELP}
         { outDir: options.outDir, box: options.box ?? null },
         policy,
         out,
+        ctx.signal,
       )
       : null;
     out.result(

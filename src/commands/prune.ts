@@ -31,7 +31,8 @@ export const PRUNE_EXIT_HELP = `Exit status:
   0    done: every removal decided on happened (with --dry-run: decided, nothing removed)
   1    configuration: no keep rule, no such directory, a backup holds the directory's lock,
        Box credentials or folder; nothing was removed
-  2    a removal failed (named in the report and on stderr); the other removals went on`;
+  2    a removal failed (named in the report and on stderr); the other removals went on
+  130  interrupted by SIGINT/SIGTERM; the removals done so far are logged, no other one started`;
 
 /**
  * Where to prune: `--from` (or ASTRABAK_OUT) locally, `--box-folder` (or BOX_FOLDER_ID) in Box;
@@ -128,6 +129,7 @@ ${PRUNE_EXIT_HELP}
       policy: retentionPolicy(flags),
       ...pruneLocations(flags, ctx.env),
       dryRun: flags.dryRun === true,
+      signal: ctx.signal,
     }, out);
     out.result(report, formatPruneReport(report));
     ctx.exitCode = report.failed > 0 ? ExitCode.Incomplete : ExitCode.Ok;

@@ -45,6 +45,8 @@ export interface PruneOptions {
   dryRun: boolean;
   /** Clock (tests). */
   now?: () => Date;
+  /** Aborted on SIGINT/SIGTERM: no further removal starts. */
+  signal?: AbortSignal;
 }
 
 /** One snapshot in a prune report. */
@@ -137,7 +139,7 @@ export async function runPrune(options: PruneOptions, reporter: Reporter): Promi
       locations.push({
         where: "local",
         location: local.dir,
-        snapshots: await applyLocal(local, decisions, options.dryRun, reporter),
+        snapshots: await applyLocal(local, decisions, options, reporter),
         leftovers: local.leftovers,
       });
     }
@@ -149,7 +151,7 @@ export async function runPrune(options: PruneOptions, reporter: Reporter): Promi
       locations.push({
         where: "box",
         location: options.box!.folderId,
-        snapshots: await applyBox(box, decisions, options.dryRun, reporter),
+        snapshots: await applyBox(box, decisions, options, reporter),
         leftovers: [],
       });
     }
@@ -198,7 +200,7 @@ async function stockLocal(dir: string, options: PruneOptions): Promise<LocalStoc
 async function applyLocal(
   local: LocalStock,
   decisions: RetentionDecision[],
-  dryRun: boolean,
+  { dryRun, signal }: PruneOptions,
   reporter: Reporter,
 ): Promise<PrunedSnapshot[]> {
   const out: PrunedSnapshot[] = [];
@@ -214,6 +216,7 @@ async function applyLocal(
     const row = reportRow(d);
     out.push(row);
     if (d.action !== "remove" || dryRun) continue;
+    signal?.throwIfAborted();
     try {
       for (const name of d.snapshot.names) await removeLocal(local.dir, name);
       row.removed = true;
@@ -244,7 +247,7 @@ async function removeLocal(dir: string, name: string): Promise<void> {
 async function applyBox(
   box: BoxStock,
   decisions: RetentionDecision<BoxStock["groups"][number]>[],
-  dryRun: boolean,
+  { dryRun, signal }: PruneOptions,
   reporter: Reporter,
 ): Promise<PrunedSnapshot[]> {
   const out: PrunedSnapshot[] = [];
@@ -252,6 +255,7 @@ async function applyBox(
     const row: PrunedSnapshot = { ...reportRow(d), box_file_id: d.snapshot.remote.fileId };
     out.push(row);
     if (d.action !== "remove" || dryRun) continue;
+    signal?.throwIfAborted();
     try {
       const r = await trashRemoteSnapshot(box.session, d.snapshot.remote);
       row.removed = true;
@@ -300,6 +304,7 @@ export async function pruneAfterBackup(
   destinations: { outDir: string; box: BoxConfig | null },
   policy: RetentionPolicy,
   reporter: Reporter,
+  signal?: AbortSignal,
 ): Promise<PruneAfterBackup> {
   if (backup.status !== "complete") {
     const why = "the snapshot is INCOMPLETE; nothing is pruned after an incomplete backup";
@@ -318,9 +323,11 @@ export async function pruneAfterBackup(
         localDir: destinations.outDir,
         box: boxOk ? destinations.box : null,
         dryRun: false,
+        ...(signal ? { signal } : {}),
       }, reporter),
     };
   } catch (e) {
+    if (signal?.aborted) throw e;
     const message = errorMessage(e);
     reporter.error(`Pruning failed: ${message}`);
     return { prune: null, prune_error: message };
