@@ -305,6 +305,21 @@ Deno.test("prune --box-folder: Box decided from what Box holds, deleted into its
   assert.ok(!r.stdout.includes(SECRET) && !r.stderr.includes(SECRET));
 });
 
+Deno.test("prune --box-folder: a zip deleted behind prune's back counts as removed", async () => {
+  await using t = await setup();
+  const gone = t.box.putFile(t.folder.id, "20261101_020000.zip", new Uint8Array([1]));
+  t.box.putFile(t.folder.id, "20261102_020000.zip", new Uint8Array([2]));
+  t.box.faults.add({
+    op: "delete",
+    action: { kind: "run", fn: () => t.box.store.files.delete(gone.id) },
+  });
+  const r = await t.run(["prune", "--box-folder", t.folder.id, "--keep-last", "1", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).removed, 1);
+  assert.deepEqual(t.box.requestsOf("delete").map((q) => q.status), [404]);
+  assert.match(r.stderr, /20261101_020000\.zip \(Box file \d+\) was already gone from Box/);
+});
+
 Deno.test("backup --keep-*: prunes --out and Box after a complete backup, never after an incomplete one", async () => {
   await using t = await setup();
   seedSample(t.api.store, { articles: 10, dimension: 4 });
