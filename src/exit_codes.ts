@@ -12,7 +12,10 @@ export const ExitCode = {
   Config: 1,
   /** A snapshot is incomplete (a collection failed) or a snapshot failed verification. */
   Incomplete: 2,
-  /** The local snapshot is good but packing its zip or the off-host upload failed; it is kept. */
+  /**
+   * The local snapshot is good but packing its zip, the off-host upload, or the prune after it
+   * (`backup --keep-*`) failed; it is kept.
+   */
   UploadFailed: 3,
   /** Stopped by SIGINT or SIGTERM; the unfinished snapshot was removed. */
   Interrupted: 130,
@@ -26,5 +29,5 @@ export const EXIT_CODE_HELP = `Exit status:
   0    ok: everything asked for was done and proven
   1    configuration, usage, authentication or connection error; nothing was written
   2    incomplete snapshot (a collection failed) or verification failed
-  3    local snapshot good, but packing the zip or the upload failed (local copy kept)
+  3    local snapshot good, but packing the zip, the upload or the prune after it failed (kept)
   130  interrupted by SIGINT/SIGTERM (unfinished snapshot removed)`;

@@ -184,3 +184,24 @@ function boxReadError(what: string, e: unknown): SourceError {
     cause: e,
   });
 }
+
+/**
+ * Deletes a snapshot zip from Box. Box moves a deleted file to the folder owner's trash (purged
+ * after the enterprise's retention, 30 days by default) unless the enterprise purges at once, so a
+ * prune mistake can still be undone from the Box web app. A 404 means it is already gone.
+ */
+export async function trashRemoteSnapshot(
+  session: BoxSession,
+  snap: Pick<RemoteSnapshot, "fileId" | "name">,
+): Promise<"trashed" | "already-gone"> {
+  try {
+    await session.client.files.deleteFileById(snap.fileId);
+    return "trashed";
+  } catch (e) {
+    const d = describeBoxError(e);
+    if (d.status === 404) return "already-gone";
+    throw new Error(`Cannot delete ${snap.name} (Box file ${snap.fileId}): ${d.message}`, {
+      cause: e,
+    });
+  }
+}

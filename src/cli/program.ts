@@ -6,6 +6,7 @@
 import { Command } from "commander";
 import { registerBackup } from "../commands/backup.ts";
 import { registerList } from "../commands/list.ts";
+import { registerPrune } from "../commands/prune.ts";
 import { registerRestore } from "../commands/restore.ts";
 import { registerUpload } from "../commands/upload.ts";
 import { registerVerify } from "../commands/verify.ts";
@@ -42,5 +43,6 @@ export function buildProgram(ctx: CliContext): Command {
   registerUpload(program, ctx);
   registerList(program, ctx);
   registerZip(program, ctx);
+  registerPrune(program, ctx);
   return program;
 }

@@ -27,9 +27,18 @@ import {
 import { DEFAULT_GZIP_LEVEL } from "../streams/gzip_stream.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { describeUpload } from "./upload.ts";
+import {
+  addRetentionOptions,
+  type RetentionFlags,
+  retentionPolicy,
+} from "../cli/retention_flags.ts";
+import { ConfigError } from "../errors.ts";
+import { hasKeepRule } from "../prune/rules.ts";
+import { pruneAfterBackup } from "../prune/prune.ts";
+import { formatPruneReport } from "./prune.ts";
 
 /** Raw flags as commander parses them. */
-export interface BackupFlags extends OutputFlags, ConnectFlags {
+export interface BackupFlags extends OutputFlags, ConnectFlags, RetentionFlags {
   endpoint?: string;
   environment?: string;
   keyspace?: string[];
@@ -146,6 +155,7 @@ export function registerBackup(program: Command, ctx: CliContext): void {
       "remove leftovers of crashed runs (.inprogress) older than age (e.g. 30m, 24h, 7d; default 24h)",
     );
   addBoxOption(cmd, "to upload the zip of a complete snapshot to (implies --zip)");
+  addRetentionOptions(cmd, { afterBackup: true });
   addConnectionOptions(cmd);
   addOutputOptions(cmd);
   cmd.addHelpText(
@@ -167,6 +177,12 @@ ${EXIT_CODE_HELP}
   );
   cmd.action(async (flags: BackupFlags) => {
     const out = openOutput(ctx, flags);
+    const policy = retentionPolicy(flags);
+    if (flags.keepMin !== undefined && !hasKeepRule(policy)) {
+      throw new ConfigError("Cannot use --keep-min without a keep rule", {
+        hint: "add --keep-last, --keep-daily, … or drop --keep-min",
+      });
+    }
     const options = await parseBackupOptions(
       flags,
       ctx.env,
@@ -174,10 +190,29 @@ ${EXIT_CODE_HELP}
       ctx.signal,
     );
     const report = await runBackup(options, out);
-    out.result(report, formatBackupReport(report));
+    // backup --keep-*: prune the same destinations, after a complete snapshot only.
+    const pruned = hasKeepRule(policy)
+      ? await pruneAfterBackup(
+        report,
+        { outDir: options.outDir, box: options.box ?? null },
+        policy,
+        out,
+        ctx.signal,
+      )
+      : null;
+    out.result(
+      pruned ? { ...report, ...pruned } : report,
+      [
+        ...formatBackupReport(report),
+        ...(pruned?.prune ? formatPruneReport(pruned.prune) : []),
+        ...(pruned?.prune_error ? [`Prune FAILED: ${pruned.prune_error}`] : []),
+      ],
+    );
+    const pruneFailed = pruned !== null &&
+      (pruned.prune_error !== undefined || (pruned.prune?.failed ?? 0) > 0);
     ctx.exitCode = report.status !== "complete"
       ? ExitCode.Incomplete
-      : report.zip_error !== undefined || report.upload_error !== undefined
+      : report.zip_error !== undefined || report.upload_error !== undefined || pruneFailed
       ? ExitCode.UploadFailed
       : ExitCode.Ok;
   });

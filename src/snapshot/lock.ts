@@ -54,3 +54,25 @@ export async function lockOutDir(outDir: string): Promise<OutDirLock> {
     },
   };
 }
+
+/**
+ * Whether another run holds the lock of `outDir` right now, without taking it for longer than a
+ * probe and without creating anything (a dry run writes nothing). Used where a read-only command
+ * must know whether a backup is writing an `.inprogress` snapshot.
+ */
+export async function isOutDirLocked(outDir: string): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(join(outDir, LOCK_FILE), { read: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+  try {
+    const got = await file.tryLock(true);
+    if (got) await file.unlock();
+    return !got;
+  } finally {
+    file.close();
+  }
+}

@@ -25,8 +25,10 @@ export type BoxOperation =
   | "download"
   /** GET of the redirect target (download host, no auth). */
   | "download_content"
-  /** DELETE /2.0/files/{id} (API host). */
+  /** DELETE /2.0/files/{id} (API host): moves the file to the trash. */
   | "delete"
+  /** GET /2.0/files/{id}/trash (API host). */
+  | "trash_info"
   /** POST /api/2.0/files/content (upload host). */
   | "upload"
   /** POST /api/2.0/files/{id}/content (upload host). */

@@ -416,6 +416,7 @@ export class FakeBox {
         ["GET", /^\/2\.0\/folders\/(\d+)\/items$/, "list_items", true, (c) => this.#items(c)],
         ["GET", /^\/2\.0\/files\/(\d+)$/, "file_info", true, (c) => this.#fileInfo(c)],
         ["DELETE", /^\/2\.0\/files\/(\d+)$/, "delete", true, (c) => this.#delete(c)],
+        ["GET", /^\/2\.0\/files\/(\d+)\/trash$/, "trash_info", true, (c) => this.#trashInfo(c)],
         ["GET", /^\/2\.0\/files\/(\d+)\/content$/, "download", true, (c) => this.#download(c)],
       ]
       : host === "upload"
@@ -663,11 +664,40 @@ export class FakeBox {
     return jsonResponse(this.repr.file(this.#file(params[0]!), parseFields(url)));
   }
 
+  /**
+   * DELETE /2.0/files/{id}: 204 with no body, and the file goes to the trash. Box's reference
+   * (developer.box.com/reference/delete-files-id): "Deletes a file, either permanently or by
+   * moving it to the trash. The enterprise settings determine whether the item will be
+   * permanently deleted from Box or moved to the trash" — the fake models the default, the trash.
+   * box-node-sdk 10.12.0 sends it from `files.deleteFileById` (lib/managers/files.js: DELETE
+   * `${baseUrl}/2.0/files/{id}`, `responseFormat: 'no_content'`, optional `if-match`). A trashed
+   * file is gone from its folder and from GET /files/{id} (404) but readable at
+   * GET /files/{id}/trash.
+   */
   #delete({ params, req }: Ctx): Response {
     const file = this.#file(params[0]!);
     checkIfMatch(req, file);
-    this.store.files.delete(file.id);
+    this.store.trashFile(file);
     return new Response(null, { status: 204 });
+  }
+
+  /**
+   * GET /2.0/files/{id}/trash (developer.box.com/reference/get-files-id-trash): the trashed file
+   * with `item_status: "trashed"` and `trashed_at`; 404 when the file is not in the trash.
+   */
+  #trashInfo({ params, url }: Ctx): Response {
+    const t = this.store.trash.get(params[0]!);
+    if (!t) throw new BoxHttpError(404, "not_found", "Not Found");
+    return jsonResponse({
+      ...this.repr.file(t.file, parseFields(url)),
+      item_status: "trashed",
+      trashed_at: boxTime(t.trashedAt, this.options.timeZoneOffsetMinutes ?? -480),
+    });
+  }
+
+  /** Files in the trash (deleted through the API). */
+  trashed(): FakeFile[] {
+    return [...this.store.trash.values()].map((t) => t.file);
   }
 
   /** 302 to a fresh download-host URL for the current (or `version`) content. */

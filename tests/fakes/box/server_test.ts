@@ -414,6 +414,18 @@ Deno.test("preflight, uploadWithPreflightCheck, getFileById, deleteFileById", as
     assert.equal(fake.fileById(f.id), undefined);
     assert.equal(fake.requestsOf("delete")[0]?.status, 204);
     assert.equal((await apiError(client.files.getFileById(f.id))).status, 404);
+    // Box moves a deleted file to the trash (the enterprise default): readable there, out of
+    // its folder, its name free again.
+    const trashed = await client.trashedFiles.getTrashedFileById(f.id);
+    assert.equal(trashed.itemStatus, "trashed");
+    assert.equal(trashed.sha1, f.sha1);
+    assert.ok(trashed.trashedAt);
+    assert.deepEqual(fake.trashed().map((t) => t.id), [f.id]);
+    assert.equal(fake.fileByName("0", "taken.zip"), undefined);
+    assert.equal(
+      (await apiError(client.trashedFiles.getTrashedFileById(up.entries![0]!.id))).status,
+      404,
+    );
   });
 });
 

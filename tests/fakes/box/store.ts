@@ -77,6 +77,8 @@ export function sha1Base64(bytes: Uint8Array): string {
 export class BoxStore {
   readonly folders = new Map<string, FakeFolder>();
   readonly files = new Map<string, FakeFile>();
+  /** Files moved to the trash by DELETE /files/{id}, with when (Box purges them later). */
+  readonly trash = new Map<string, { file: FakeFile; trashedAt: Date }>();
   #nextId = 1001;
   #nextVersionId = 50001;
 
@@ -223,5 +225,11 @@ export class BoxStore {
     file.contentModifiedAt = contentModifiedAt ?? now;
     if (newName !== undefined) file.name = newName;
     return file;
+  }
+
+  /** Moves a file to the trash: it leaves its folder (freeing its name) but can still be read there. */
+  trashFile(file: FakeFile): void {
+    this.files.delete(file.id);
+    this.trash.set(file.id, { file, trashedAt: new Date() });
   }
 }
