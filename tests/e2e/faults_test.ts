@@ -30,7 +30,7 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000): Pro
 
 const snapshotsIn = async (out: string) => (await ls(out)).filter((n) => n !== ".astrabak.lock");
 
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
   Deno.test(`faults: ${signal} stops a backup cleanly, removes the unfinished snapshot, exits 130`, async () => {
     await using t = await setup({ pageSize: 2 });
     seedSample(t.api.store, { articles: 10, dimension: 4 });
