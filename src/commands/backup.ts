@@ -80,6 +80,7 @@ export async function parseBackupOptions(
 /** Human summary of a backup report. */
 export function formatBackupReport(r: BackupReport): string[] {
   const lines = [
+    ...r.warnings.map((w) => `WARNING: ${w}`),
     `Snapshot ${r.status === "complete" ? "complete" : "INCOMPLETE"}: ${r.snapshot}`,
   ];
   for (const c of r.collections) {

@@ -11,7 +11,7 @@ import { addBoxOption, addOutputOptions } from "../cli/flags.ts";
 import { resolveBox } from "../config/resolve.ts";
 import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
-import { packSnapshot } from "../snapshot/zip.ts";
+import { zipSnapshot } from "../snapshot/zip.ts";
 import { assertZipVerifies } from "../verify/verify.ts";
 import type { UploadResult } from "../box/upload.ts";
 
@@ -73,7 +73,7 @@ async function zipFor(
     await assertZipVerifies(existing, out);
     return existing;
   }
-  return (await packSnapshot(path, (p) => assertZipVerifies(p, out), signal)).zipPath;
+  return (await zipSnapshot(path, (p) => assertZipVerifies(p, out), signal)).zipPath;
 }
 
 /** The one line that reports a proven upload (upload and backup --box-folder). */

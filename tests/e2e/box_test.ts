@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { FakeBox } from "../fakes/box/server.ts";
 import { FakeDataApi } from "../fakes/data_api/server.ts";
 import { seedSample } from "../fakes/data_api/sample_data.ts";
+import { lockOutDir } from "../../src/snapshot/lock.ts";
 import { fakeEnv, ls, readData, runCli } from "./run_cli.ts";
 
 const SECRET = "box-SECRET-e2e-7f3a9c1d5b";
@@ -291,4 +292,42 @@ Deno.test("box: no secret (Box client secret, Data API token) appears in any out
       : await Array.fromAsync(Deno.readDir(p), (f) => readData(join(p, f.name)));
     for (const text of texts) assert.ok(!text.includes(SECRET) && !text.includes(token), p);
   }
+});
+
+Deno.test("box: a download takes the --from lock, never lands in a snapshot, and must carry its own name", async () => {
+  await using t = await setup();
+  seedSample(t.api.store, { articles: 3, dimension: 4 });
+  const r = await t.run(["backup", "--out", t.out, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const snapshot: string = JSON.parse(r.stdout).snapshot;
+  const [zip] = await zipsIn(t.out);
+
+  const into = await t.run(["verify", "box:latest", "--from", snapshot]);
+  assert.equal(into.code, 1, into.stderr);
+  assert.match(into.stderr, /Refusing to write into .*: it is the snapshot /);
+  assert.match(into.stderr, /hint: pass the directory that holds the snapshots, e\.g\. --from /);
+  assert.deepEqual((await ls(snapshot)).filter((n) => !n.startsWith("default_keyspace.")), [
+    "manifest.json",
+  ]);
+
+  const held = await lockOutDir(t.out, { holder: "backup" });
+  try {
+    const busy = await t.run(["verify", `box:${zip}`, "--from", t.out]);
+    assert.equal(busy.code, 1, busy.stderr);
+    assert.match(busy.stderr, /another astrabak run is writing into .*: pid \d+, backup since /);
+    assert.match(busy.stderr, /or pass another directory with --from/);
+  } finally {
+    held.release();
+  }
+
+  // A zip whose Box name claims a newer timestamp than its manifest is never taken as latest.
+  const bytes = await Deno.readFile(join(t.out, zip!));
+  t.box.putFile(t.folder.id, "20991231_235959.zip", bytes);
+  const lying = await t.run(["verify", "box:latest", "--from", t.out]);
+  assert.equal(lying.code, 2, lying.stderr);
+  assert.match(
+    lying.stderr,
+    /Cannot use latest box:20991231_235959\.zip: the zip is named 20991231_235959\.zip but its manifest says /,
+  );
+  assert.deepEqual((await ls(t.out)).filter((n) => n.endsWith(".download")), [], "removed");
 });
