@@ -112,15 +112,15 @@ async function readHolder(file: Deno.FsFile): Promise<string | null> {
 
 /**
  * The snapshot directory that `dir` is or lies in, or null. A directory counts as a snapshot when
- * its name is a snapshot name (`<ts>`, `<ts>.INCOMPLETE`, `.<ts>.inprogress`) or when it holds an
- * astrabak manifest (a renamed snapshot). Places the sandbox does not let us look at are not
- * snapshots we could have written.
+ * it holds an astrabak manifest, whatever its name (so a renamed snapshot counts, and a dated
+ * folder of the user's that merely looks like `<ts>` does not), or when it is a backup's working
+ * directory `.<ts>.inprogress`. Places the sandbox does not let us look at are not snapshots we
+ * could have written.
  */
 export async function enclosingSnapshot(dir: string): Promise<string | null> {
   let p = resolve(dir);
   for (;;) {
-    const kind = parseSnapshotName(basename(p))?.kind;
-    if (kind !== undefined && kind !== "zip") return p;
+    if (parseSnapshotName(basename(p))?.kind === "inprogress") return p;
     if (await holdsManifest(p)) return p;
     const parent = dirname(p);
     if (parent === p) return null;
