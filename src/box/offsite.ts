@@ -92,7 +92,7 @@ async function checkDownload(path: string, remote: RemoteSnapshot, latest: boole
     if (manifest === null) return;
     const label = `box:${remote.name}`;
     if (latest) {
-      return await checkLatest(reader, manifest, label, () => Promise.resolve(null), remote.name);
+      return await checkLatest(reader, manifest, label, null, remote.name);
     }
     const misnamed = readerNameProblems(reader, manifest, remote.name);
     if (misnamed.length > 0) {

@@ -45,14 +45,14 @@ export async function latestSnapshot(dir: string): Promise<string> {
  * The checks `latest` owes its caller, local or in Box: the snapshot carries its own name (a
  * renamed or copied-over folder could otherwise pass for the newest), and it is not empty (a
  * backup of an empty database is kept, but restoring "latest" from it would silently restore
- * nothing). `older` finds the newest earlier snapshot with data, for the hint; `zipName` is the
- * name a downloaded zip is known by.
+ * nothing). `older` finds the newest earlier snapshot with data, for the hint (null where looking
+ * would mean downloading them: Box); `zipName` is the name a downloaded zip is known by.
  */
 export async function checkLatest(
   reader: SnapshotReader,
   manifest: Manifest,
   label: string,
-  older: () => Promise<string | null>,
+  older: (() => Promise<string | null>) | null,
   zipName?: string,
 ): Promise<void> {
   const misnamed = readerNameProblems(reader, manifest, zipName);
@@ -62,7 +62,7 @@ export async function checkLatest(
     });
   }
   if (manifest.collections.length === 0) {
-    const previous = await older();
+    const previous = older ? await older() : undefined;
     throw new ConfigError(
       `Cannot use latest: the latest snapshot ${label} is empty (its source ${manifest.source.api_endpoint} had no collections or tables in ${
         manifest.source.keyspaces.join(", ")
@@ -70,7 +70,9 @@ export async function checkLatest(
       {
         hint: previous
           ? `the newest snapshot with data is ${previous}: pass it by path (or pass the empty one by path if that is really what you want)`
-          : "no earlier snapshot has data; pass the empty one by path if that is really what you want",
+          : previous === null
+          ? "no earlier snapshot has data; pass the empty one by path if that is really what you want"
+          : "see the others with astrabak list --box-folder ID and pass the one you want as box:<name>",
       },
     );
   }

@@ -320,6 +320,21 @@ Deno.test("box: a download takes the --from lock, never lands in a snapshot, and
     held.release();
   }
 
+  // An empty snapshot (the database held nothing) is never taken as latest, in Box either.
+  for (const c of ["articles", "customers", "faq"]) {
+    t.api.store.deleteCollection("default_keyspace", c);
+  }
+  const empty = await t.run(["backup", "--out", t.out]);
+  assert.equal(empty.code, 0, empty.stderr);
+  assert.match(empty.stdout, /WARNING: EMPTY BACKUP/);
+  const emptyLatest = await t.run(["verify", "box:latest", "--from", t.out]);
+  assert.equal(emptyLatest.code, 1, emptyLatest.stderr);
+  assert.match(
+    emptyLatest.stderr,
+    /Cannot use latest: the latest snapshot box:\d{8}_\d{6}\.zip is empty/,
+  );
+  assert.match(emptyLatest.stderr, /hint: see the others with astrabak list --box-folder ID/);
+
   // A zip whose Box name claims a newer timestamp than its manifest is never taken as latest.
   const bytes = await Deno.readFile(join(t.out, zip!));
   t.box.putFile(t.folder.id, "20991231_235959.zip", bytes);
