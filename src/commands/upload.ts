@@ -36,7 +36,8 @@ export function registerUpload(program: Command, ctx: CliContext): void {
     `
 The zip is quick-verified (hashes and sizes against its manifest) before it is sent. An existing
 file of the same name becomes a new version, unless Box already holds the same bytes. INCOMPLETE
-snapshots are refused (exit 2); a failed upload exits 3 and changes nothing locally.
+snapshots, and snapshots not stored under their own name (<ts>/, as their manifest says), are
+refused (exit 2); a failed upload exits 3 and changes nothing locally.
 
 ${EXIT_CODE_HELP}
 `,

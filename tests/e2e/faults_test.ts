@@ -51,6 +51,25 @@ for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
   });
 }
 
+Deno.test("faults: SIGHUP after the terminal is gone (a dropped SSH session) still cleans up and exits 130", async () => {
+  await using t = await setup({ pageSize: 2 });
+  seedSample(t.api.store, { articles: 10, dimension: 4 });
+  t.api.faults.add({
+    command: "find",
+    collection: "customers",
+    after: 1,
+    action: { kind: "hang" },
+  });
+  const child = spawnCli(["backup", "--out", t.out], { dir: t.dir, env: fakeEnv(t.api) });
+  await waitFor(() => t.api.faults.usage()[0] === 1);
+  // The session drops: nobody reads stdout or stderr any more, then the kernel sends SIGHUP.
+  await child.stdout.cancel();
+  await child.stderr.cancel();
+  child.kill("SIGHUP");
+  assert.equal((await child.status).code, 130, "not 129 (killed), nor 1 (failed on a log line)");
+  assert.deepEqual(await snapshotsIn(t.out), [], "no snapshot and no .inprogress left");
+});
+
 Deno.test("faults: SIGKILL at random points never leaves a snapshot that looks whole but is not", async () => {
   await using t = await setup({ pageSize: 5, latencyMs: 15 });
   seedSample(t.api.store, { articles: 60, dimension: 8 });
