@@ -10,6 +10,7 @@ import { FakeBox } from "../fakes/box/server.ts";
 import { FakeDataApi } from "../fakes/data_api/server.ts";
 import { seedSample } from "../fakes/data_api/sample_data.ts";
 import { lockOutDir } from "../../src/snapshot/lock.ts";
+import { copyDir } from "../support/snapshots.ts";
 import { fakeEnv, ls, readData, runCli } from "./run_cli.ts";
 
 const SECRET = "box-SECRET-e2e-7f3a9c1d5b";
@@ -319,6 +320,17 @@ Deno.test("box: a download takes the --from lock, never lands in a snapshot, and
   } finally {
     held.release();
   }
+
+  // upload packs under the same rules as zip: a renamed copy is refused before anything is sent.
+  const renamed = join(t.dir, "mybackup");
+  await copyDir(snapshot, renamed);
+  const up = await t.run(["upload", renamed]);
+  assert.equal(up.code, 2, up.stderr);
+  assert.match(
+    up.stderr,
+    /the snapshot is named mybackup but its manifest says .*rename the directory/,
+  );
+  assert.equal(t.box.fileByName(t.folder.id, "mybackup.zip"), undefined);
 
   // An empty snapshot (the database held nothing) is never taken as latest, in Box either.
   for (const c of ["articles", "customers", "faq"]) {
