@@ -20,7 +20,12 @@ export async function main(args: string[]): Promise<number> {
     if (signals > 1) Deno.exit(ExitCode.Interrupted);
     controller.abort(new InterruptedError(`Interrupted by ${name}`));
   };
-  const handlers = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]] as const;
+  // SIGHUP is what a dropped SSH session sends: the same clean stop as Ctrl-C and SIGTERM.
+  const handlers = [
+    ["SIGINT", onSignal("SIGINT")],
+    ["SIGTERM", onSignal("SIGTERM")],
+    ["SIGHUP", onSignal("SIGHUP")],
+  ] as const;
   for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
 
   const ctx: CliContext = {

@@ -17,7 +17,10 @@ export const ExitCode = {
    * (`backup --keep-*`) failed; it is kept.
    */
   UploadFailed: 3,
-  /** Stopped by SIGINT or SIGTERM; the unfinished snapshot was removed. */
+  /**
+   * Stopped by SIGINT, SIGTERM or SIGHUP; unfinished work (snapshot, zip, download) was removed,
+   * a finished snapshot is kept.
+   */
   Interrupted: 130,
 } as const;
 
@@ -30,4 +33,4 @@ export const EXIT_CODE_HELP = `Exit status:
   1    configuration, usage, authentication or connection error; nothing was written
   2    incomplete snapshot (a collection failed) or verification failed
   3    local snapshot good, but packing the zip, the upload or the prune after it failed (kept)
-  130  interrupted by SIGINT/SIGTERM (unfinished snapshot removed)`;
+  130  interrupted by SIGINT/SIGTERM/SIGHUP (unfinished work removed; a finished snapshot is kept)`;

@@ -25,7 +25,7 @@ import {
 } from "../manifest/mod.ts";
 import type { Reporter } from "../reporter.ts";
 import { lockOutDir } from "../snapshot/lock.ts";
-import { ensureOutDir, findStale, removeStale, SnapshotWorkdir } from "../snapshot/workdir.ts";
+import { findStale, removeStale, SnapshotWorkdir } from "../snapshot/workdir.ts";
 import { packSnapshot } from "../snapshot/zip.ts";
 import { type CollectionInfo, listCollections } from "../source/collections.ts";
 import { connect, type ConnectOptions } from "../source/connect.ts";
@@ -84,6 +84,8 @@ export interface BackupReport {
   /** Final snapshot directory. */
   snapshot: string;
   manifest: Manifest;
+  /** Snapshot-wide warnings (an empty database), also in the manifest. */
+  warnings: string[];
   collections: BackupCollectionReport[];
   /** The packed zip, when `zip` was asked for and the snapshot is complete. */
   zip: { path: string; size_bytes: number; zip64: boolean } | null;
@@ -115,6 +117,23 @@ export async function runBackup(options: BackupOptions, reporter: Reporter): Pro
     }
   }
   const selected = selectCollections(available, options.include, options.exclude);
+  const warnings: string[] = [];
+  if (selected.length === 0) {
+    // Nothing selected is a mistake unless the database really holds nothing at all.
+    const other = kind === "all"
+      ? []
+      : await listOtherKind(client, conn.keyspaces, kind, signal).catch(() => []);
+    const exists = [...available, ...other];
+    if (exists.length > 0) throw emptySelection(options, kind, exists);
+    warnings.push(
+      `EMPTY BACKUP: keyspace${conn.keyspaces.length === 1 ? "" : "s"} ${
+        conn.keyspaces.join(", ")
+      } at ${conn.endpoint} hold${
+        conn.keyspaces.length === 1 ? "s" : ""
+      } no collections or tables; this snapshot contains nothing (restore latest will refuse it)`,
+    );
+    for (const w of warnings) reporter.warn(w);
+  }
   reporter.info(
     `Backing up ${describeEntries(selected)}: ${
       selected.map((c) => `${c.keyspace}.${c.name}`).join(", ") || "(none)"
@@ -122,14 +141,14 @@ export async function runBackup(options: BackupOptions, reporter: Reporter): Pro
   );
 
   // 2. Claim the output directory and open the hidden in-progress snapshot.
-  await ensureOutDir(options.outDir);
-  const lock = await lockOutDir(options.outDir);
+  const lock = await lockOutDir(options.outDir, { holder: "backup", flag: "--out" });
   try {
     await handleStale(options, reporter);
     const workdir = await SnapshotWorkdir.create(options.outDir, options.now);
     reporter.debug(`Writing into ${workdir.path}`);
+    let report: BackupReport;
     try {
-      return await backupInto(workdir, selected, client, options, reporter);
+      report = await backupInto(workdir, selected, client, options, reporter, warnings);
     } catch (e) {
       await workdir.discard();
       if (signal?.aborted) {
@@ -147,6 +166,11 @@ export async function runBackup(options: BackupOptions, reporter: Reporter): Pro
       }
       throw e;
     }
+    // 3. The snapshot is final from here on: an interruption or failure below never removes it.
+    if (report.status === "complete") {
+      Object.assign(report, await publish(report.snapshot, options, reporter));
+    }
+    return report;
   } finally {
     lock.release();
   }
@@ -158,6 +182,7 @@ async function backupInto(
   client: DataApiClient,
   options: BackupOptions,
   reporter: Reporter,
+  warnings: string[],
 ): Promise<BackupReport> {
   // Up to `parallel` collections at a time, each with its own pipeline; entries keep the
   // discovery order. After an authentication failure nothing new is started.
@@ -221,18 +246,19 @@ async function backupInto(
       documents: entries.reduce((n, e) => n + (e.status === "ok" ? e.document_count ?? 0 : 0), 0),
     },
     collections: entries,
+    // Only present when there is something to say (readers before 0.2.1 know no such field).
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
   await writeManifest(workdir.path, manifest);
   options.signal?.throwIfAborted();
   const snapshot = await workdir.finalize(failed === 0);
-  const published = failed === 0
-    ? await publish(snapshot, options, reporter)
-    : { zip: null, upload: null };
   return {
     status: manifest.status,
     snapshot,
     manifest,
-    ...published,
+    warnings,
+    zip: null,
+    upload: null,
     collections: entries.map((e) => ({
       keyspace: e.keyspace,
       name: e.name,
@@ -260,11 +286,20 @@ async function publish(
   if (!options.zip && !options.box) return { zip: null, upload: null };
   let zip: BackupReport["zip"];
   try {
+    reporter.info(`Packing ${snapshot} into a zip`);
     const r = await packSnapshot(snapshot, (p) => assertZipVerifies(p, reporter), options.signal);
     zip = { path: r.zipPath, size_bytes: r.sizeBytes, zip64: r.zip64 };
     reporter.info(`Packed ${r.zipPath} (${r.sizeBytes} bytes)`);
   } catch (e) {
-    if (options.signal?.aborted) throw e;
+    if (options.signal?.aborted) {
+      throw new InterruptedError(
+        `Interrupted while packing the zip; the snapshot ${snapshot} is complete and kept, only the unfinished zip was removed`,
+        {
+          cause: e,
+          hint: `pack it again with: astrabak ${options.box ? "upload" : "zip"} ${snapshot}`,
+        },
+      );
+    }
     const zipError = errorMessage(e);
     reporter.error(
       `Packing the zip failed: ${zipError}; the snapshot ${snapshot} is complete and kept`,
@@ -278,7 +313,12 @@ async function publish(
       upload: await uploadSnapshotZip(options.box, zip.path, reporter, options.signal),
     };
   } catch (e) {
-    if (options.signal?.aborted) throw e;
+    if (options.signal?.aborted) {
+      throw new InterruptedError(
+        `Interrupted during the upload to Box, which is not proven; the snapshot ${snapshot} and ${zip.path} are complete and kept`,
+        { cause: e, hint: `upload it again with: astrabak upload ${zip.path}` },
+      );
+    }
     const uploadError = errorMessage(e);
     reporter.error(
       `Upload to Box failed: ${uploadError}; the local snapshot ${snapshot} and ${zip.path} are complete and kept`,
@@ -325,6 +365,43 @@ async function listTablesIfSupported(
     }
     throw e;
   }
+}
+
+/** The objects of the kind `--kind` left out, to say what exists when a selection is empty. */
+async function listOtherKind(
+  client: DataApiClient,
+  keyspaces: readonly string[],
+  kind: "collections" | "tables",
+  signal?: AbortSignal,
+): Promise<CollectionInfo[]> {
+  const out: CollectionInfo[] = [];
+  for (const ks of keyspaces) {
+    out.push(
+      ...(kind === "tables"
+        ? await listCollections(client, ks, signal)
+        : await listTables(client, ks, signal)),
+    );
+  }
+  return out;
+}
+
+/** A selection (`--collections`, `--exclude`, `--kind`) that leaves nothing of what exists. */
+function emptySelection(
+  options: BackupOptions,
+  kind: "collections" | "tables" | "all",
+  exists: CollectionInfo[],
+): ConfigError {
+  const selection = [
+    options.include.length > 0 ? `--collections ${options.include.join(",")}` : "",
+    options.exclude.length > 0 ? `--exclude ${options.exclude.join(",")}` : "",
+    kind === "all" ? "" : `--kind ${kind}`,
+  ].filter(Boolean).join(" ");
+  return new ConfigError(
+    `Cannot back up: ${selection} selects nothing; the database holds ${
+      exists.map((c) => `${c.keyspace}.${c.name} (${c.kind})`).join(", ")
+    }`,
+    { hint: "check --collections, --exclude and --kind; names are case-sensitive" },
+  );
 }
 
 /** Picks collections by name; every name in `include` must exist somewhere. */

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseManifest } from "../manifest/mod.ts";
-import { silentReporter } from "../reporter.ts";
+import { type Reporter, silentReporter } from "../reporter.ts";
 import { lockOutDir } from "../snapshot/lock.ts";
+import { InterruptedError } from "../errors.ts";
 import { FAKE_TOKEN, FakeDataApi } from "../../tests/fakes/data_api/server.ts";
 import { type BackupOptions, runBackup } from "./backup.ts";
 
@@ -144,7 +145,7 @@ Deno.test("runBackup refuses a second backup into a locked output directory", as
   await withFake({}, async (api, opts, out) => {
     api.store.createCollection("default_keyspace", "a", {});
     await Deno.mkdir(out);
-    const held = await lockOutDir(out);
+    const held = await lockOutDir(out, { holder: "test" });
     try {
       await assert.rejects(
         runBackup(opts(), silentReporter),
@@ -168,5 +169,36 @@ Deno.test("runBackup never reuses a snapshot name within the same second", async
     const second = await runBackup(opts({ now }), silentReporter);
     assert.notEqual(first.snapshot, second.snapshot);
     assert.match(first.snapshot, /20261125_100000$/);
+  });
+});
+
+Deno.test("runBackup interrupted while packing the zip keeps the complete snapshot and says so", async () => {
+  await withFake({}, async (api, opts, out) => {
+    api.store.createCollection("default_keyspace", "a", {});
+    api.store.seed("default_keyspace", "a", ['{"_id":1}', '{"_id":2}']);
+    const controller = new AbortController();
+    // Ctrl-C arrives the moment packing starts (the reporter hears of it first).
+    const reporter: Reporter = {
+      ...silentReporter,
+      info(message) {
+        if (message.startsWith("Packing ")) {
+          controller.abort(new InterruptedError("Interrupted by SIGINT"));
+        }
+      },
+    };
+    const err = await runBackup(opts({ zip: true, signal: controller.signal }), reporter).then(
+      () => null,
+      (e) => e,
+    );
+    assert.ok(err instanceof InterruptedError, String(err));
+    assert.match(
+      err.message,
+      /^Interrupted while packing the zip; the snapshot .*\d{8}_\d{6} is complete and kept, only the unfinished zip was removed$/,
+    );
+    assert.doesNotMatch(err.message, /unfinished snapshot was removed/);
+    const names = [];
+    for await (const e of Deno.readDir(out)) names.push(e.name);
+    assert.equal(names.filter((n) => /^\d{8}_\d{6}$/.test(n)).length, 1, names.join(", "));
+    assert.ok(!names.some((n) => n.includes(".zip")), `no zip or zip leftover: ${names}`);
   });
 });

@@ -6,7 +6,7 @@ import { type LogFormat, Output } from "./output.ts";
 export interface CliContext {
   /** The environment, read once by main.ts. */
   env: Env;
-  /** Aborted on SIGINT/SIGTERM. */
+  /** Aborted on SIGINT, SIGTERM or SIGHUP. */
   signal: AbortSignal;
   /** Exit code chosen by the action that ran (errors are mapped by main.ts instead). */
   exitCode: ExitCode;

@@ -88,8 +88,24 @@ export class Output implements Reporter {
   }
 }
 
+/**
+ * Writes all of `text`. A terminal or pipe that has gone away (an SSH session that dropped: the
+ * SIGHUP case) swallows the rest instead of throwing, so the run still cleans up and exits with
+ * its own code (130) rather than failing on its own log line.
+ */
 function writeAll(w: SyncWriter, text: string): void {
   const bytes = encoder.encode(text);
   let off = 0;
-  while (off < bytes.byteLength) off += w.writeSync(bytes.subarray(off));
+  try {
+    while (off < bytes.byteLength) off += w.writeSync(bytes.subarray(off));
+  } catch (e) {
+    if (!readerGone(e)) throw e;
+  }
+}
+
+/** EPIPE (the reading end closed) or EIO (the terminal hung up). */
+function readerGone(e: unknown): boolean {
+  return e instanceof Deno.errors.BrokenPipe ||
+    (e instanceof Error &&
+      /\bEIO\b|os error 5\b/.test(`${(e as { code?: string }).code} ${e.message}`));
 }

@@ -4,7 +4,8 @@
  * directory, or in Box when `--box-folder` is on the command line), `box:latest`, or
  * `box:<file id | name | timestamp>`. A `BOX_FOLDER_ID` in the environment (as a cron env file
  * has) never turns a plain `latest` into a download: that takes the flag or the `box:` prefix.
- * Box snapshots are downloaded to a private temporary file that `release` removes.
+ * Box snapshots are downloaded to a private temporary file under the lock of the download
+ * directory; `release` removes the file and frees the lock.
  */
 
 import { fetchFromBox } from "../box/offsite.ts";
@@ -46,12 +47,8 @@ export async function resolveSnapshotArg(
     });
   }
   const which = arg === "latest" ? "latest" : arg.slice("box:".length);
-  const { path, remote } = await fetchFromBox(options.box, which, options.from, reporter);
-  return {
-    path,
-    label: `box:${remote.name}`,
-    release: () => Deno.remove(path).catch(() => {}),
-  };
+  const { path, remote, release } = await fetchFromBox(options.box, which, options.from, reporter);
+  return { path, label: `box:${remote.name}`, release };
 }
 
 function local(path: string): SnapshotArg {

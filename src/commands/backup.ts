@@ -89,6 +89,7 @@ export async function parseBackupOptions(
 /** Human summary of a backup report. */
 export function formatBackupReport(r: BackupReport): string[] {
   const lines = [
+    ...r.warnings.map((w) => `WARNING: ${w}`),
     `Snapshot ${r.status === "complete" ? "complete" : "INCOMPLETE"}: ${r.snapshot}`,
   ];
   for (const c of r.collections) {
@@ -167,6 +168,9 @@ ASTRA_DB_USERNAME + ASTRA_DB_PASSWORD (non-Astra servers), or --token-file PATH.
 
 The snapshot is written into a hidden .<ts>.inprogress/ directory and renamed to <ts>/ only when
 every file is complete and synced; if any collection fails it becomes <ts>.INCOMPLETE/ instead.
+The output directory is locked while a run writes into it (a second one refuses to start), and
+one that is a snapshot or lies inside one is refused. A selection that selects nothing is an
+error (exit 1); a database that holds nothing is backed up with an EMPTY BACKUP warning.
 
 Example:
   ASTRA_DB_APPLICATION_TOKEN=AstraCS:... astrabak backup \\

@@ -32,7 +32,13 @@ export function registerList(program: Command, ctx: CliContext): void {
   addOutputOptions(cmd);
   cmd.addHelpText(
     "after",
-    `\nOnly names that are snapshot names are listed.\n\n${EXIT_CODE_HELP}\n`,
+    `
+Only names that are snapshot names are listed. A snapshot whose name is not the one its manifest
+gives (renamed, or a symbolic link under another timestamp) is listed as misnamed: verify,
+restore, zip and upload refuse it, and latest never takes it.
+
+${EXIT_CODE_HELP}
+`,
   );
   cmd.action(async (flags: ListFlags) => {
     const out = openOutput(ctx, flags);
@@ -60,7 +66,7 @@ export function registerList(program: Command, ctx: CliContext): void {
           s.status.padEnd(11)
         } ${String(s.collections ?? "-").padStart(5)} ${String(s.documents ?? "-").padStart(10)} ${
           String(s.sizeBytes ?? "-").padStart(12)
-        }  ${s.path}`
+        }  ${s.path}${s.problem ? `: ${s.problem}` : ""}`
       ),
       ...remote.map((s) =>
         `${s.timestamp.padEnd(16)} ${"box".padEnd(6)} ${"complete".padEnd(11)} ${"-".padStart(5)} ${

@@ -11,7 +11,7 @@ import { addBoxOption, addOutputOptions } from "../cli/flags.ts";
 import { resolveBox } from "../config/resolve.ts";
 import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
-import { packSnapshot } from "../snapshot/zip.ts";
+import { zipSnapshot } from "../snapshot/zip.ts";
 import { assertZipVerifies } from "../verify/verify.ts";
 import type { UploadResult } from "../box/upload.ts";
 
@@ -36,7 +36,8 @@ export function registerUpload(program: Command, ctx: CliContext): void {
     `
 The zip is quick-verified (hashes and sizes against its manifest) before it is sent. An existing
 file of the same name becomes a new version, unless Box already holds the same bytes. INCOMPLETE
-snapshots are refused (exit 2); a failed upload exits 3 and changes nothing locally.
+snapshots, and snapshots not stored under their own name (<ts>/, as their manifest says), are
+refused (exit 2); a failed upload exits 3 and changes nothing locally.
 
 ${EXIT_CODE_HELP}
 `,
@@ -73,7 +74,7 @@ async function zipFor(
     await assertZipVerifies(existing, out);
     return existing;
   }
-  return (await packSnapshot(path, (p) => assertZipVerifies(p, out), signal)).zipPath;
+  return (await zipSnapshot(path, (p) => assertZipVerifies(p, out), signal)).zipPath;
 }
 
 /** The one line that reports a proven upload (upload and backup --box-folder). */

@@ -84,4 +84,6 @@ export interface Manifest {
   };
   totals: { collections_ok: number; collections_failed: number; documents: number };
   collections: CollectionEntry[];
+  /** Snapshot-wide warnings (e.g. the source held nothing); absent when there are none. */
+  warnings?: string[];
 }

@@ -181,7 +181,7 @@ async function stockLocal(dir: string, options: PruneOptions): Promise<LocalStoc
       hint: "pass --from with the directory backups are written into (--out of backup)",
     });
   }
-  const lock = options.dryRun ? null : await lockOutDir(dir);
+  const lock = options.dryRun ? null : await lockOutDir(dir, { holder: "prune", flag: "--from" });
   try {
     const inProgressLocked = options.dryRun ? await isOutDirLocked(dir) : false;
     const names: string[] = [];

@@ -5,15 +5,19 @@
 
 import { join } from "node:path";
 import { parseSnapshotName, type SnapshotNameKind } from "./layout.ts";
-import { openSnapshot, readManifest } from "./reader.ts";
+import { openSnapshot, readerNameProblems, readManifest } from "./reader.ts";
 
 /** One snapshot found on disk. */
 export interface LocalSnapshot {
   path: string;
   timestamp: string;
   kind: SnapshotNameKind;
-  /** complete / incomplete from the manifest; `unfinished` for .inprogress; `unreadable` if the manifest is bad. */
-  status: "complete" | "incomplete" | "unfinished" | "unreadable";
+  /**
+   * complete / incomplete from the manifest; `unfinished` for .inprogress; `unreadable` if the
+   * manifest is bad; `misnamed` when the name is not the one its manifest gives (the naming rule
+   * of layout.ts: verify, restore, zip and upload refuse it, and `latest` never takes it).
+   */
+  status: "complete" | "incomplete" | "unfinished" | "unreadable" | "misnamed";
   collections: number | null;
   documents: number | null;
   /** Data bytes (directories) or the zip's size. */
@@ -21,7 +25,10 @@ export interface LocalSnapshot {
   problem?: string;
 }
 
-/** Lists the snapshots in `dir` (directories, zips, and unfinished work), oldest first. */
+/**
+ * Lists the snapshots in `dir` (directories, zips, and unfinished work), oldest first. Symbolic
+ * links are followed and judged by the link's name, as every command judges them.
+ */
 export async function listLocalSnapshots(dir: string): Promise<LocalSnapshot[]> {
   const out: LocalSnapshot[] = [];
   for await (const e of Deno.readDir(dir)) {
@@ -45,7 +52,9 @@ export async function listLocalSnapshots(dir: string): Promise<LocalSnapshot[]> 
       const reader = await openSnapshot(path);
       try {
         const m = await readManifest(reader);
-        base.status = m.status;
+        const misnamed = readerNameProblems(reader, m);
+        base.status = misnamed.length > 0 ? "misnamed" : m.status;
+        if (misnamed.length > 0) base.problem = misnamed.join("; ");
         base.collections = m.collections.length;
         base.documents = m.totals.documents;
         base.sizeBytes = p.kind === "zip"

@@ -8,9 +8,9 @@
  */
 
 import * as zip from "@zip.js/zip.js";
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { ConfigError, VerificationError } from "../errors.ts";
-import { INPROGRESS_SUFFIX, parseSnapshotName } from "./layout.ts";
+import { INPROGRESS_SUFFIX, snapshotNameProblems } from "./layout.ts";
 import {
   type Manifest,
   MANIFEST_FILE,
@@ -60,6 +60,19 @@ export async function readManifest(reader: SnapshotReader): Promise<Manifest> {
   );
 }
 
+/**
+ * What is wrong with the names this snapshot goes by, against its manifest (the one naming rule
+ * of layout.ts); empty when they agree. `zipName` is the zip's file name when it is known by
+ * another (a Box download's temporary file is known by its name in Box).
+ */
+export function readerNameProblems(
+  reader: SnapshotReader,
+  manifest: Manifest,
+  zipName: string = basename(reader.path),
+): string[] {
+  return snapshotNameProblems(reader.rootName, reader.kind === "zip" ? zipName : null, manifest);
+}
+
 /** Opens a snapshot directory or zip. Unreadable paths are ConfigErrors (exit 1). */
 export async function openSnapshot(path: string): Promise<SnapshotReader> {
   let info: Deno.FileInfo;
@@ -97,7 +110,8 @@ class DirSnapshot implements SnapshotReader {
 
   private constructor(path: string) {
     this.path = path;
-    this.rootName = basename(path.replace(/\/+$/, ""));
+    // The name the directory is known by (`.` and trailing slashes resolved, symlinks not).
+    this.rootName = basename(resolve(path));
   }
 
   static async open(path: string): Promise<DirSnapshot> {
@@ -242,11 +256,8 @@ class ZipSnapshot implements SnapshotReader {
         }`,
       );
     }
+    // Whether the folder is named after the snapshot is the naming rule's call (readerNameProblems).
     this.rootName = [...roots][0]!;
-    const root = parseSnapshotName(this.rootName)?.kind;
-    if (root !== "complete" && root !== "incomplete") {
-      this.oddities.push(`unexpected top-level folder ${this.rootName}`);
-    }
     for (const e of entries) {
       const rest = e.filename.slice(this.rootName.length + 1);
       if (e.directory) {

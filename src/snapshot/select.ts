@@ -1,21 +1,95 @@
+/**
+ * @module
+ * What `latest` means: the newest finished snapshot by the timestamp in its name, provided the
+ * name tells the truth (the naming rule of layout.ts) and the snapshot holds something.
+ */
+
 import { join } from "node:path";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, VerificationError } from "../errors.ts";
+import type { Manifest } from "../manifest/mod.ts";
 import { parseSnapshotName } from "./layout.ts";
+import { openSnapshot, readerNameProblems, readManifest, type SnapshotReader } from "./reader.ts";
 
 /**
  * Resolves `latest` to the newest finished snapshot under `dir`: the greatest timestamp in a
  * name, never file times (copies and restores change those). `.inprogress` and `.INCOMPLETE`
- * snapshots are skipped; when a directory and its zip both exist, the directory is used.
+ * snapshots are skipped; when a directory and its zip both exist, the directory is used. Symbolic
+ * links are followed (and judged by the link's name, like every other command judges them). The
+ * choice is then checked with {@linkcode checkLatest}.
  */
 export async function latestSnapshot(dir: string): Promise<string> {
+  const candidates = await finishedByTimestamp(dir);
+  const newest = candidates.at(-1);
+  if (newest === undefined) {
+    throw new ConfigError(`Cannot use latest: no finished snapshot in ${dir}`, {
+      hint:
+        "pass a snapshot path, or --from DIR where backups were written (INCOMPLETE ones need an explicit path and --force)",
+    });
+  }
+  await withManifest(
+    newest,
+    (reader, manifest) =>
+      checkLatest(reader, manifest, newest, async () => {
+        for (const older of candidates.slice(0, -1).reverse()) {
+          const holds = await withManifest(older, (_, m) => Promise.resolve(m.collections.length))
+            .catch(() => 0);
+          if ((holds ?? 0) > 0) return older;
+        }
+        return null;
+      }),
+  );
+  return newest;
+}
+
+/**
+ * The checks `latest` owes its caller, local or in Box: the snapshot carries its own name (a
+ * renamed or copied-over folder could otherwise pass for the newest), and it is not empty (a
+ * backup of an empty database is kept, but restoring "latest" from it would silently restore
+ * nothing). `older` finds the newest earlier snapshot with data, for the hint (null where looking
+ * would mean downloading them: Box); `zipName` is the name a downloaded zip is known by.
+ */
+export async function checkLatest(
+  reader: SnapshotReader,
+  manifest: Manifest,
+  label: string,
+  older: (() => Promise<string | null>) | null,
+  zipName?: string,
+): Promise<void> {
+  const misnamed = readerNameProblems(reader, manifest, zipName);
+  if (misnamed.length > 0) {
+    throw new VerificationError(`Cannot use latest ${label}: ${misnamed.join("; ")}`, {
+      hint: "rename it as said, or pass the snapshot you mean by its path",
+    });
+  }
+  if (manifest.collections.length === 0) {
+    const previous = older ? await older() : undefined;
+    throw new ConfigError(
+      `Cannot use latest: the latest snapshot ${label} is empty (its source ${manifest.source.api_endpoint} had no collections or tables in ${
+        manifest.source.keyspaces.join(", ")
+      } when it was taken at ${manifest.created_at_utc})`,
+      {
+        hint: previous
+          ? `the newest snapshot with data is ${previous}: pass it by path (or pass the empty one by path if that is really what you want)`
+          : previous === null
+          ? "no earlier snapshot has data; pass the empty one by path if that is really what you want"
+          : "see the others with astrabak list --box-folder ID and pass the one you want as box:<name>",
+      },
+    );
+  }
+}
+
+/** Finished snapshots (directories, zips) under `dir`, oldest first, one per timestamp. */
+async function finishedByTimestamp(dir: string): Promise<string[]> {
   const found = new Map<string, string>();
   try {
     for await (const e of Deno.readDir(dir)) {
       const p = parseSnapshotName(e.name);
-      if (!p) continue;
-      if (p.kind === "complete" && e.isDirectory) found.set(p.timestamp, join(dir, e.name));
-      if (p.kind === "zip" && e.isFile && !found.has(p.timestamp)) {
-        found.set(p.timestamp, join(dir, e.name));
+      if (!p || (p.kind !== "complete" && p.kind !== "zip")) continue;
+      const path = join(dir, e.name);
+      const info = e.isSymlink ? await Deno.stat(path).catch(() => null) : e;
+      if (p.kind === "complete" && info?.isDirectory) found.set(p.timestamp, path);
+      if (p.kind === "zip" && info?.isFile && !found.has(p.timestamp)) {
+        found.set(p.timestamp, path);
       }
     }
   } catch (e) {
@@ -26,12 +100,29 @@ export async function latestSnapshot(dir: string): Promise<string> {
       `Cannot list ${dir}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
     );
   }
-  const newest = [...found.keys()].sort().at(-1);
-  if (newest === undefined) {
-    throw new ConfigError(`Cannot restore latest: no finished snapshot in ${dir}`, {
-      hint:
-        "pass a snapshot path, or --from DIR where backups were written (INCOMPLETE ones need an explicit path and --force)",
-    });
+  return [...found.keys()].sort().map((ts) => found.get(ts)!);
+}
+
+/** Opens `path` and calls `fn` with its manifest; an unreadable one is left to verify to report. */
+async function withManifest<T>(
+  path: string,
+  fn: (reader: SnapshotReader, manifest: Manifest) => Promise<T>,
+): Promise<T | undefined> {
+  let reader: SnapshotReader;
+  let manifest: Manifest;
+  try {
+    reader = await openSnapshot(path);
+  } catch {
+    return undefined;
   }
-  return found.get(newest)!;
+  try {
+    try {
+      manifest = await readManifest(reader);
+    } catch {
+      return undefined;
+    }
+    return await fn(reader, manifest);
+  } finally {
+    await reader.close();
+  }
 }

@@ -7,11 +7,18 @@
  */
 
 import * as zip from "@zip.js/zip.js";
-import { basename, dirname, join } from "node:path";
-import { IncompleteSnapshotError, StorageError, VerificationError } from "../errors.ts";
+import { dirname, join, resolve } from "node:path";
+import {
+  ConfigError,
+  IncompleteSnapshotError,
+  InterruptedError,
+  StorageError,
+  VerificationError,
+} from "../errors.ts";
 import { MANIFEST_FILE } from "../manifest/mod.ts";
 import { fileSink } from "../streams/file_sink.ts";
-import { openSnapshot, readManifest } from "./reader.ts";
+import { lockOutDir } from "./lock.ts";
+import { openSnapshot, readerNameProblems, readManifest } from "./reader.ts";
 import { pathExists, syncDir } from "./workdir.ts";
 
 zip.configure({ useWebWorkers: false });
@@ -28,10 +35,37 @@ export interface PackResult {
 }
 
 /**
- * Packs the complete snapshot at `dir`. Refuses an incomplete snapshot (IncompleteSnapshotError)
- * and never replaces an existing zip. `check` is called with the finished temporary zip before it
- * is renamed (backup and `astrabak zip` pass a quick verify), so a zip that does not read back is
- * never published.
+ * `astrabak zip` and `upload` of a directory: {@linkcode packSnapshot} under the lock of the
+ * directory the zip is written into (the one lock rule of lock.ts), so a concurrent
+ * `backup --clean-stale` can never remove the zip being written.
+ */
+export async function zipSnapshot(
+  dir: string,
+  check: (zipPath: string) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<PackResult> {
+  const lock = await lockOutDir(dirname(resolve(dir)), { holder: "zip" });
+  try {
+    return await packSnapshot(dir, check, signal);
+  } catch (e) {
+    if (signal?.aborted) {
+      throw new InterruptedError(
+        `Interrupted while packing the zip; the unfinished zip was removed and ${dir} is unchanged`,
+        { cause: e },
+      );
+    }
+    throw e;
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Packs the complete snapshot at `dir`; the caller holds the lock of the directory it lies in.
+ * Refuses an incomplete snapshot (IncompleteSnapshotError), one whose name is not its own
+ * (VerificationError), a zip (ConfigError), and never replaces an existing zip. `check` is called
+ * with the finished temporary zip before it is renamed (backup and `astrabak zip` pass a quick
+ * verify), so a zip that does not read back is never published.
  */
 export async function packSnapshot(
   dir: string,
@@ -42,8 +76,16 @@ export async function packSnapshot(
   let files: string[];
   let total = 0;
   try {
-    if (snapshot.kind !== "dir") throw new VerificationError(`${dir} is already a zip`);
+    if (snapshot.kind !== "dir") {
+      throw new ConfigError(`Cannot zip ${dir}: it is already a zip`, {
+        hint: "give the snapshot directory (<ts>/); check a zip with: astrabak verify",
+      });
+    }
     const manifest = await readManifest(snapshot);
+    const misnamed = readerNameProblems(snapshot, manifest);
+    if (misnamed.length > 0) {
+      throw new VerificationError(`Refusing to zip ${dir}: ${misnamed.join("; ")}`);
+    }
     if (manifest.status !== "complete") {
       throw new IncompleteSnapshotError(`Refusing to zip ${dir}: the snapshot is INCOMPLETE`, {
         hint: "only complete snapshots are packed (and uploaded); take a new backup",
@@ -59,12 +101,15 @@ export async function packSnapshot(
     await snapshot.close();
   }
 
-  const root = basename(dir.replace(/\/+$/, ""));
-  const outDir = dirname(dir.replace(/\/+$/, ""));
+  // The name was checked above: the root folder is the snapshot's own name.
+  const root = snapshot.rootName;
+  const outDir = dirname(resolve(dir));
   const zipPath = join(outDir, `${root}.zip`);
   const tmpPath = join(outDir, `.${root}.zip.inprogress`);
   if (await pathExists(zipPath)) {
-    throw new StorageError(`Cannot write ${zipPath}: it already exists`);
+    throw new ConfigError(`Cannot write ${zipPath}: it already exists`, {
+      hint: `check it with: astrabak verify ${zipPath} (remove it first to pack again)`,
+    });
   }
   const zip64 = total > ZIP32_MAX_BYTES || files.length > ZIP32_MAX_ENTRIES;
   let out: Deno.FsFile;

@@ -11,8 +11,12 @@ import { errorMessage, VerificationError } from "../errors.ts";
 import { type CollectionEntry, type Manifest, MANIFEST_FILE } from "../manifest/mod.ts";
 import type { Reporter } from "../reporter.ts";
 import { dataFileProblems, readDataFile } from "../snapshot/data_stream.ts";
-import { INCOMPLETE_SUFFIX, parseSnapshotName } from "../snapshot/layout.ts";
-import { openSnapshot, readManifest, type SnapshotReader } from "../snapshot/reader.ts";
+import {
+  openSnapshot,
+  readerNameProblems,
+  readManifest,
+  type SnapshotReader,
+} from "../snapshot/reader.ts";
 
 /** Options of {@linkcode verifySnapshot}. */
 export interface VerifyOptions {
@@ -99,7 +103,7 @@ export async function verifyReader(
     return { report, manifest: null };
   }
   report.snapshot = manifest.snapshot;
-  report.problems.push(...nameProblems(reader.rootName, manifest));
+  report.problems.push(...readerNameProblems(reader, manifest));
   const failed = manifest.collections.filter((c) => c.status === "failed");
   if (manifest.status === "incomplete") {
     report.problems.push(
@@ -215,23 +219,6 @@ function describeReadError(e: unknown): string {
     return `not a valid gzip stream (${msg})`;
   }
   return msg;
-}
-
-function nameProblems(rootName: string, m: Manifest): string[] {
-  const parsed = parseSnapshotName(rootName);
-  if (!parsed || parsed.kind === "zip" || parsed.kind === "inprogress") return [];
-  const problems: string[] = [];
-  if (parsed.timestamp !== m.snapshot) {
-    problems.push(`the snapshot is named ${rootName} but its manifest says ${m.snapshot}`);
-  }
-  if ((parsed.kind === "incomplete") !== (m.status === "incomplete")) {
-    problems.push(
-      `the name ${rootName} ${
-        parsed.kind === "incomplete" ? "says" : "does not say"
-      } ${INCOMPLETE_SUFFIX} but the manifest status is ${m.status}`,
-    );
-  }
-  return problems;
 }
 
 function emptyReport(path: string, options: VerifyOptions, problems: string[]): VerifyReport {

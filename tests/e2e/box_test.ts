@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { FakeBox } from "../fakes/box/server.ts";
 import { FakeDataApi } from "../fakes/data_api/server.ts";
 import { seedSample } from "../fakes/data_api/sample_data.ts";
+import { lockOutDir } from "../../src/snapshot/lock.ts";
+import { copyDir } from "../support/snapshots.ts";
 import { fakeEnv, ls, readData, runCli } from "./run_cli.ts";
 
 const SECRET = "box-SECRET-e2e-7f3a9c1d5b";
@@ -291,4 +293,68 @@ Deno.test("box: no secret (Box client secret, Data API token) appears in any out
       : await Array.fromAsync(Deno.readDir(p), (f) => readData(join(p, f.name)));
     for (const text of texts) assert.ok(!text.includes(SECRET) && !text.includes(token), p);
   }
+});
+
+Deno.test("box: a download takes the --from lock, never lands in a snapshot, and must carry its own name", async () => {
+  await using t = await setup();
+  seedSample(t.api.store, { articles: 3, dimension: 4 });
+  const r = await t.run(["backup", "--out", t.out, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const snapshot: string = JSON.parse(r.stdout).snapshot;
+  const [zip] = await zipsIn(t.out);
+
+  const into = await t.run(["verify", "box:latest", "--from", snapshot]);
+  assert.equal(into.code, 1, into.stderr);
+  assert.match(into.stderr, /Refusing to write into .*: it is the snapshot /);
+  assert.match(into.stderr, /hint: pass the directory that holds the snapshots, e\.g\. --from /);
+  assert.deepEqual((await ls(snapshot)).filter((n) => !n.startsWith("default_keyspace.")), [
+    "manifest.json",
+  ]);
+
+  const held = await lockOutDir(t.out, { holder: "backup" });
+  try {
+    const busy = await t.run(["verify", `box:${zip}`, "--from", t.out]);
+    assert.equal(busy.code, 1, busy.stderr);
+    assert.match(busy.stderr, /another astrabak run is writing into .*: pid \d+, backup since /);
+    assert.match(busy.stderr, /or pass another directory with --from/);
+  } finally {
+    held.release();
+  }
+
+  // upload packs under the same rules as zip: a renamed copy is refused before anything is sent.
+  const renamed = join(t.dir, "mybackup");
+  await copyDir(snapshot, renamed);
+  const up = await t.run(["upload", renamed]);
+  assert.equal(up.code, 2, up.stderr);
+  assert.match(
+    up.stderr,
+    /the snapshot is named mybackup but its manifest says .*rename the directory/,
+  );
+  assert.equal(t.box.fileByName(t.folder.id, "mybackup.zip"), undefined);
+
+  // An empty snapshot (the database held nothing) is never taken as latest, in Box either.
+  for (const c of ["articles", "customers", "faq"]) {
+    t.api.store.deleteCollection("default_keyspace", c);
+  }
+  const empty = await t.run(["backup", "--out", t.out]);
+  assert.equal(empty.code, 0, empty.stderr);
+  assert.match(empty.stdout, /WARNING: EMPTY BACKUP/);
+  const emptyLatest = await t.run(["verify", "box:latest", "--from", t.out]);
+  assert.equal(emptyLatest.code, 1, emptyLatest.stderr);
+  assert.match(
+    emptyLatest.stderr,
+    /Cannot use latest: the latest snapshot box:\d{8}_\d{6}\.zip is empty/,
+  );
+  assert.match(emptyLatest.stderr, /hint: see the others with astrabak list --box-folder ID/);
+
+  // A zip whose Box name claims a newer timestamp than its manifest is never taken as latest.
+  const bytes = await Deno.readFile(join(t.out, zip!));
+  t.box.putFile(t.folder.id, "20991231_235959.zip", bytes);
+  const lying = await t.run(["verify", "box:latest", "--from", t.out]);
+  assert.equal(lying.code, 2, lying.stderr);
+  assert.match(
+    lying.stderr,
+    /Cannot use latest box:20991231_235959\.zip: the zip is named 20991231_235959\.zip but its manifest says /,
+  );
+  assert.deepEqual((await ls(t.out)).filter((n) => n.endsWith(".download")), [], "removed");
 });

@@ -30,7 +30,7 @@ async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000): Pro
 
 const snapshotsIn = async (out: string) => (await ls(out)).filter((n) => n !== ".astrabak.lock");
 
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
   Deno.test(`faults: ${signal} stops a backup cleanly, removes the unfinished snapshot, exits 130`, async () => {
     await using t = await setup({ pageSize: 2 });
     seedSample(t.api.store, { articles: 10, dimension: 4 });
@@ -50,6 +50,25 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     assert.deepEqual(await snapshotsIn(t.out), [], "no snapshot and no .inprogress left");
   });
 }
+
+Deno.test("faults: SIGHUP after the terminal is gone (a dropped SSH session) still cleans up and exits 130", async () => {
+  await using t = await setup({ pageSize: 2 });
+  seedSample(t.api.store, { articles: 10, dimension: 4 });
+  t.api.faults.add({
+    command: "find",
+    collection: "customers",
+    after: 1,
+    action: { kind: "hang" },
+  });
+  const child = spawnCli(["backup", "--out", t.out], { dir: t.dir, env: fakeEnv(t.api) });
+  await waitFor(() => t.api.faults.usage()[0] === 1);
+  // The session drops: nobody reads stdout or stderr any more, then the kernel sends SIGHUP.
+  await child.stdout.cancel();
+  await child.stderr.cancel();
+  child.kill("SIGHUP");
+  assert.equal((await child.status).code, 130, "not 129 (killed), nor 1 (failed on a log line)");
+  assert.deepEqual(await snapshotsIn(t.out), [], "no snapshot and no .inprogress left");
+});
 
 Deno.test("faults: SIGKILL at random points never leaves a snapshot that looks whole but is not", async () => {
   await using t = await setup({ pageSize: 5, latencyMs: 15 });

@@ -149,7 +149,7 @@ Deno.test("prune: no rule, no directory, or a running backup's lock: exit 1 and 
   assert.equal(badWithin.code, 1);
   assert.match(badWithin.stderr, /--keep-within.*expected a duration like 30d/);
 
-  const lock = await lockOutDir(t.out); // a backup is running
+  const lock = await lockOutDir(t.out, { holder: "backup" }); // a backup is running
   try {
     const busy = await t.run(["prune", "--from", t.out, "--keep-last", "1"]);
     assert.equal(busy.code, 1, busy.stdout);

@@ -284,8 +284,15 @@ Deno.test("zip: packs an existing complete snapshot once, checked, and never ove
   assert.equal(out.zip, `${report.snapshot}.zip`);
   assert.equal(out.zip64, false);
   assert.equal((await verify(t.dir, out.zip)).code, 0);
+  // An existing zip, or a zip given as the snapshot, is a usage error (exit 1), not a failure.
   const again = await runCli(["zip", report.snapshot], { dir: t.dir });
-  assert.equal(again.code, 2);
-  assert.match(again.stderr, /already exists/);
+  assert.equal(again.code, 1, again.stderr);
+  assert.match(
+    again.stderr,
+    /Cannot write .*\.zip: it already exists\n.*hint: check it with: astrabak verify /,
+  );
+  const ofZip = await runCli(["zip", out.zip], { dir: t.dir });
+  assert.equal(ofZip.code, 1, ofZip.stderr);
+  assert.match(ofZip.stderr, /Cannot zip .*\.zip: it is already a zip/);
   assert.deepEqual((await ls(join(t.dir, "backups"))).filter((n) => n.includes("inprogress")), []);
 });
