@@ -6,8 +6,10 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Env } from "../config/env.ts";
 import {
+  formatNameRef,
   NAME_PATTERN,
-  parseNameList,
+  parseNameRef,
+  parseNameRefs,
   type ReadTextFile,
   resolveBox,
   resolveConnection,
@@ -26,7 +28,7 @@ import {
 import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { describeEntries } from "../manifest/mod.ts";
-import { IF_EXISTS, type IfExists } from "../restore/plan.ts";
+import { IF_EXISTS, type IfExists, type Rename } from "../restore/plan.ts";
 import { restoreFigures } from "../restore/collection.ts";
 import {
   DEFAULT_RESTORE_BATCH_SIZE,
@@ -71,23 +73,12 @@ export async function parseRestoreOptions(
       "Cannot restore into several keyspaces: give --keyspace once (or not at all)",
     );
   }
-  const renames = new Map<string, string>();
-  for (const r of flags.rename ?? []) {
-    const [from, to, ...rest] = r.split("=");
-    if (!from || !to || rest.length > 0 || !NAME_PATTERN.test(from) || !NAME_PATTERN.test(to)) {
-      throw new ConfigError(`Cannot use --rename "${r}": expected old=new with collection names`);
-    }
-    if (renames.has(from)) {
-      throw new ConfigError(`Cannot use --rename "${r}": ${from} is renamed twice`);
-    }
-    renames.set(from, to);
-  }
-
+  const renames = parseRenames(flags.rename ?? []);
   return {
     connection,
     snapshot,
     targetKeyspace: connection.keyspaces[0] ?? null,
-    include: parseNameList(flags.collections, "--collections"),
+    include: parseNameRefs(flags.collections, "--collections"),
     renames,
     ifExists: (flags.ifExists ?? "fail") as IfExists,
     dryRun: flags.dryRun === true,
@@ -98,6 +89,37 @@ export async function parseRestoreOptions(
     ...connectOptions(flags),
     signal,
   };
+}
+
+/**
+ * Parses `--rename old=new` values: `old` is `name` or `keyspace.name` (as --collections), `new`
+ * a name only (the target keyspace is each collection's own, or --keyspace).
+ */
+export function parseRenames(values: readonly string[]): Rename[] {
+  const renames: Rename[] = [];
+  for (const r of values) {
+    const [from, to, ...rest] = r.split("=");
+    if (from === undefined || to === undefined || rest.length > 0 || !from.trim()) {
+      throw new ConfigError(`Cannot use --rename "${r}": expected old=new`);
+    }
+    const ref = parseNameRef(from, "--rename");
+    if (!NAME_PATTERN.test(to.trim())) {
+      throw new ConfigError(
+        `Cannot use --rename "${r}": the new name is 1-48 letters, digits or underscores`,
+        {
+          hint: to.includes(".")
+            ? "give the new name without a keyspace; --keyspace chooses the target keyspace"
+            : undefined,
+        },
+      );
+    }
+    const same = renames.find((x) => formatNameRef(x.from) === formatNameRef(ref));
+    if (same && same.to !== to.trim()) {
+      throw new ConfigError(`Cannot use --rename "${r}": ${formatNameRef(ref)} is renamed twice`);
+    }
+    if (!same) renames.push({ from: ref, to: to.trim() });
+  }
+  return renames;
 }
 
 /** Human summary of a restore report. */
@@ -166,10 +188,14 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .option("--from <dir>", "where to look for `latest` (env ASTRABAK_OUT; default ./backups)")
     .option(
       "--collections <names>",
-      "only these collections (comma-separated, repeatable)",
+      "only these collections: name (in every keyspace) or keyspace.name (comma-separated, repeatable)",
       collect,
     )
-    .option("--rename <old=new>", "restore a collection under another name (repeatable)", collect)
+    .option(
+      "--rename <old=new>",
+      "restore a collection under another name; old is name or keyspace.name (repeatable)",
+      collect,
+    )
     .addOption(
       new Option(
         "--if-exists <mode>",
@@ -214,23 +240,25 @@ definition differs from the snapshot's (only --if-exists replace changes it). Ex
 never overwritten by append: they are counted as already present. After writing, every
 collection is counted by a full _id scan and compared with what was written.
 
+--collections and the old side of --rename take name (that name in every keyspace) or
+keyspace.name (one keyspace), and are checked against the manifest before the deep verify.
+Box credentials are needed only when Box is read (box:<…>, or latest with --box-folder).
+
 Examples:
   astrabak restore latest --from /var/backups/astra --dry-run
   astrabak restore /var/backups/astra/20261125_021500.zip --rename articles=articles_restored
-  astrabak restore latest --collections faq --if-exists append
+  astrabak restore latest --collections default_keyspace.faq --if-exists append
 
 ${EXIT_CODE_HELP}
 `,
   );
   cmd.action(async (snapshot: string, flags: RestoreFlags) => {
     const out = openOutput(ctx, flags);
-    const box = resolveBox(flags, ctx.env);
-    const from = snapshotDir(flags.from, ctx.env);
     const target = await resolveSnapshotArg(snapshot, {
-      from,
-      box,
+      from: snapshotDir(flags.from, ctx.env),
+      box: () => resolveBox(flags, ctx.env),
       boxFlag: flags.boxFolder !== undefined,
-      allowLatest: true,
+      fromFlag: flags.from !== undefined,
     }, out);
     let report: RestoreReport;
     try {

@@ -7,11 +7,11 @@
  * what was not.
  */
 
-import type { ConnectionConfig } from "../config/resolve.ts";
-import { VerificationError } from "../errors.ts";
+import type { ConnectionConfig, NameRef } from "../config/resolve.ts";
+import { ConfigError, VerificationError } from "../errors.ts";
 import type { EntryKind, Manifest } from "../manifest/mod.ts";
 import type { Reporter } from "../reporter.ts";
-import { openSnapshot, type SnapshotReader } from "../snapshot/reader.ts";
+import { openSnapshot, readManifest, type SnapshotReader } from "../snapshot/reader.ts";
 import { type CollectionInfo, listCollections } from "../source/collections.ts";
 import { connect, type ConnectOptions } from "../source/connect.ts";
 import type { InsertFailure } from "../source/insert.ts";
@@ -23,7 +23,14 @@ import {
   type VerifyReport,
 } from "../verify/verify.ts";
 import { emptyReport, restoreCollection } from "./collection.ts";
-import { type IfExists, planRestore, type RestoreAction, selectEntries } from "./plan.ts";
+import {
+  type IfExists,
+  planRestore,
+  type Rename,
+  type RestoreAction,
+  selectEntries,
+  selectionProblems,
+} from "./plan.ts";
 
 /**
  * insertMany requests in flight per collection by default: 16 matched the raw insert floor in
@@ -54,8 +61,9 @@ export interface RestoreOptions extends ConnectOptions {
   /** Snapshot directory or zip (already resolved from `latest`). */
   snapshot: string;
   targetKeyspace: string | null;
-  include: readonly string[];
-  renames: ReadonlyMap<string, string>;
+  /** Snapshot collections to restore (`name` or `keyspace.name`); empty = all. */
+  include: readonly NameRef[];
+  renames: readonly Rename[];
   ifExists: IfExists;
   dryRun: boolean;
   force: boolean;
@@ -123,6 +131,21 @@ export async function runRestore(
     throw e;
   }
   try {
+    // 0. Names are checked against the manifest first: a typo costs seconds, not a deep verify.
+    //    (An unreadable manifest is left to the verify below, which reports it.)
+    const early = await readManifest(reader).catch((e) => {
+      if (e instanceof VerificationError) return null;
+      throw e;
+    });
+    if (early) {
+      const problems = selectionProblems(early, options.include, options.renames);
+      if (problems.length > 0) {
+        throw new ConfigError(`Cannot restore: ${problems.join("; ")}`, {
+          hint: "nothing was verified or written; check --collections and --rename",
+        });
+      }
+    }
+
     // 1. Verify everything before the first write.
     reporter.info(`Verifying ${options.snapshot} before restoring`);
     const { report: verification, manifest } = await verifyReader(

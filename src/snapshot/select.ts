@@ -28,7 +28,7 @@ export async function latestSnapshot(dir: string): Promise<string> {
   }
   const newest = [...found.keys()].sort().at(-1);
   if (newest === undefined) {
-    throw new ConfigError(`Cannot restore latest: no finished snapshot in ${dir}`, {
+    throw new ConfigError(`Cannot use latest: no finished snapshot in ${dir}`, {
       hint:
         "pass a snapshot path, or --from DIR where backups were written (INCOMPLETE ones need an explicit path and --force)",
     });
