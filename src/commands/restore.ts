@@ -29,7 +29,7 @@ import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { describeEntries } from "../manifest/mod.ts";
 import { IF_EXISTS, type IfExists, type Rename } from "../restore/plan.ts";
-import { restoreFigures } from "../restore/collection.ts";
+import { describeDropped, restoreFigures } from "../restore/collection.ts";
 import {
   DEFAULT_RESTORE_BATCH_SIZE,
   DEFAULT_RESTORE_CONCURRENCY,
@@ -127,14 +127,16 @@ export function formatRestoreReport(r: RestoreReport): string[] {
   const lines: string[] = [];
   for (const c of r.collections) {
     const arrow = `${c.source} → ${c.target}`;
+    const unit = c.kind === "table" ? "rows" : "documents";
     if (r.status === "dry-run") {
       lines.push(
         c.action === "skip"
           ? `  would skip     ${arrow}: ${c.reason}`
           : `  would ${
             c.action.padEnd(8)
-          }${arrow}: ${c.documents_in_snapshot} documents (${c.reason})`,
+          }${arrow}: ${c.documents_in_snapshot} ${unit}; ${c.reason}`,
       );
+      if (c.action === "replace") lines.push(`          would drop ${describeDropped(c)}`);
       continue;
     }
     if (c.status === "skipped") {
@@ -147,6 +149,13 @@ export function formatRestoreReport(r: RestoreReport): string[] {
         ? `  ok      ${arrow}: ${figures}`
         : `  FAILED  ${arrow}: ${figures}: ${c.error}`,
     );
+    if (c.action === "replace") {
+      lines.push(
+        c.status === "ok"
+          ? `          dropped ${describeDropped(c)} first`
+          : `          the replace was to drop ${describeDropped(c)}`,
+      );
+    }
     if (c.vectorize_texts_not_restored > 0) {
       lines.push(
         `          ${c.vectorize_texts_not_restored} $vectorize texts not restored (kept the exact $vector; --vectorize reembed does the opposite)`,
@@ -158,14 +167,16 @@ export function formatRestoreReport(r: RestoreReport): string[] {
   }
   const failed = r.collections.filter((c) => c.status === "failed").length;
   const written = r.collections.reduce((n, c) => n + c.inserted, 0);
-  const hasTables = r.collections.some((c) => c.kind === "table");
+  const unit = r.collections.length > 0 && r.collections.every((c) => c.kind === "table")
+    ? "rows"
+    : r.collections.some((c) => c.kind === "table")
+    ? "documents and rows"
+    : "documents";
   lines.push(
     r.status === "dry-run"
       ? `Dry run of ${r.snapshot}: verified; nothing was written`
       : failed === 0
-      ? `Restored ${r.snapshot}: ${describeEntries(r.collections)}, ${written} ${
-        hasTables ? "documents and rows" : "documents"
-      } written`
+      ? `Restored ${r.snapshot}: ${describeEntries(r.collections)}, ${written} ${unit} written`
       : `Restore of ${r.snapshot} FAILED for ${
         describeEntries(r.collections.filter((c) => c.status === "failed"))
       }`,

@@ -155,7 +155,7 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
         entry,
         target,
         action: "skip",
-        reason: "exists; left untouched (--if-exists skip)",
+        reason: "exists: left untouched (--if-exists skip)",
       });
       continue;
     }
@@ -164,7 +164,7 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
         entry,
         target,
         action: "replace",
-        reason: "exists; dropped and recreated (--if-exists replace)",
+        reason: "exists: dropped and recreated (--if-exists replace)",
         ...refusal,
       });
       continue;
