@@ -77,6 +77,21 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
+Deno.test("restore report: an interruption before the first write says nothing was written", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 5, dimension: 4 } });
+  // Planning lists the target's collections: that request never answers.
+  t.target.faults.add({ command: "findCollections", action: { kind: "hang" } });
+  const child = spawnCli(["restore", snap.snapshot], cliOptions(t));
+  await waitFor(() => t.target.faults.usage()[0] === 1);
+  child.kill("SIGINT");
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 130, stderr);
+  assert.match(stderr, /Restore interrupted before anything was written \(Interrupted by SIGINT\)/);
+  assert.equal(t.target.requestsOf("insertMany").length, 0);
+});
+
 Deno.test("restore report: replace and its dry run say how many existing documents are dropped (an estimate)", async () => {
   await using t = await setup();
   const snap = await makeSnapshot(t.dir, { sample: { articles: 30, dimension: 4 } });
