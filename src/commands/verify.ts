@@ -59,7 +59,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
       "--from <dir>",
       "where `latest` is looked for and Box snapshots are downloaded to (env ASTRABAK_OUT; default ./backups)",
     );
-  addBoxOption(cmd, "holding box:<…> snapshots");
+  addBoxOption(cmd, "to read box:<…> (and, given here, latest) from");
   addOutputOptions(cmd);
   cmd.addHelpText(
     "after",
