@@ -9,7 +9,7 @@
 
 import type { ConnectionConfig, NameRef } from "../config/resolve.ts";
 import { ConfigError, errorMessage, InterruptedError, VerificationError } from "../errors.ts";
-import { type EntryKind, type Manifest, primaryKeyColumns } from "../manifest/mod.ts";
+import { type EntryKind, type Manifest, primaryKeyColumns, vectorSpec } from "../manifest/mod.ts";
 import type { Reporter } from "../reporter.ts";
 import { openSnapshot, readManifest, type SnapshotReader } from "../snapshot/reader.ts";
 import {
@@ -164,6 +164,14 @@ export async function runRestore(
         throw new ConfigError(`Cannot restore: ${problems.join("; ")}`, {
           hint: "nothing was verified or written; check --collections and --rename",
         });
+      }
+      const vectorize = selectEntries(early, options.include).some((c) =>
+        vectorSpec(c.definition)?.vectorize === true
+      );
+      if (options.vectorize === "reembed" && !vectorize) {
+        reporter.warn(
+          "--vectorize reembed changes nothing: no selected collection is a vectorize collection",
+        );
       }
     }
 

@@ -139,6 +139,31 @@ Deno.test("selection: unknown names are refused from the manifest, before the de
   assert.equal(t.target.requests.length, 0, "nothing was asked of the target");
 });
 
+Deno.test("selection: --vectorize reembed without a vectorize collection is warned about", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 5, dimension: 4 } });
+  const none = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "customers",
+    "--vectorize",
+    "reembed",
+    "--dry-run",
+  ]);
+  assert.equal(none.code, 0, none.stderr);
+  assert.match(none.stderr, /WARN .*--vectorize reembed changes nothing/);
+  const faq = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "faq",
+    "--vectorize",
+    "reembed",
+    "--dry-run",
+  ]);
+  assert.equal(faq.code, 0, faq.stderr);
+  assert.doesNotMatch(faq.stderr, /changes nothing/);
+});
+
 Deno.test("selection: contradictory backup flags are refused; an --exclude that matches nothing is a warning", async () => {
   await using t = await setup();
   seedSample(t.source.store, { articles: 5, dimension: 4 });
