@@ -7,7 +7,13 @@
 
 import { uploadSnapshotZip } from "../box/offsite.ts";
 import type { UploadResult } from "../box/upload.ts";
-import type { BoxConfig, ConnectionConfig } from "../config/resolve.ts";
+import {
+  type BoxConfig,
+  type ConnectionConfig,
+  formatNameRef,
+  type NameRef,
+  nameRefMatches,
+} from "../config/resolve.ts";
 import {
   ConfigError,
   errorMessage,
@@ -40,10 +46,10 @@ import { backupCollection, failedEntry, isStorageError } from "./collection.ts";
 export interface BackupOptions extends ConnectOptions {
   connection: ConnectionConfig;
   outDir: string;
-  /** Only these collection names (any keyspace); empty = all. */
-  include: readonly string[];
-  /** Skip these collection names. */
-  exclude: readonly string[];
+  /** Only these collections (`name` in any keyspace, or `keyspace.name`); empty = all. */
+  include: readonly NameRef[];
+  /** Skip these collections (same forms). */
+  exclude: readonly NameRef[];
   /** gzip data files (default true). */
   compress: boolean;
   /** gzip level 1-9 (default DEFAULT_GZIP_LEVEL). */
@@ -116,7 +122,7 @@ export async function runBackup(options: BackupOptions, reporter: Reporter): Pro
       available.push(...(await listTablesIfSupported(client, ks, kind, reporter, signal)));
     }
   }
-  const selected = selectCollections(available, options.include, options.exclude);
+  const selected = selectCollections(available, options.include, options.exclude, reporter);
   const warnings: string[] = [];
   if (selected.length === 0) {
     // Nothing selected is a mistake unless the database really holds nothing at all.
@@ -392,8 +398,10 @@ function emptySelection(
   exists: CollectionInfo[],
 ): ConfigError {
   const selection = [
-    options.include.length > 0 ? `--collections ${options.include.join(",")}` : "",
-    options.exclude.length > 0 ? `--exclude ${options.exclude.join(",")}` : "",
+    options.include.length > 0
+      ? `--collections ${options.include.map(formatNameRef).join(",")}`
+      : "",
+    options.exclude.length > 0 ? `--exclude ${options.exclude.map(formatNameRef).join(",")}` : "",
     kind === "all" ? "" : `--kind ${kind}`,
   ].filter(Boolean).join(" ");
   return new ConfigError(
@@ -404,25 +412,36 @@ function emptySelection(
   );
 }
 
-/** Picks collections by name; every name in `include` must exist somewhere. */
+/**
+ * Picks collections by `name` (every keyspace) or `keyspace.name`. Every `include` reference must
+ * name something; an `exclude` reference that names nothing is only warned about (a cron job
+ * should not break because an excluded collection was dropped).
+ */
 export function selectCollections(
   available: CollectionInfo[],
-  include: readonly string[],
-  exclude: readonly string[],
+  include: readonly NameRef[],
+  exclude: readonly NameRef[],
+  reporter: Reporter,
 ): CollectionInfo[] {
-  const missing = include.filter((n) => !available.some((c) => c.name === n));
+  const known = () => available.map((c) => `${c.keyspace}.${c.name}`).join(", ") || "none";
+  const missing = include.filter((r) => !available.some((c) => nameRefMatches(r, c)));
   if (missing.length > 0) {
-    const known = available.map((c) => `${c.keyspace}.${c.name}`).join(", ") || "none";
     throw new ConfigError(
       `Cannot back up ${
-        missing.map((n) => `"${n}"`).join(", ")
-      }: no such collection or table (found: ${known})`,
+        missing.map((r) => `"${formatNameRef(r)}"`).join(", ")
+      }: no such collection or table (found: ${known()})`,
       {
         hint: "check --collections; names are case-sensitive",
       },
     );
   }
+  for (const r of exclude.filter((r) => !available.some((c) => nameRefMatches(r, c)))) {
+    reporter.warn(
+      `--exclude "${formatNameRef(r)}" matches no collection or table (found: ${known()})`,
+    );
+  }
   return available.filter((c) =>
-    (include.length === 0 || include.includes(c.name)) && !exclude.includes(c.name)
+    (include.length === 0 || include.some((r) => nameRefMatches(r, c))) &&
+    !exclude.some((r) => nameRefMatches(r, c))
   );
 }

@@ -7,7 +7,8 @@ import { type Command, InvalidArgumentError, Option } from "commander";
 import { type BackupOptions, type BackupReport, runBackup } from "../backup/backup.ts";
 import type { Env } from "../config/env.ts";
 import {
-  parseNameList,
+  formatNameRef,
+  parseNameRefs,
   type ReadTextFile,
   resolveBox,
   resolveConnection,
@@ -25,6 +26,7 @@ import {
   positiveInt,
 } from "../cli/flags.ts";
 import { DEFAULT_GZIP_LEVEL } from "../streams/gzip_stream.ts";
+import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { describeUpload } from "./upload.ts";
 import {
@@ -32,7 +34,6 @@ import {
   type RetentionFlags,
   retentionPolicy,
 } from "../cli/retention_flags.ts";
-import { ConfigError } from "../errors.ts";
 import { hasKeepRule } from "../prune/rules.ts";
 import { pruneAfterBackup } from "../prune/prune.ts";
 import { formatPruneReport } from "./prune.ts";
@@ -63,9 +64,24 @@ export async function parseBackupOptions(
   readTextFile: ReadTextFile,
   signal?: AbortSignal,
 ): Promise<BackupOptions> {
+  checkContradictions(flags);
+  const include = parseNameRefs(flags.collections, "--collections");
+  const exclude = parseNameRefs(flags.exclude, "--exclude");
+  for (const x of exclude) {
+    // `--collections a --exclude ks.a` is a fine selection; `--exclude a` (or ks.a) of ks.a is not.
+    const both = include.find((i) =>
+      x.name === i.name && (x.keyspace === null || x.keyspace === i.keyspace)
+    );
+    if (both) {
+      throw new ConfigError(
+        `Cannot use --exclude ${formatNameRef(x)}: it excludes --collections ${
+          formatNameRef(both)
+        }`,
+        { hint: "name each collection in --collections or in --exclude, not both" },
+      );
+    }
+  }
   const connection = await resolveConnection(flags, env, readTextFile);
-  const include = parseNameList(flags.collections, "--collections");
-  const exclude = parseNameList(flags.exclude, "--exclude");
   return {
     connection,
     outDir: snapshotDir(flags.out, env),
@@ -84,6 +100,19 @@ export async function parseBackupOptions(
     ...connectOptions(flags),
     ...(signal ? { signal } : {}),
   };
+}
+
+/**
+ * Refuses flags that contradict each other, rather than silently honouring one of them:
+ * `--no-compress` with `--compression-level`.
+ */
+function checkContradictions(flags: BackupFlags): void {
+  if (flags.compress === false && flags.compressionLevel !== undefined) {
+    throw new ConfigError(
+      "Cannot use --compression-level with --no-compress: nothing is compressed",
+      { hint: "drop one of the two flags" },
+    );
+  }
 }
 
 /** Human summary of a backup report. */
@@ -127,12 +156,12 @@ export function registerBackup(program: Command, ctx: CliContext): void {
     )
     .option(
       "--collections <names>",
-      "only these collections or tables (comma-separated, repeatable)",
+      "only these collections or tables: name (in every keyspace) or keyspace.name (comma-separated, repeatable)",
       collect,
     )
     .option(
       "--exclude <names>",
-      "skip these collections or tables (comma-separated, repeatable)",
+      "skip these collections or tables: name or keyspace.name (comma-separated, repeatable; an unknown name is a warning)",
       collect,
     )
     .addOption(
@@ -144,11 +173,15 @@ export function registerBackup(program: Command, ctx: CliContext): void {
         .default("all"),
     )
     .option("--no-compress", "write plain .jsonl instead of .jsonl.gz")
-    .option("--compression-level <n>", "gzip level, 1 (fastest) to 9 (smallest)", (v) => {
-      const n = positiveInt(v);
-      if (n > 9) throw new InvalidArgumentError("expected 1 to 9");
-      return n;
-    }, DEFAULT_GZIP_LEVEL)
+    .option(
+      "--compression-level <n>",
+      `gzip level, 1 (fastest) to 9 (smallest) (default: ${DEFAULT_GZIP_LEVEL}; not with --no-compress)`,
+      (v) => {
+        const n = positiveInt(v);
+        if (n > 9) throw new InvalidArgumentError("expected 1 to 9");
+        return n;
+      },
+    )
     .option("--parallel <n>", "collections and tables backed up at the same time", positiveInt, 4)
     .option("--zip", "also pack a complete snapshot into <out>/<ts>.zip (never an INCOMPLETE one)")
     .option(

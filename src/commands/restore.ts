@@ -6,8 +6,10 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Env } from "../config/env.ts";
 import {
+  formatNameRef,
   NAME_PATTERN,
-  parseNameList,
+  parseNameRef,
+  parseNameRefs,
   type ReadTextFile,
   resolveBox,
   resolveConnection,
@@ -26,8 +28,8 @@ import {
 import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { describeEntries } from "../manifest/mod.ts";
-import { IF_EXISTS, type IfExists } from "../restore/plan.ts";
-import { restoreFigures } from "../restore/collection.ts";
+import { IF_EXISTS, type IfExists, type Rename } from "../restore/plan.ts";
+import { describeDropped, restoreFigures } from "../restore/collection.ts";
 import {
   DEFAULT_RESTORE_BATCH_SIZE,
   DEFAULT_RESTORE_CONCURRENCY,
@@ -71,23 +73,12 @@ export async function parseRestoreOptions(
       "Cannot restore into several keyspaces: give --keyspace once (or not at all)",
     );
   }
-  const renames = new Map<string, string>();
-  for (const r of flags.rename ?? []) {
-    const [from, to, ...rest] = r.split("=");
-    if (!from || !to || rest.length > 0 || !NAME_PATTERN.test(from) || !NAME_PATTERN.test(to)) {
-      throw new ConfigError(`Cannot use --rename "${r}": expected old=new with collection names`);
-    }
-    if (renames.has(from)) {
-      throw new ConfigError(`Cannot use --rename "${r}": ${from} is renamed twice`);
-    }
-    renames.set(from, to);
-  }
-
+  const renames = parseRenames(flags.rename ?? []);
   return {
     connection,
     snapshot,
     targetKeyspace: connection.keyspaces[0] ?? null,
-    include: parseNameList(flags.collections, "--collections"),
+    include: parseNameRefs(flags.collections, "--collections"),
     renames,
     ifExists: (flags.ifExists ?? "fail") as IfExists,
     dryRun: flags.dryRun === true,
@@ -100,19 +91,52 @@ export async function parseRestoreOptions(
   };
 }
 
+/**
+ * Parses `--rename old=new` values: `old` is `name` or `keyspace.name` (as --collections), `new`
+ * a name only (the target keyspace is each collection's own, or --keyspace).
+ */
+export function parseRenames(values: readonly string[]): Rename[] {
+  const renames: Rename[] = [];
+  for (const r of values) {
+    const [from, to, ...rest] = r.split("=");
+    if (from === undefined || to === undefined || rest.length > 0 || !from.trim()) {
+      throw new ConfigError(`Cannot use --rename "${r}": expected old=new`);
+    }
+    const ref = parseNameRef(from, "--rename");
+    if (!NAME_PATTERN.test(to.trim())) {
+      throw new ConfigError(
+        `Cannot use --rename "${r}": the new name is 1-48 letters, digits or underscores`,
+        {
+          hint: to.includes(".")
+            ? "give the new name without a keyspace; --keyspace chooses the target keyspace"
+            : undefined,
+        },
+      );
+    }
+    const same = renames.find((x) => formatNameRef(x.from) === formatNameRef(ref));
+    if (same && same.to !== to.trim()) {
+      throw new ConfigError(`Cannot use --rename "${r}": ${formatNameRef(ref)} is renamed twice`);
+    }
+    if (!same) renames.push({ from: ref, to: to.trim() });
+  }
+  return renames;
+}
+
 /** Human summary of a restore report. */
 export function formatRestoreReport(r: RestoreReport): string[] {
   const lines: string[] = [];
   for (const c of r.collections) {
     const arrow = `${c.source} → ${c.target}`;
+    const unit = c.kind === "table" ? "rows" : "documents";
     if (r.status === "dry-run") {
       lines.push(
         c.action === "skip"
           ? `  would skip     ${arrow}: ${c.reason}`
           : `  would ${
             c.action.padEnd(8)
-          }${arrow}: ${c.documents_in_snapshot} documents (${c.reason})`,
+          }${arrow}: ${c.documents_in_snapshot} ${unit}; ${c.reason}`,
       );
+      if (c.action === "replace") lines.push(`          would drop ${describeDropped(c)}`);
       continue;
     }
     if (c.status === "skipped") {
@@ -125,6 +149,13 @@ export function formatRestoreReport(r: RestoreReport): string[] {
         ? `  ok      ${arrow}: ${figures}`
         : `  FAILED  ${arrow}: ${figures}: ${c.error}`,
     );
+    if (c.action === "replace") {
+      lines.push(
+        c.status === "ok"
+          ? `          dropped ${describeDropped(c)} first`
+          : `          the replace was to drop ${describeDropped(c)}`,
+      );
+    }
     if (c.vectorize_texts_not_restored > 0) {
       lines.push(
         `          ${c.vectorize_texts_not_restored} $vectorize texts not restored (kept the exact $vector; --vectorize reembed does the opposite)`,
@@ -136,14 +167,16 @@ export function formatRestoreReport(r: RestoreReport): string[] {
   }
   const failed = r.collections.filter((c) => c.status === "failed").length;
   const written = r.collections.reduce((n, c) => n + c.inserted, 0);
-  const hasTables = r.collections.some((c) => c.kind === "table");
+  const unit = r.collections.length > 0 && r.collections.every((c) => c.kind === "table")
+    ? "rows"
+    : r.collections.some((c) => c.kind === "table")
+    ? "documents and rows"
+    : "documents";
   lines.push(
     r.status === "dry-run"
       ? `Dry run of ${r.snapshot}: verified; nothing was written`
       : failed === 0
-      ? `Restored ${r.snapshot}: ${describeEntries(r.collections)}, ${written} ${
-        hasTables ? "documents and rows" : "documents"
-      } written`
+      ? `Restored ${r.snapshot}: ${describeEntries(r.collections)}, ${written} ${unit} written`
       : `Restore of ${r.snapshot} FAILED for ${
         describeEntries(r.collections.filter((c) => c.status === "failed"))
       }`,
@@ -166,10 +199,14 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .option("--from <dir>", "where to look for `latest` (env ASTRABAK_OUT; default ./backups)")
     .option(
       "--collections <names>",
-      "only these collections (comma-separated, repeatable)",
+      "only these collections: name (in every keyspace) or keyspace.name (comma-separated, repeatable)",
       collect,
     )
-    .option("--rename <old=new>", "restore a collection under another name (repeatable)", collect)
+    .option(
+      "--rename <old=new>",
+      "restore a collection under another name; old is name or keyspace.name (repeatable)",
+      collect,
+    )
     .addOption(
       new Option(
         "--if-exists <mode>",
@@ -214,23 +251,25 @@ definition differs from the snapshot's (only --if-exists replace changes it). Ex
 never overwritten by append: they are counted as already present. After writing, every
 collection is counted by a full _id scan and compared with what was written.
 
+--collections and the old side of --rename take name (that name in every keyspace) or
+keyspace.name (one keyspace), and are checked against the manifest before the deep verify.
+Box credentials are needed only when Box is read (box:<…>, or latest with --box-folder).
+
 Examples:
   astrabak restore latest --from /var/backups/astra --dry-run
   astrabak restore /var/backups/astra/20261125_021500.zip --rename articles=articles_restored
-  astrabak restore latest --collections faq --if-exists append
+  astrabak restore latest --collections default_keyspace.faq --if-exists append
 
 ${EXIT_CODE_HELP}
 `,
   );
   cmd.action(async (snapshot: string, flags: RestoreFlags) => {
     const out = openOutput(ctx, flags);
-    const box = resolveBox(flags, ctx.env);
-    const from = snapshotDir(flags.from, ctx.env);
     const target = await resolveSnapshotArg(snapshot, {
-      from,
-      box,
+      from: snapshotDir(flags.from, ctx.env),
+      box: () => resolveBox(flags, ctx.env),
       boxFlag: flags.boxFolder !== undefined,
-      allowLatest: true,
+      fromFlag: flags.from !== undefined,
     }, out);
     let report: RestoreReport;
     try {

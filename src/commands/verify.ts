@@ -49,7 +49,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
     .command("verify")
     .argument(
       "<path>",
-      "snapshot directory, .zip, or box:latest|<file id|name> (folder from --box-folder or BOX_FOLDER_ID)",
+      "snapshot directory, .zip, latest (newest finished snapshot under --from, or in Box with --box-folder), box:latest or box:<file id|name>",
     )
     .description(
       "Prove a snapshot without extracting it: manifest schema and version, every file present and nothing extra, SHA-256 and size of each data file, and (unless --quick) every line parses, has an _id, and counts and vector dimensions match",
@@ -57,17 +57,20 @@ export function registerVerify(program: Command, ctx: CliContext): void {
     .option("--quick", "check hashes and sizes only")
     .option(
       "--from <dir>",
-      "where a Box snapshot is downloaded to (env ASTRABAK_OUT; default ./backups)",
+      "where `latest` is looked for and Box snapshots are downloaded to (env ASTRABAK_OUT; default ./backups)",
     );
-  addBoxOption(cmd, "holding box:<…> snapshots");
+  addBoxOption(cmd, "to read box:<…> (and, given here, latest) from");
   addOutputOptions(cmd);
   cmd.addHelpText(
     "after",
     `
-A box:<file id|name> snapshot is downloaded (SHA-1 checked against Box) to a temporary file
-under --from and removed afterwards. A zip is read in place (random access, CRC-32 checked); entries that escape the snapshot folder,
-symlinks and duplicate names are refused before anything is read. Decompression is capped at the
-size the manifest declares, and lines at the Data API's document size limit.
+latest is chosen as restore chooses it: the greatest timestamp among finished snapshot names
+under --from (BOX_FOLDER_ID alone does not make it Box's). Box credentials are needed only when
+Box is read. A box:<file id|name> snapshot is downloaded (SHA-1 checked against Box) to a
+temporary file under --from and removed afterwards. A zip is read in place (random access, CRC-32
+checked); entries that escape the snapshot folder, symlinks and duplicate names are refused
+before anything is read. Decompression is capped at the size the manifest declares, and lines
+at the Data API's document size limit.
 
 Exit status here: 0 the snapshot verifies; 2 it does not (including INCOMPLETE and unfinished
 .inprogress snapshots); 1 the path cannot be read or the arguments are wrong.
@@ -79,9 +82,9 @@ ${EXIT_CODE_HELP}
     const out = openOutput(ctx, flags);
     const target = await resolveSnapshotArg(path, {
       from: snapshotDir(flags.from, ctx.env),
-      box: resolveBox(flags, ctx.env),
+      box: () => resolveBox(flags, ctx.env),
       boxFlag: flags.boxFolder !== undefined,
-      allowLatest: false,
+      fromFlag: flags.from !== undefined,
     }, out);
     let report: VerifyReport;
     try {

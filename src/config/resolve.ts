@@ -222,6 +222,49 @@ export function parseNameList(values: readonly string[] | undefined, flag: strin
   return names;
 }
 
+/**
+ * A collection or table named on the command line: `name` means that name in every keyspace,
+ * `keyspace.name` (the form astrabak prints) only the one in that keyspace.
+ */
+export interface NameRef {
+  readonly keyspace: string | null;
+  readonly name: string;
+}
+
+/** `keyspace.name`, or `name` when the reference covers every keyspace. */
+export function formatNameRef(ref: NameRef): string {
+  return ref.keyspace === null ? ref.name : `${ref.keyspace}.${ref.name}`;
+}
+
+/** Whether `ref` names the collection `c`. */
+export function nameRefMatches(ref: NameRef, c: { keyspace: string; name: string }): boolean {
+  return ref.name === c.name && (ref.keyspace === null || ref.keyspace === c.keyspace);
+}
+
+/** Parses one `name` or `keyspace.name`, validating both parts. */
+export function parseNameRef(raw: string, flag: string): NameRef {
+  const parts = raw.trim().split(".");
+  if (parts.length > 2 || parts.some((p) => !NAME_PATTERN.test(p))) {
+    throw new ConfigError(
+      `Cannot use ${flag} "${raw.trim()}": expected name or keyspace.name, each 1-48 letters, digits or underscores`,
+    );
+  }
+  return parts.length === 2
+    ? { keyspace: parts[0]!, name: parts[1]! }
+    : { keyspace: null, name: parts[0]! };
+}
+
+/**
+ * Splits repeatable, comma-separated collection flags (`--collections`, `--exclude`) into
+ * references, de-duplicated; see {@linkcode NameRef}.
+ */
+export function parseNameRefs(values: readonly string[] | undefined, flag: string): NameRef[] {
+  const raw = [
+    ...new Set((values ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean)),
+  ];
+  return raw.map((r) => parseNameRef(r, flag));
+}
+
 /** Box settings for off-host copies. `clientSecret` is registered as a secret. */
 export interface BoxConfig {
   readonly clientId: string;

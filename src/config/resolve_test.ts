@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ConfigError } from "../errors.ts";
 import { ENV_PATTERNS } from "../cli/permissions.ts";
 import { ENV_VARS } from "./env.ts";
-import { parseNameList, resolveConnection } from "./resolve.ts";
+import { nameRefMatches, parseNameList, parseNameRefs, resolveConnection } from "./resolve.ts";
 import { clearSecrets, redactSecrets } from "./secrets.ts";
 
 const noFile = () => Promise.reject(new Deno.errors.NotFound("nope"));
@@ -106,6 +106,21 @@ Deno.test("parseNameList splits, de-duplicates and validates", () => {
     () => parseNameList(["ok", "no.dots"], "--collections"),
     /Cannot use --collections "no.dots"/,
   );
+});
+
+Deno.test("parseNameRefs takes name and keyspace.name, and nothing else", () => {
+  const refs = parseNameRefs(["a, ks.b", "a"], "--collections");
+  assert.deepEqual(refs, [{ keyspace: null, name: "a" }, { keyspace: "ks", name: "b" }]);
+  assert.ok(nameRefMatches(refs[0]!, { keyspace: "any", name: "a" }));
+  assert.ok(nameRefMatches(refs[1]!, { keyspace: "ks", name: "b" }));
+  assert.ok(!nameRefMatches(refs[1]!, { keyspace: "other", name: "b" }));
+  for (const bad of ["a.b.c", ".a", "ks.", "a-b", "ks.a b"]) {
+    assert.throws(
+      () => parseNameRefs([bad], "--collections"),
+      /expected name or keyspace\.name/,
+      bad,
+    );
+  }
 });
 
 Deno.test("the sandbox's --allow-env patterns cover every variable astrabak reads", () => {

@@ -40,6 +40,7 @@ export function emptyReport(p: PlannedCollection): RestoreCollectionReport {
     reason: p.reason,
     documents_in_snapshot: p.entry.document_count ?? 0,
     inserted: 0,
+    confirmed_writes: 0,
     already_present: 0,
     overwritten: 0,
     refused: 0,
@@ -49,6 +50,7 @@ export function emptyReport(p: PlannedCollection): RestoreCollectionReport {
     count_before: null,
     count_after: null,
     write_seconds: null,
+    existing_before_replace: null,
   };
 }
 
@@ -147,8 +149,9 @@ export async function restoreCollection(
     }
   } catch (e) {
     if (signal?.aborted) {
+      const unit = table ? "rows" : "documents";
       throw new InterruptedError(
-        `Restore interrupted while writing ${r.target}; re-run with --if-exists append to finish it`,
+        `Restore interrupted while writing ${r.target}: ${confirmed} of its ${r.documents_in_snapshot} ${unit} confirmed written by the server (requests cut off in flight may have written more)`,
         { cause: e },
       );
     }
@@ -167,6 +170,7 @@ export async function restoreCollection(
       .filter(Boolean).join("; ");
     r.status = "failed";
   }
+  r.confirmed_writes = confirmed;
   if (r.count_before !== null && r.count_after !== null) {
     r.inserted = r.count_after - r.count_before;
     let consistent: boolean;
@@ -202,13 +206,27 @@ export async function restoreCollection(
 
 /** What a collection's restore did, in words (the progress line and the final report). */
 export function restoreFigures(r: RestoreCollectionReport): string {
-  return r.kind === "table"
-    ? `${r.inserted} rows added, ${r.overwritten} existing rows overwritten, ${r.refused} refused; ${
-      r.count_after ?? "?"
-    } rows in the table`
-    : `${r.inserted} inserted, ${r.already_present} already present, ${r.refused} refused; ${
-      r.count_after ?? "?"
-    } documents in the collection`;
+  const table = r.kind === "table";
+  const unit = table ? "rows" : "documents";
+  if (r.count_before === null || r.count_after === null) {
+    // No count to trust: say what the server confirmed, and that the total is unknown.
+    return `${r.confirmed_writes} ${unit} confirmed written, ${r.refused} refused; the ${
+      table ? "table" : "collection"
+    } could not be counted, so its total is unknown`;
+  }
+  return table
+    ? `${r.inserted} rows added, ${r.overwritten} existing rows overwritten, ${r.refused} refused; ${r.count_after} rows in the table`
+    : `${r.inserted} inserted, ${r.already_present} already present, ${r.refused} refused; ${r.count_after} documents in the collection`;
+}
+
+/** What a replace drops (or would drop), in words; see {@linkcode ExistingCount}. */
+export function describeDropped(r: RestoreCollectionReport): string {
+  const unit = r.kind === "table" ? "rows" : "documents";
+  const e = r.existing_before_replace;
+  if (!e) return `the existing ${r.kind} (its ${unit} could not be counted)`;
+  return e.estimated
+    ? `the existing ${r.kind} and its ~${e.count} ${unit} (estimatedDocumentCount: an estimate)`
+    : `the existing ${r.kind} and its ${e.count} ${unit} (counted)`;
 }
 
 /** Top-level `duration` columns of a table (their values may need re-spelling, see duration.ts). */

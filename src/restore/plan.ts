@@ -6,6 +6,7 @@
  * writes nothing.
  */
 
+import { formatNameRef, type NameRef, nameRefMatches } from "../config/resolve.ts";
 import { ConfigError } from "../errors.ts";
 import { type CollectionEntry, type Manifest, unrestorableReasons } from "../manifest/mod.ts";
 import type { CollectionInfo } from "../source/collections.ts";
@@ -14,6 +15,12 @@ import type { CollectionInfo } from "../source/collections.ts";
 export type IfExists = "fail" | "skip" | "append" | "replace";
 /** The four values of {@linkcode IfExists}. */
 export const IF_EXISTS: readonly IfExists[] = ["fail", "skip", "append", "replace"];
+
+/** One `--rename old=new`: every snapshot collection `from` names is restored as `to`. */
+export interface Rename {
+  readonly from: NameRef;
+  readonly to: string;
+}
 
 /** What restore does with one collection. */
 export type RestoreAction = "create" | "replace" | "append" | "skip";
@@ -30,10 +37,9 @@ export interface PlannedCollection {
 } /** Inputs of {@linkcode planRestore}. */
 export interface PlanInput {
   manifest: Manifest;
-  /** Source collection names to restore; empty = all that were backed up. */
-  include: readonly string[];
-  /** Source name → target name. */
-  renames: ReadonlyMap<string, string>;
+  /** Source collections to restore (`name` or `keyspace.name`); empty = all that were backed up. */
+  include: readonly NameRef[];
+  renames: readonly Rename[];
   /** Restore everything into this keyspace (default: each collection's own). */
   targetKeyspace: string | null;
   ifExists: IfExists;
@@ -42,10 +48,70 @@ export interface PlanInput {
 }
 
 /** The snapshot entries a restore of `include` (all when empty) takes: backed up and named. */
-export function selectEntries(m: Manifest, include: readonly string[]): CollectionEntry[] {
+export function selectEntries(m: Manifest, include: readonly NameRef[]): CollectionEntry[] {
   return m.collections.filter((c) =>
-    c.status === "ok" && (include.length === 0 || include.includes(c.name))
+    c.status === "ok" && (include.length === 0 || include.some((r) => nameRefMatches(r, c)))
   );
+}
+
+/** The rename that applies to `entry`, if any ({@linkcode selectionProblems} refuses two). */
+function renameOf(entry: CollectionEntry, renames: readonly Rename[]): string | undefined {
+  return renames.find((r) => nameRefMatches(r.from, entry))?.to;
+}
+
+/**
+ * What is wrong with the names a restore was given, judged from the manifest alone, so that a
+ * typo is refused in seconds rather than after the deep verify: a `--collections` or `--rename`
+ * name the snapshot does not hold (or did not back up), a `--rename` of a collection that
+ * `--collections` leaves out (it would be ignored), and a collection that two renames name.
+ */
+export function selectionProblems(
+  m: Manifest,
+  include: readonly NameRef[],
+  renames: readonly Rename[],
+): string[] {
+  const problems: string[] = [];
+  const held = m.collections.map((c) => `${c.keyspace}.${c.name}`);
+  const holds = `it holds ${held.slice(0, 20).join(", ")}${held.length > 20 ? ", …" : ""}`;
+  for (
+    const [flag, ref] of [
+      ...include.map((r) => ["--collections", r] as const),
+      ...renames.map((r) => ["--rename", r.from] as const),
+    ]
+  ) {
+    const matches = m.collections.filter((c) => nameRefMatches(ref, c));
+    if (matches.length === 0) {
+      problems.push(`${flag} "${formatNameRef(ref)}" is not in the snapshot (${holds})`);
+    } else if (matches.every((c) => c.status !== "ok")) {
+      problems.push(
+        `${flag} "${formatNameRef(ref)}" was not backed up in this snapshot (${
+          matches.map((c) => c.error).join("; ")
+        })`,
+      );
+    }
+  }
+  const selected = selectEntries(m, include);
+  for (const r of renames) {
+    const named = m.collections.filter((c) => c.status === "ok" && nameRefMatches(r.from, c));
+    if (named.length > 0 && !named.some((c) => selected.includes(c))) {
+      problems.push(
+        `--rename ${
+          formatNameRef(r.from)
+        }=${r.to} names a collection that --collections leaves out`,
+      );
+    }
+  }
+  for (const c of selected) {
+    const twice = renames.filter((r) => nameRefMatches(r.from, c));
+    if (twice.length > 1) {
+      problems.push(
+        `${c.keyspace}.${c.name} is renamed twice (${
+          twice.map((r) => `${formatNameRef(r.from)}=${r.to}`).join(", ")
+        })`,
+      );
+    }
+  }
+  return problems;
 }
 
 /**
@@ -54,22 +120,15 @@ export function selectEntries(m: Manifest, include: readonly string[]): Collecti
  * definition differs is only touched with `replace`.
  */
 export function planRestore(input: PlanInput): PlannedCollection[] {
-  const problems: string[] = [];
   const m = input.manifest;
-  for (const n of [...input.include, ...input.renames.keys()]) {
-    const c = m.collections.find((e) => e.name === n);
-    if (!c) problems.push(`"${n}" is not in the snapshot`);
-    else if (c.status !== "ok") {
-      problems.push(`"${n}" was not backed up in this snapshot (${c.error})`);
-    }
-  }
+  const problems = selectionProblems(m, input.include, input.renames);
   const selected = selectEntries(m, input.include);
   const plan: PlannedCollection[] = [];
   const targets = new Map<string, string>();
   for (const entry of selected) {
     const target = {
       keyspace: input.targetKeyspace ?? entry.keyspace,
-      name: input.renames.get(entry.name) ?? entry.name,
+      name: renameOf(entry, input.renames) ?? entry.name,
     };
     const key = `${target.keyspace}.${target.name}`;
     const source = `${entry.keyspace}.${entry.name}`;
@@ -96,7 +155,7 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
         entry,
         target,
         action: "skip",
-        reason: "exists; left untouched (--if-exists skip)",
+        reason: "exists: left untouched (--if-exists skip)",
       });
       continue;
     }
@@ -105,7 +164,7 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
         entry,
         target,
         action: "replace",
-        reason: "exists; dropped and recreated (--if-exists replace)",
+        reason: "exists: dropped and recreated (--if-exists replace)",
         ...refusal,
       });
       continue;

@@ -7,12 +7,18 @@
  * what was not.
  */
 
-import type { ConnectionConfig } from "../config/resolve.ts";
-import { VerificationError } from "../errors.ts";
-import type { EntryKind, Manifest } from "../manifest/mod.ts";
+import type { ConnectionConfig, NameRef } from "../config/resolve.ts";
+import { ConfigError, errorMessage, InterruptedError, VerificationError } from "../errors.ts";
+import { type EntryKind, type Manifest, primaryKeyColumns, vectorSpec } from "../manifest/mod.ts";
 import type { Reporter } from "../reporter.ts";
-import { openSnapshot, type SnapshotReader } from "../snapshot/reader.ts";
-import { type CollectionInfo, listCollections } from "../source/collections.ts";
+import { openSnapshot, readManifest, type SnapshotReader } from "../snapshot/reader.ts";
+import {
+  type CollectionInfo,
+  countByScan,
+  estimatedDocumentCount,
+  listCollections,
+} from "../source/collections.ts";
+import type { DataApiClient } from "../source/data_api.ts";
 import { connect, type ConnectOptions } from "../source/connect.ts";
 import type { InsertFailure } from "../source/insert.ts";
 import { listTables } from "../source/tables.ts";
@@ -22,8 +28,16 @@ import {
   verifyReader,
   type VerifyReport,
 } from "../verify/verify.ts";
-import { emptyReport, restoreCollection } from "./collection.ts";
-import { type IfExists, planRestore, type RestoreAction, selectEntries } from "./plan.ts";
+import { emptyReport, restoreCollection, restoreFigures } from "./collection.ts";
+import {
+  type IfExists,
+  type PlannedCollection,
+  planRestore,
+  type Rename,
+  type RestoreAction,
+  selectEntries,
+  selectionProblems,
+} from "./plan.ts";
 
 /**
  * insertMany requests in flight per collection by default: 16 matched the raw insert floor in
@@ -54,8 +68,9 @@ export interface RestoreOptions extends ConnectOptions {
   /** Snapshot directory or zip (already resolved from `latest`). */
   snapshot: string;
   targetKeyspace: string | null;
-  include: readonly string[];
-  renames: ReadonlyMap<string, string>;
+  /** Snapshot collections to restore (`name` or `keyspace.name`); empty = all. */
+  include: readonly NameRef[];
+  renames: readonly Rename[];
   ifExists: IfExists;
   dryRun: boolean;
   force: boolean;
@@ -78,6 +93,8 @@ export interface RestoreCollectionReport {
   documents_in_snapshot: number;
   /** Documents this restore added to the target (from the count before and after). */
   inserted: number;
+  /** Writes the server confirmed (the lower bound when the count afterwards failed). */
+  confirmed_writes: number;
   /** Collections: snapshot documents whose `_id` already existed in the target (not overwritten). */
   already_present: number;
   /** Tables: rows whose primary key already existed; table inserts are upserts, so they were overwritten. */
@@ -94,7 +111,18 @@ export interface RestoreCollectionReport {
   count_after: number | null;
   /** Seconds spent streaming documents into the target (not counting verification or counts). */
   write_seconds: number | null;
+  /** `replace`: what the target held before it was (or, in a dry run, would be) dropped. */
+  existing_before_replace: ExistingCount | null;
   error?: string;
+}
+
+/**
+ * Documents in a collection (estimatedDocumentCount: approximate) or rows in a table (a key scan:
+ * exact; tables have no estimate) that a replace drops.
+ */
+export interface ExistingCount {
+  count: number;
+  estimated: boolean;
 }
 
 /** Result of a restore. */
@@ -122,7 +150,31 @@ export async function runRestore(
     }
     throw e;
   }
+  let writing = false;
   try {
+    // 0. Names are checked against the manifest first: a typo costs seconds, not a deep verify.
+    //    (An unreadable manifest is left to the verify below, which reports it.)
+    const early = await readManifest(reader).catch((e) => {
+      if (e instanceof VerificationError) return null;
+      throw e;
+    });
+    if (early) {
+      const problems = selectionProblems(early, options.include, options.renames);
+      if (problems.length > 0) {
+        throw new ConfigError(`Cannot restore: ${problems.join("; ")}`, {
+          hint: "nothing was verified or written; check --collections and --rename",
+        });
+      }
+      const vectorize = selectEntries(early, options.include).some((c) =>
+        vectorSpec(c.definition)?.vectorize === true
+      );
+      if (options.vectorize === "reembed" && !vectorize) {
+        reporter.warn(
+          "--vectorize reembed changes nothing: no selected collection is a vectorize collection",
+        );
+      }
+    }
+
     // 1. Verify everything before the first write.
     reporter.info(`Verifying ${options.snapshot} before restoring`);
     const { report: verification, manifest } = await verifyReader(
@@ -158,6 +210,8 @@ export async function runRestore(
       existing,
     });
 
+    const dropped = await countReplaced(plan, existing, client, reporter, signal);
+
     if (options.dryRun) {
       return {
         snapshot: options.snapshot,
@@ -166,14 +220,24 @@ export async function runRestore(
         collections: plan.map((p) => ({
           ...emptyReport(p),
           status: p.action === "skip" ? "skipped" : "planned",
+          existing_before_replace: dropped.get(p) ?? null,
         })),
       };
     }
 
     // 3. Restore, collection by collection.
+    writing = true;
     const collections: RestoreCollectionReport[] = [];
     for (const p of plan) {
-      collections.push(await restoreCollection(p, reader, client, options, reporter));
+      try {
+        collections.push({
+          ...await restoreCollection(p, reader, client, options, reporter),
+          existing_before_replace: dropped.get(p) ?? null,
+        });
+      } catch (e) {
+        if (!(e instanceof InterruptedError)) throw e;
+        throw interruptedAfter(e, collections);
+      }
     }
     const ok = collections.every((c) => c.status === "ok" || c.status === "skipped");
     return {
@@ -186,9 +250,83 @@ export async function runRestore(
           "fix the cause, then re-run the same restore with --if-exists append to finish it: existing _ids are counted, not duplicated",
       }),
     };
+  } catch (e) {
+    if (signal?.aborted && !writing) {
+      // Stopped while verifying or planning: before the first write.
+      throw new InterruptedError(
+        `Restore interrupted before anything was written (${errorMessage(signal.reason)})`,
+        { cause: e },
+      );
+    }
+    throw e;
   } finally {
     await reader.close();
   }
+}
+
+/**
+ * The interruption of a collection's write, with what the collections before it wrote, so the
+ * user knows how far the restore got (the README promises the count).
+ */
+function interruptedAfter(
+  e: InterruptedError,
+  done: readonly RestoreCollectionReport[],
+): InterruptedError {
+  const finished = done.filter((c) => c.status !== "skipped").map((c) =>
+    `${c.target} ${c.status === "ok" ? "finished" : "failed"} (${restoreFigures(c)})`
+  );
+  return new InterruptedError(
+    `${e.message}${finished.length > 0 ? `; before it: ${finished.join("; ")}` : ""}`,
+    {
+      cause: e,
+      hint:
+        "re-run the same restore with --if-exists append to finish it: existing _ids are counted, not duplicated",
+    },
+  );
+}
+
+/**
+ * What each `replace` will drop, counted before anything is dropped so the dry run and the report
+ * can say it: collections by estimatedDocumentCount (approximate), tables by a key scan (they have
+ * no estimate). A count that fails is reported as unknown; it never stops the restore.
+ */
+async function countReplaced(
+  plan: readonly PlannedCollection[],
+  existing: ReadonlyMap<string, CollectionInfo>,
+  client: DataApiClient,
+  reporter: Reporter,
+  signal: AbortSignal | undefined,
+): Promise<Map<PlannedCollection, ExistingCount>> {
+  const counts = new Map<PlannedCollection, ExistingCount>();
+  for (const p of plan) {
+    if (p.action !== "replace") continue;
+    const { keyspace, name } = p.target;
+    const info = existing.get(`${keyspace}.${name}`);
+    try {
+      counts.set(
+        p,
+        info?.kind === "table"
+          ? {
+            count: await countByScan(
+              client,
+              keyspace,
+              name,
+              primaryKeyColumns(info.definition),
+              signal,
+            ),
+            estimated: false,
+          }
+          : {
+            count: await estimatedDocumentCount(client, keyspace, name, signal),
+            estimated: true,
+          },
+      );
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      reporter.warn(`${keyspace}.${name}: could not count what replace drops: ${errorMessage(e)}`);
+    }
+  }
+  return counts;
 }
 
 function checkVerification(v: VerifyReport, m: Manifest, force: boolean): void {
