@@ -106,8 +106,13 @@ Deno.test("rules: a selection that selects nothing is a configuration error nami
   seedSample(t.api.store, { articles: 3, dimension: 4 });
   const cases: Array<[string[], RegExp]> = [
     [
+      // A contradiction of the flags themselves is refused before connecting.
       ["--collections", "customers", "--exclude", "customers"],
-      /Cannot back up: --collections customers --exclude customers selects nothing; the database holds default_keyspace\.articles \(collection\), default_keyspace\.customers \(collection\), default_keyspace\.faq \(collection\)/,
+      /Cannot use --exclude customers: it excludes --collections customers/,
+    ],
+    [
+      ["--exclude", "articles,customers,faq"],
+      /Cannot back up: --exclude articles,customers,faq selects nothing; the database holds default_keyspace\.articles \(collection\), default_keyspace\.customers \(collection\), default_keyspace\.faq \(collection\)/,
     ],
     [
       ["--kind", "tables"],
