@@ -182,5 +182,6 @@ function boxReadError(what: string, e: unknown): SourceError {
     status: d.status,
     retriable: false,
     cause: e,
+    hint: d.hint,
   });
 }

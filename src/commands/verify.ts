@@ -65,9 +65,10 @@ export function registerVerify(program: Command, ctx: CliContext): void {
     "after",
     `
 A box:<file id|name> snapshot is downloaded (SHA-1 checked against Box) to a temporary file
-under --from and removed afterwards. A zip is read in place (random access, CRC-32 checked); entries that escape the snapshot folder,
-symlinks and duplicate names are refused before anything is read. Decompression is capped at the
-size the manifest declares, and lines at the Data API's document size limit.
+under --from and removed afterwards. A zip is read in place (random access, CRC-32 checked);
+entries that escape the snapshot folder, symlinks and duplicate names are refused before anything
+is read. Decompression is capped at the size the manifest declares, and lines at the Data API's
+document size limit.
 
 Exit status here: 0 the snapshot verifies; 2 it does not (including INCOMPLETE and unfinished
 .inprogress snapshots); 1 the path cannot be read or the arguments are wrong.
