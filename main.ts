@@ -76,11 +76,13 @@ function reportError(e: unknown, ctx: CliContext, args: string[]): number {
     return ExitCode.Config;
   }
   // Unexpected: a bug. Show the stack so it can be reported.
+  const first = e instanceof Error ? e.message.split("\n")[0] : String(e);
   out.failure(
     "InternalError",
-    `internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`,
+    `internal error: ${first}`,
     undefined,
     ExitCode.Config,
+    `internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`,
   );
   return ExitCode.Config;
 }

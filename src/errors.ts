@@ -115,7 +115,7 @@ const IO_REASONS: ReadonlyArray<[new (...args: never[]) => Error, string]> = [
   [Deno.errors.PermissionDenied, "permission denied"],
   [Deno.errors.NotCapable, "the permission sandbox does not allow it"],
   [Deno.errors.IsADirectory, "it is a directory"],
-  [Deno.errors.NotADirectory, "a part of the path is not a directory"],
+  [Deno.errors.NotADirectory, "not a directory"],
   [Deno.errors.AlreadyExists, "it already exists"],
   [Deno.errors.InvalidData, "the data is not valid"],
   [Deno.errors.FilesystemLoop, "too many levels of symbolic links"],

@@ -91,8 +91,15 @@ export class Output implements Reporter {
    * Reports a failure as the run's result: with --json, one object on stdout
    * (`status`, `error`, `message`, `hint`, `exit_code`); the message and hint also go to the log.
    */
-  failure(error: string, message: string, hint: string | undefined, exitCode: number): void {
-    this.error(message);
+  failure(
+    error: string,
+    message: string,
+    hint: string | undefined,
+    exitCode: number,
+    /** What the log line says instead of `message` (e.g. with a stack trace). */
+    logged = message,
+  ): void {
+    this.error(logged);
     if (hint) this.error(`hint: ${hint}`);
     this.#pending = undefined;
     if (this.options.json) {

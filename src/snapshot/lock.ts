@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, ioReason } from "../errors.ts";
 import { LOCK_FILE } from "./layout.ts";
 
 /** A held lock; release it when the run ends (the OS also releases it if the process dies). */
@@ -19,7 +19,7 @@ export async function lockOutDir(outDir: string): Promise<OutDirLock> {
     file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
   } catch (e) {
     throw new ConfigError(
-      `Cannot lock ${outDir}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
+      `Cannot lock ${outDir}: ${ioReason(e)}`,
       {
         hint: "choose a writable directory with --out (or ASTRABAK_OUT)",
         cause: e,

@@ -9,7 +9,7 @@
 
 import * as zip from "@zip.js/zip.js";
 import { basename, join } from "node:path";
-import { ConfigError, VerificationError } from "../errors.ts";
+import { ConfigError, ioReason, VerificationError } from "../errors.ts";
 import { INPROGRESS_SUFFIX, parseSnapshotName } from "./layout.ts";
 import {
   type Manifest,
@@ -84,7 +84,7 @@ function unreadable(path: string, e: unknown): ConfigError {
     });
   }
   return new ConfigError(
-    `Cannot read ${path}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
+    `Cannot read ${path}: ${ioReason(e)}`,
   );
 }
 

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, ioReason } from "../errors.ts";
 import { parseSnapshotName } from "./layout.ts";
 
 /**
@@ -23,7 +23,7 @@ export async function latestSnapshot(dir: string): Promise<string> {
       throw new ConfigError(`Cannot find snapshots: ${dir} does not exist`);
     }
     throw new ConfigError(
-      `Cannot list ${dir}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
+      `Cannot list ${dir}: ${ioReason(e)}`,
     );
   }
   const newest = [...found.keys()].sort().at(-1);
