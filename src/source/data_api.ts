@@ -320,9 +320,17 @@ function describeTarget(t: CommandTarget): string {
   return "the database";
 }
 
+/**
+ * The reason of a fetch failure in words. Deno's fetch says only "fetch failed"; the reason
+ * ("Connection refused", "Name or service not known") is the last part of its innermost cause.
+ */
 function describeCause(e: unknown): string {
-  if (e instanceof Error) return e.message.split("\n")[0] ?? e.name;
-  return String(e);
+  if (!(e instanceof Error)) return String(e);
+  let root: Error = e;
+  for (let depth = 0; root.cause instanceof Error && depth < 5; depth++) root = root.cause;
+  const line = root.message.split("\n")[0] ?? root.name;
+  if (root === e) return line;
+  return line.split(": ").at(-1)!.replace(/ \(os error \d+\)$/, "") || line;
 }
 
 function safeErrorCode(raw: Uint8Array): string | undefined {
