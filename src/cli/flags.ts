@@ -73,7 +73,7 @@ export function durationArg(value: string): number {
   const unit = m ? { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s"] : NaN;
   const ms = m ? Number(m[1]) * unit : NaN;
   if (!(ms >= 0 && ms <= CLEAN_STALE_MAX_MS)) {
-    throw new InvalidArgumentError("expected a duration from 0s to 365d, like 30m, 24h or 7d");
+    throw new InvalidArgumentError("expected a duration like 30m, 24h or 7d, from 0s to 365d");
   }
   return ms;
 }

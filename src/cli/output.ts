@@ -77,11 +77,6 @@ export class Output implements Reporter {
     this.#writeResult(json, r.lines);
   }
 
-  /** Drops a recorded result (an error is reported instead). */
-  discardResult(): void {
-    this.#pending = undefined;
-  }
-
   #writeResult(json: unknown, lines: string[]): void {
     const text = this.options.json ? JSON.stringify(json, null, 2) : lines.join("\n");
     writeAll(this.#stdout, redactSecrets(text) + "\n");

@@ -228,7 +228,7 @@ Deno.test("cli: every duration, rate and count flag is bounded, with the range i
       ["backup", "--box-retries", ["-1"], "a whole number from 0 to 100"],
       ["backup", "--parallel", ["65"], "a whole number from 1 to 64"],
       ["backup", "--compression-level", ["0", "10"], "a whole number from 1 to 9"],
-      ["backup", "--clean-stale", ["400d"], "a duration from 0s to 365d"],
+      ["backup", "--clean-stale", ["400d"], "a duration like 30m, 24h or 7d, from 0s to 365d"],
       ["restore", "--concurrency", ["0"], "a whole number from 1 to 64"],
       ["restore", "--batch-size", ["101"], "a whole number from 1 to 100"],
       ["upload", "--box-retries", ["1000"], "a whole number from 0 to 100"],
