@@ -8,7 +8,7 @@
 
 import * as zip from "@zip.js/zip.js";
 import { basename, dirname, join } from "node:path";
-import { IncompleteSnapshotError, StorageError, VerificationError } from "../errors.ts";
+import { IncompleteSnapshotError, ioReason, StorageError, VerificationError } from "../errors.ts";
 import { MANIFEST_FILE } from "../manifest/mod.ts";
 import { fileSink } from "../streams/file_sink.ts";
 import { openSnapshot, readManifest } from "./reader.ts";
@@ -71,7 +71,7 @@ export async function packSnapshot(
   try {
     out = await Deno.open(tmpPath, { write: true, createNew: true, mode: 0o600 });
   } catch (e) {
-    throw new StorageError(`Cannot create ${tmpPath}: ${e instanceof Error ? e.message : e}`, {
+    throw new StorageError(`Cannot create ${tmpPath}: ${ioReason(e)}`, {
       cause: e,
     });
   }

@@ -291,27 +291,41 @@ export class DataApiClient {
         { kind: "protocol", command: name, retriable: false, cause: e },
       );
     }
-    if (!this.#reached && isConnectionRefused(e)) {
-      return new SourceError(`Cannot connect to ${this.endpoint}: connection refused`, {
+    const unreachable = this.#reached ? undefined : startupFailure(e);
+    if (unreachable) {
+      return new SourceError(`Cannot connect to ${this.endpoint}: ${unreachable}`, {
         kind: "connection",
         command: name,
         retriable: false,
         cause: e,
-        hint:
-          "check --endpoint (or ASTRA_DB_API_ENDPOINT): nothing accepts connections on that host and port",
+        hint: unreachable === "connection refused"
+          ? "check --endpoint (or ASTRA_DB_API_ENDPOINT): nothing accepts connections on that host and port"
+          : "check --endpoint (or ASTRA_DB_API_ENDPOINT): the host name (database id, region) may be mistyped",
       });
     }
     return undefined;
   }
 }
 
-/** Whether a fetch failure (or anything in its cause chain) is a refused TCP connection. */
-function isConnectionRefused(e: unknown): boolean {
+/**
+ * Failures that mean the endpoint itself is wrong, when they happen before the server ever
+ * answered: a refused TCP connection, or a host name DNS says does not exist (not a temporary
+ * DNS failure). Looks through the fetch error's cause chain.
+ */
+export function startupFailure(e: unknown): "connection refused" | "no such host" | undefined {
   for (let c = e, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
-    if (c instanceof Deno.errors.ConnectionRefused) return true;
-    if (/connection refused|os error 111|ECONNREFUSED/i.test(c.message)) return true;
+    if (c instanceof Deno.errors.ConnectionRefused) return "connection refused";
+    if (/connection refused|os error 111|ECONNREFUSED/i.test(c.message)) {
+      return "connection refused";
+    }
+    if (
+      /Name or service not known|No address associated with hostname|nodename nor servname|ENOTFOUND/i
+        .test(c.message)
+    ) {
+      return "no such host";
+    }
   }
-  return false;
+  return undefined;
 }
 
 function describeTarget(t: CommandTarget): string {

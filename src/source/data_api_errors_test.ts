@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { SourceError } from "../errors.ts";
-import { DataApiClient } from "./data_api.ts";
+import { DataApiClient, startupFailure } from "./data_api.ts";
 
 /** A tiny Data API stand-in on 127.0.0.1 that answers every command with an empty status. */
 function server(): Deno.HttpServer<Deno.NetAddr> {
@@ -65,4 +65,27 @@ Deno.test("the 401 hint names the token's source", async () => {
   } finally {
     await s.shutdown();
   }
+});
+
+Deno.test("startupFailure tells a wrong endpoint from a transient failure", () => {
+  const fetchFailed = (cause: string) => new TypeError("fetch failed", { cause: new Error(cause) });
+  assert.equal(
+    startupFailure(fetchFailed(
+      "error sending request for url (http://127.0.0.1:1/): client error (Connect): tcp connect error: Connection refused (os error 111)",
+    )),
+    "connection refused",
+  );
+  assert.equal(
+    startupFailure(fetchFailed(
+      "error sending request for url (https://x.apps.astra.datastax.com/): client error (Connect): dns error: failed to lookup address information: Name or service not known",
+    )),
+    "no such host",
+  );
+  assert.equal(
+    startupFailure(fetchFailed(
+      "client error (Connect): dns error: failed to lookup address information: Temporary failure in name resolution",
+    )),
+    undefined,
+  );
+  assert.equal(startupFailure(fetchFailed("connection reset by peer")), undefined);
 });
