@@ -125,7 +125,10 @@ export function addConnectionOptions(
 /** `--json`, `--log-format`, `--verbose`. */
 export function addOutputOptions(cmd: Command): Command {
   return cmd
-    .option("--json", "print the final report as one JSON object on stdout")
+    .option(
+      "--json",
+      "print one JSON object on stdout, always: the report, or the error; both with exit_code",
+    )
     .addOption(
       new Option("--log-format <format>", "log lines on stderr as text or json").choices([
         "text",
