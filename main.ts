@@ -8,7 +8,8 @@ import { buildProgram } from "./src/cli/program.ts";
 import type { CliContext } from "./src/cli/context.ts";
 import { Output } from "./src/cli/output.ts";
 import { readEnv } from "./src/config/env.ts";
-import { AstrabakError, InterruptedError } from "./src/errors.ts";
+import { AstrabakError, describeIoError, InterruptedError, isDenoIoError } from "./src/errors.ts";
+import { outputOptionsFromArgs, redactUsage, registerArgSecrets } from "./src/cli/usage.ts";
 import { ExitCode } from "./src/exit_codes.ts";
 
 /** Runs the CLI with `args` and returns the exit code (exported for in-process tests). */
@@ -34,42 +35,75 @@ export async function main(args: string[]): Promise<number> {
     exitCode: ExitCode.Ok,
     output: null,
   };
+  registerArgSecrets(args);
   try {
     ctx.env = readEnv();
     await buildProgram(ctx).parseAsync(args, { from: "user" });
+    ctx.output?.flushResult(ctx.exitCode);
     return ctx.exitCode;
   } catch (e) {
-    return reportError(e, ctx);
+    return reportError(e, ctx, args);
   } finally {
     for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
   }
 }
 
-function reportError(e: unknown, ctx: CliContext): number {
+/** Known command names, for the "run astrabak <command> --help" hint. */
+const COMMANDS = ["backup", "verify", "restore", "upload", "list", "zip"];
+
+/**
+ * Reports a failure and returns its exit code. With --json, stdout gets exactly one JSON object
+ * whatever failed (usage, configuration, a bug); with --log-format json, stderr gets JSON lines.
+ */
+function reportError(e: unknown, ctx: CliContext, args: string[]): number {
   if (e instanceof CommanderError) {
-    // Help and version are successes; usage errors were already printed by commander.
+    // Help and version are successes.
     if (
       e.code === "commander.helpDisplayed" || e.code === "commander.version" ||
       e.code === "commander.help"
     ) {
       return ExitCode.Ok;
     }
-    return ExitCode.Config;
+    return reportUsageError(e, args);
   }
-  const out = ctx.output ?? new Output({ json: false, logFormat: "text", verbose: false });
+  const out = ctx.output ?? new Output(outputOptionsFromArgs(args));
   if (ctx.signal.aborted && !(e instanceof AstrabakError)) {
     e = ctx.signal.reason;
   }
   if (e instanceof AstrabakError) {
-    out.error(e.message);
-    if (e.hint) out.error(`hint: ${e.hint}`);
-    if (out.options.json) {
-      out.result({ status: "error", error: e.name, message: e.message, exit_code: e.exitCode }, []);
-    }
+    out.failure(e.name, e.message, e.hint, e.exitCode);
     return e.exitCode;
   }
+  if (isDenoIoError(e)) {
+    // A file-system or network refusal that no module turned into a sentence: still one line.
+    out.failure("IoError", `Cannot continue: ${describeIoError(e)}`, undefined, ExitCode.Config);
+    if (out.options.verbose) out.debug(e.stack ?? e.message);
+    return ExitCode.Config;
+  }
   // Unexpected: a bug. Show the stack so it can be reported.
-  out.error(`internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  const first = e instanceof Error ? e.message.split("\n")[0] : String(e);
+  out.failure(
+    "InternalError",
+    `internal error: ${first}`,
+    undefined,
+    ExitCode.Config,
+    `internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`,
+  );
+  return ExitCode.Config;
+}
+
+/** A command line commander refused: one redacted line (or JSON), exit 1. */
+function reportUsageError(e: CommanderError, args: string[]): number {
+  const options = outputOptionsFromArgs(args);
+  const out = new Output(options);
+  const message = redactUsage(e.message.replace(/^error: /, "").trim(), args);
+  const command = args.find((a) => COMMANDS.includes(a));
+  const hint = `run astrabak ${command ? `${command} ` : ""}--help for usage`;
+  if (options.json || options.logFormat === "json") {
+    out.failure("UsageError", message, hint, ExitCode.Config);
+  } else {
+    out.stderr(`error: ${message}\n(${hint})\n`);
+  }
   return ExitCode.Config;
 }
 

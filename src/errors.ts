@@ -100,7 +100,55 @@ export class InterruptedError extends AstrabakError {
   readonly exitCode = ExitCode.Interrupted;
 }
 
-/** The message of any thrown value, for reports. */
+/** The message of any thrown value, for reports (Deno I/O errors in words, see {@linkcode ioReason}). */
 export function errorMessage(e: unknown): string {
+  if (isDenoIoError(e)) return describeIoError(e);
   return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * Deno's I/O error classes in plain words. Their names (`IsADirectory`, `PermissionDenied`…) mean
+ * nothing to a user reading cron mail; the sentence around the reason names the file.
+ */
+const IO_REASONS: ReadonlyArray<[new (...args: never[]) => Error, string]> = [
+  [Deno.errors.NotFound, "no such file or directory"],
+  [Deno.errors.PermissionDenied, "permission denied"],
+  [Deno.errors.NotCapable, "the permission sandbox does not allow it"],
+  [Deno.errors.IsADirectory, "it is a directory"],
+  [Deno.errors.NotADirectory, "not a directory"],
+  [Deno.errors.AlreadyExists, "it already exists"],
+  [Deno.errors.InvalidData, "the data is not valid"],
+  [Deno.errors.FilesystemLoop, "too many levels of symbolic links"],
+  [Deno.errors.UnexpectedEof, "it ended unexpectedly"],
+  [Deno.errors.WriteZero, "nothing could be written"],
+  [Deno.errors.BrokenPipe, "the other end was closed"],
+  [Deno.errors.TimedOut, "timed out"],
+  [Deno.errors.ConnectionRefused, "connection refused"],
+  [Deno.errors.ConnectionReset, "connection reset"],
+  [Deno.errors.Busy, "it is busy"],
+  [Deno.errors.NotSupported, "the operation is not supported here"],
+];
+
+/** Whether `e` is one of Deno's I/O error classes (`Deno.errors.*`). */
+export function isDenoIoError(e: unknown): e is Error {
+  return e instanceof Error && Object.values(Deno.errors).some((c) => e instanceof c);
+}
+
+/** Why an I/O operation failed, in words and without the path (callers name the file). */
+export function ioReason(e: unknown): string {
+  for (const [cls, reason] of IO_REASONS) if (e instanceof cls) return reason;
+  if (!(e instanceof Error)) return String(e);
+  // "No space left on device (os error 28): write '/x'" → "No space left on device"
+  const first = e.message.split("\n")[0] ?? e.name;
+  return first.replace(/ \(os error \d+\).*$/, "").replace(/^./, (c) => c.toLowerCase());
+}
+
+/**
+ * A Deno I/O error as one line: the reason in words plus the operation and path Deno names
+ * (`is a directory (read '/etc')`).
+ */
+export function describeIoError(e: Error): string {
+  const op = /\(os error \d+\): (.*)$/.exec(e.message.split("\n")[0] ?? "")?.[1] ??
+    /^[^:]*: (\w+ '.*')$/.exec(e.message.split("\n")[0] ?? "")?.[1];
+  return op ? `${ioReason(e)} (${op})` : ioReason(e);
 }

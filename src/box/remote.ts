@@ -5,7 +5,7 @@
  */
 
 import { join } from "node:path";
-import { ConfigError, VerificationError } from "../errors.ts";
+import { ConfigError, ioReason, VerificationError } from "../errors.ts";
 import { parseSnapshotName } from "../snapshot/layout.ts";
 import { DigestStream } from "../streams/digest_stream.ts";
 import { fileSink } from "../streams/file_sink.ts";
@@ -119,7 +119,7 @@ export async function downloadSnapshot(
     file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
   } catch (e) {
     throw new ConfigError(
-      `Cannot download into ${dir}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
+      `Cannot download into ${dir}: ${ioReason(e)}`,
       {
         hint: "pass --from DIR with a writable directory",
       },
@@ -182,6 +182,7 @@ function boxReadError(what: string, e: unknown): SourceError {
     status: d.status,
     retriable: false,
     cause: e,
+    hint: d.hint,
   });
 }
 

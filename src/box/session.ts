@@ -113,7 +113,8 @@ export class RetryPolicy implements Networking.RetryStrategy {
     if (attempt >= this.#maxAttempts) return false;
     const s = response.status;
     let retry = false;
-    if (s === 0) retry = true; // network error or timeout
+    // A network error or timeout, unless the sandbox refused the host: that is final.
+    if (s === 0) retry = await netAllowed(options.url);
     else if (s === 202) retry = retryAfterSeconds(response) !== undefined;
     else if (s === 429 || s >= 500) retry = true;
     else if (s === 401 && options.auth) {
@@ -140,6 +141,16 @@ export class RetryPolicy implements Networking.RetryStrategy {
   }
 }
 
+/** Whether the permission sandbox lets this process connect to `url`'s host. */
+async function netAllowed(url: string): Promise<boolean> {
+  try {
+    const { state } = await Deno.permissions.query({ name: "net", host: new URL(url).host });
+    return state === "granted";
+  } catch {
+    return true;
+  }
+}
+
 function retryAfterSeconds(response: FetchResponse): number | undefined {
   const headers = response.headers ?? {};
   const ms = parseRetryAfter(headers["retry-after"] ?? headers["Retry-After"] ?? null);
@@ -151,10 +162,53 @@ function redactUrl(url: string): string {
   return url.split("?")[0] ?? url;
 }
 
+/**
+ * The host a sandbox denial names, when `e` (or the error box-node-sdk wraps, or a cause) is the
+ * network permission refusing it: Deno's NotCapable from fetch, or `EPERM` from the Node
+ * compatibility layer box-node-sdk's requests go through (`getaddrinfo EPERM <host>`).
+ */
+function sandboxDenial(e: unknown): string | undefined {
+  let c: unknown = e;
+  for (let depth = 0; c instanceof Error && depth < 5; depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (c instanceof Deno.errors.NotCapable || code === "EPERM" || /\bEPERM\b/.test(c.message)) {
+      const named = /net access to "([^"]+)"/.exec(c.message)?.[1];
+      const url = /request to (\S+) failed/.exec(c.message)?.[1];
+      return named ?? (url ? hostOf(url) : undefined) ?? "the Box host";
+    }
+    c = (c as { error?: unknown }).error ?? c.cause;
+  }
+  return undefined;
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    const u = new URL(url);
+    return u.port ? u.host : `${u.hostname}:${u.protocol === "http:" ? 80 : 443}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Status, Box error code and message of an SDK failure, never its request (it may hold secrets). */
 export function describeBoxError(
   e: unknown,
-): { status: number | undefined; code: string | undefined; message: string } {
+): {
+  status: number | undefined;
+  code: string | undefined;
+  message: string;
+  hint: string | undefined;
+} {
+  const denied = sandboxDenial(e);
+  if (denied) {
+    return {
+      status: undefined,
+      code: undefined,
+      message: `the permission sandbox (--allow-net) does not include ${denied}`,
+      hint:
+        `rebuild with ASTRABAK_ALLOW_NET=${denied} deno task compile (or run with --allow-net=${denied})`,
+    };
+  }
   const err = e as {
     responseInfo?: { statusCode?: number; body?: { code?: unknown; message?: unknown } };
     message?: unknown;
@@ -169,5 +223,10 @@ export function describeBoxError(
   const base = bodyMessage ??
     (typeof err?.message === "string" ? err.message.split("\n")[0]! : String(e));
   const message = status !== undefined ? `HTTP ${status}${code ? ` ${code}` : ""}: ${base}` : base;
-  return { status, code, message: message.replace(/client_secret=[^&\s]*/g, "client_secret=***") };
+  return {
+    status,
+    code,
+    message: message.replace(/client_secret=[^&\s]*/g, "client_secret=***"),
+    hint: undefined,
+  };
 }

@@ -68,13 +68,10 @@ export async function uploadZip(
     return result;
   } catch (e) {
     if (e instanceof UploadError) throw e;
+    const d = describeBoxError(e);
     throw new UploadError(
-      `Upload of ${name} to Box folder ${session.config.folderId} failed: ${
-        describeBoxError(e).message
-      }`,
-      {
-        cause: e,
-      },
+      `Upload of ${name} to Box folder ${session.config.folderId} failed: ${d.message}`,
+      { cause: e, hint: d.hint },
     );
   }
 }

@@ -9,7 +9,6 @@ import {
   DEFAULT_RETRIES,
   ENVIRONMENTS,
 } from "../config/resolve.ts";
-import { ConfigError } from "../errors.ts";
 import type { ConnectOptions } from "../source/connect.ts";
 
 /** Collects a repeatable option into an array. */
@@ -17,25 +16,74 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
-/** Parses a positive number for options like `--request-timeout`. */
-export function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("expected a positive number");
-  return n;
+/**
+ * The allowed range of a numeric flag. One definition feeds the parser, its error message and the
+ * help text, so `--help` states exactly what is accepted. Every range is bounded: an unbounded
+ * timeout or rate overflows the timers (setTimeout takes at most 2^31 - 1 ms and fires at once
+ * beyond that), and an unbounded count can exhaust the machine.
+ */
+export interface FlagRange {
+  readonly min: number;
+  readonly max: number;
+  /** Whole numbers only. */
+  readonly integer: boolean;
 }
 
-/** Parses a positive integer for options like `--concurrency`. */
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("expected a whole number > 0");
-  return n;
+/** `--request-timeout`, seconds: an hour covers the slowest page; 2^31 ms would overflow. */
+export const REQUEST_TIMEOUT_RANGE: FlagRange = { min: 0.1, max: 3600, integer: false };
+/** `--retries` and `--box-retries`: back-off caps each wait at 20 s (Data API) or 120 s (Box). */
+export const RETRIES_RANGE: FlagRange = { min: 0, max: 100, integer: true };
+/** `--max-rps`: at least one request every 10 s (slower would overflow no timer, but never ends). */
+export const MAX_RPS_RANGE: FlagRange = { min: 0.1, max: 10_000, integer: false };
+/** `--parallel` (backup) and `--concurrency` (restore). */
+export const PARALLEL_RANGE: FlagRange = { min: 1, max: 64, integer: true };
+/** `--batch-size`: the Data API accepts at most 100 documents per insertMany. */
+export const BATCH_SIZE_RANGE: FlagRange = { min: 1, max: 100, integer: true };
+/** `--compression-level`: gzip's levels. */
+export const COMPRESSION_LEVEL_RANGE: FlagRange = { min: 1, max: 9, integer: true };
+
+/** `1 to 9`, as help texts and error messages say it. */
+export function rangeText(r: FlagRange): string {
+  return `${r.min} to ${r.max}`;
 }
 
-/** Parses a non-negative integer for options like `--retries`. */
-export function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number >= 0");
-  return n;
+/** A commander argument parser that accepts exactly the numbers in `r`. */
+export function numberIn(r: FlagRange): (value: string) => number {
+  return (value) => {
+    const t = value.trim();
+    const n = /^[+]?(\d+(\.\d*)?|\.\d+)$/.test(t) ? Number(t) : NaN;
+    if (!Number.isFinite(n) || (r.integer && !Number.isInteger(n)) || n < r.min || n > r.max) {
+      throw new InvalidArgumentError(
+        `expected ${r.integer ? "a whole number" : "a number"} from ${rangeText(r)}`,
+      );
+    }
+    return n;
+  };
+}
+
+/** `30s`, `30m`, `24h` or `7d` in milliseconds; NaN when the text is no such duration. */
+export function durationMs(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(value.trim());
+  const unit = m ? { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s"] : NaN;
+  return m ? Number(m[1]) * unit : NaN;
+}
+
+/** `--keep-*` counts: a million buckets is more history than any backup has. */
+export const KEEP_COUNT_RANGE: FlagRange = { min: 1, max: 1_000_000, integer: true };
+
+/** `--clean-stale` ages: from 0s (any leftover) to a year. */
+export const CLEAN_STALE_MAX_MS = 365 * 86_400_000;
+
+/**
+ * Parses `30s`, `30m`, `24h` or `7d` into milliseconds, from 0 to
+ * {@linkcode CLEAN_STALE_MAX_MS}; a commander argument parser.
+ */
+export function durationArg(value: string): number {
+  const ms = durationMs(value);
+  if (!(ms >= 0 && ms <= CLEAN_STALE_MAX_MS)) {
+    throw new InvalidArgumentError("expected a duration like 30m, 24h or 7d, from 0s to 365d");
+  }
+  return ms;
 }
 
 /**
@@ -61,27 +109,34 @@ export function addConnectionOptions(
     )
     .option(
       "--request-timeout <seconds>",
-      "timeout of one Data API request",
-      positiveNumber,
+      `timeout of one Data API request, ${rangeText(REQUEST_TIMEOUT_RANGE)} seconds`,
+      numberIn(REQUEST_TIMEOUT_RANGE),
       DEFAULT_REQUEST_TIMEOUT_SECONDS,
     )
     .option(
       "--retries <n>",
-      "retries of a failed request (429, 5xx, timeout, dropped connection)",
-      nonNegativeInt,
+      `retries of a failed request (429, 5xx, timeout, dropped connection), ${
+        rangeText(RETRIES_RANGE)
+      }`,
+      numberIn(RETRIES_RANGE),
       DEFAULT_RETRIES,
     )
     .option(
       "--max-rps <n>",
-      "at most this many Data API requests per second (halves on each 429, then recovers)",
-      positiveNumber,
+      `at most this many Data API requests per second, ${
+        rangeText(MAX_RPS_RANGE)
+      } (halves on each 429, then recovers)`,
+      numberIn(MAX_RPS_RANGE),
     );
 }
 
 /** `--json`, `--log-format`, `--verbose`. */
 export function addOutputOptions(cmd: Command): Command {
   return cmd
-    .option("--json", "print the final report as one JSON object on stdout")
+    .option(
+      "--json",
+      "print one JSON object on stdout, always: the report, or the error; both with exit_code",
+    )
     .addOption(
       new Option("--log-format <format>", "log lines on stderr as text or json").choices([
         "text",
@@ -101,21 +156,11 @@ export function addBoxOption(cmd: Command, what: string): Command {
     )
     .option(
       "--box-retries <n>",
-      "retries of a failed Box request (429, 5xx, network)",
-      nonNegativeInt,
+      `retries of a failed Box request (429, 5xx, network), ${rangeText(RETRIES_RANGE)}`,
+      numberIn(RETRIES_RANGE),
       DEFAULT_RETRIES,
     );
-} /** Parses `30s`, `30m`, `24h` or `7d` into milliseconds. */
-export function parseDuration(value: string, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(value.trim());
-  if (!m) {
-    throw new ConfigError(`Cannot use ${flag} "${value}": expected a duration like 30m, 24h or 7d`);
-  }
-  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s" | "m" | "h" | "d"];
-  return Number(m[1]) * unit;
-}
-
-/** The tuning flags of {@linkcode addConnectionOptions}. */
+} /** The tuning flags of {@linkcode addConnectionOptions}. */
 export interface ConnectFlags {
   requestTimeout?: number;
   retries?: number;

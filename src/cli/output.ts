@@ -32,6 +32,7 @@ export class Output implements Reporter {
   readonly options: OutputOptions;
   readonly #stdout: SyncWriter;
   readonly #stderr: SyncWriter;
+  #pending: { json: unknown; lines: string[] } | undefined;
 
   constructor(
     options: OutputOptions,
@@ -56,10 +57,55 @@ export class Output implements Reporter {
     if (this.options.verbose) this.#log("debug", message, fields);
   }
 
-  /** Prints the command's result: `json` with --json, otherwise the human `lines`. */
+  /**
+   * Records the command's result: `json` with --json, otherwise the human `lines`. It is printed
+   * by {@linkcode flushResult} once main.ts knows the exit code, so that every JSON report
+   * carries `exit_code` and stdout never holds two objects (a report, then an error).
+   */
   result(json: unknown, lines: string[]): void {
+    this.#pending = { json, lines };
+  }
+
+  /** Prints the recorded result, the JSON one with `exit_code` added; at most once. */
+  flushResult(exitCode: number): void {
+    const r = this.#pending;
+    this.#pending = undefined;
+    if (!r) return;
+    const json = r.json !== null && typeof r.json === "object" && !Array.isArray(r.json)
+      ? { ...r.json, exit_code: exitCode }
+      : r.json;
+    this.#writeResult(json, r.lines);
+  }
+
+  #writeResult(json: unknown, lines: string[]): void {
     const text = this.options.json ? JSON.stringify(json, null, 2) : lines.join("\n");
     writeAll(this.#stdout, redactSecrets(text) + "\n");
+  }
+
+  /**
+   * Reports a failure as the run's result: with --json, one object on stdout
+   * (`status`, `error`, `message`, `hint`, `exit_code`); the message and hint also go to the log.
+   */
+  failure(
+    error: string,
+    message: string,
+    hint: string | undefined,
+    exitCode: number,
+    /** What the log line says instead of `message` (e.g. with a stack trace). */
+    logged = message,
+  ): void {
+    this.error(logged);
+    if (hint) this.error(`hint: ${hint}`);
+    this.#pending = undefined;
+    if (this.options.json) {
+      this.#writeResult({
+        status: "error",
+        error,
+        message,
+        ...(hint ? { hint } : {}),
+        exit_code: exitCode,
+      }, []);
+    }
   }
 
   /** Prints text to stdout unchanged but redacted (help, version). */

@@ -16,6 +16,28 @@ import { VERSION } from "../version.ts";
 import type { CliContext } from "./context.ts";
 import { Output } from "./output.ts";
 
+/**
+ * Refuses an empty argument or option value (`--out ''`, `--token-file ''`, `verify ''`): an
+ * empty path would otherwise fall back to a default or reach the file system as "".
+ */
+function refuseEmptyValues(command: Command): void {
+  const empty = (v: unknown) =>
+    (typeof v === "string" && v.trim() === "") ||
+    (Array.isArray(v) && v.some((x) => typeof x === "string" && x.trim() === ""));
+  for (const o of command.options) {
+    if (empty(command.getOptionValue(o.attributeName()))) {
+      command.error(`error: option '${o.flags}' is empty: give a value or leave the option out`, {
+        code: "astrabak.emptyValue",
+      });
+    }
+  }
+  command.registeredArguments.forEach((a, i) => {
+    if (empty(command.processedArgs[i])) {
+      command.error(`error: argument '${a.name()}' is empty`, { code: "astrabak.emptyValue" });
+    }
+  });
+}
+
 /** Builds the program. Commander never exits the process: errors surface as CommanderError. */
 export function buildProgram(ctx: CliContext): Command {
   const fallback = new Output({ json: false, logFormat: "text", verbose: false });
@@ -26,17 +48,20 @@ export function buildProgram(ctx: CliContext): Command {
     .version(VERSION, "-V, --version", "print the version")
     .helpOption("-h, --help", "show help")
     .exitOverride()
-    .showHelpAfterError("(run with --help for usage)")
     .configureOutput({
       writeOut: (s) => fallback.stdout(s),
       writeErr: (s) => fallback.stderr(s),
+      // Usage errors are printed by main.ts from the CommanderError: redacted, and as JSON when
+      // --json or --log-format json was asked for.
+      outputError: () => {},
       // Fixed width and no colours: commander would otherwise read TERM-like env variables.
       getOutHelpWidth: () => 100,
       getErrHelpWidth: () => 100,
       getOutHasColors: () => false,
       getErrHasColors: () => false,
     })
-    .addHelpText("after", `\n${EXIT_CODE_HELP}\n`);
+    .addHelpText("after", `\n${EXIT_CODE_HELP}\n`)
+    .hook("preAction", (_program, command) => refuseEmptyValues(command));
   registerBackup(program, ctx);
   registerVerify(program, ctx);
   registerRestore(program, ctx);

@@ -6,7 +6,11 @@
 
 import { type Command, InvalidArgumentError } from "commander";
 import type { RetentionPolicy } from "../prune/rules.ts";
-import { parseDuration, positiveInt } from "./flags.ts";
+import { durationMs, KEEP_COUNT_RANGE, numberIn, rangeText } from "./flags.ts";
+
+/** `--keep-within` at most: a century. */
+const KEEP_WITHIN_MAX_MS = 36_500 * 86_400_000;
+const count = numberIn(KEEP_COUNT_RANGE);
 
 /** The retention flags as commander parses them. */
 export interface RetentionFlags {
@@ -21,13 +25,10 @@ export interface RetentionFlags {
 }
 
 function duration(value: string): { ms: number; text: string } {
-  let ms: number;
-  try {
-    ms = parseDuration(value, "--keep-within");
-  } catch {
-    throw new InvalidArgumentError("expected a duration like 30d, 12h or 90m");
+  const ms = durationMs(value);
+  if (!(ms > 0 && ms <= KEEP_WITHIN_MAX_MS)) {
+    throw new InvalidArgumentError("expected a duration like 30d, 12h or 90m, from 1s to 36500d");
   }
-  if (ms <= 0) throw new InvalidArgumentError("expected a duration > 0");
   return { ms, text: value.trim() };
 }
 
@@ -49,31 +50,31 @@ incomplete or failed backup nothing is pruned. A failed prune exits 3.`,
     );
   }
   return cmd
-    .option("--keep-last <n>", "keep the n newest complete snapshots", positiveInt)
+    .option("--keep-last <n>", "keep the n newest complete snapshots", count)
     .option(
       "--keep-hourly <n>",
       "keep the newest snapshot of each of the last n hours that have one (UTC)",
-      positiveInt,
+      count,
     )
     .option(
       "--keep-daily <n>",
       "keep the newest snapshot of each of the last n days that have one (UTC)",
-      positiveInt,
+      count,
     )
     .option(
       "--keep-weekly <n>",
       "keep the newest snapshot of each of the last n ISO weeks that have one",
-      positiveInt,
+      count,
     )
     .option(
       "--keep-monthly <n>",
       "keep the newest snapshot of each of the last n months that have one",
-      positiveInt,
+      count,
     )
     .option(
       "--keep-yearly <n>",
       "keep the newest snapshot of each of the last n years that have one",
-      positiveInt,
+      count,
     )
     .option(
       "--keep-within <duration>",
@@ -82,8 +83,10 @@ incomplete or failed backup nothing is pruned. A failed prune exits 3.`,
     )
     .option(
       "--keep-min <n>",
-      "remove nothing when fewer than n complete snapshots would remain (default 1)",
-      positiveInt,
+      `remove nothing when fewer than n complete snapshots would remain (default 1; n ${
+        rangeText(KEEP_COUNT_RANGE)
+      } for every --keep-* count)`,
+      count,
     );
 }
 

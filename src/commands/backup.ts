@@ -3,7 +3,7 @@
  * `astrabak backup`: flags → {@linkcode runBackup} → report. All logic lives in src/backup/.
  */
 
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Command, Option } from "commander";
 import { type BackupOptions, type BackupReport, runBackup } from "../backup/backup.ts";
 import type { Env } from "../config/env.ts";
 import {
@@ -20,10 +20,13 @@ import {
   addConnectionOptions,
   addOutputOptions,
   collect,
+  COMPRESSION_LEVEL_RANGE,
   type ConnectFlags,
   connectOptions,
-  parseDuration,
-  positiveInt,
+  durationArg,
+  numberIn,
+  PARALLEL_RANGE,
+  rangeText,
 } from "../cli/flags.ts";
 import { DEFAULT_GZIP_LEVEL } from "../streams/gzip_stream.ts";
 import { ConfigError } from "../errors.ts";
@@ -51,7 +54,8 @@ export interface BackupFlags extends OutputFlags, ConnectFlags, RetentionFlags {
   zip?: boolean;
   boxFolder?: string;
   boxRetries?: number;
-  cleanStale?: string | boolean;
+  /** Milliseconds, or true for the default age. */
+  cleanStale?: number | boolean;
   kind?: string;
   compressionLevel?: number;
   parallel?: number;
@@ -93,10 +97,11 @@ export async function parseBackupOptions(
     kind: (flags.kind ?? "all") as "collections" | "tables" | "all",
     ...(flags.compressionLevel === undefined ? {} : { compressionLevel: flags.compressionLevel }),
     parallel: flags.parallel ?? 4,
-    cleanStaleAfterMs: flags.cleanStale === undefined ? null : parseDuration(
-      flags.cleanStale === true ? "24h" : String(flags.cleanStale),
-      "--clean-stale",
-    ),
+    cleanStaleAfterMs: flags.cleanStale === undefined
+      ? null
+      : typeof flags.cleanStale === "number"
+      ? flags.cleanStale
+      : durationArg("24h"),
     ...connectOptions(flags),
     ...(signal ? { signal } : {}),
   };
@@ -175,18 +180,22 @@ export function registerBackup(program: Command, ctx: CliContext): void {
     .option("--no-compress", "write plain .jsonl instead of .jsonl.gz")
     .option(
       "--compression-level <n>",
-      `gzip level, 1 (fastest) to 9 (smallest) (default: ${DEFAULT_GZIP_LEVEL}; not with --no-compress)`,
-      (v) => {
-        const n = positiveInt(v);
-        if (n > 9) throw new InvalidArgumentError("expected 1 to 9");
-        return n;
-      },
+      `gzip level, ${
+        rangeText(COMPRESSION_LEVEL_RANGE)
+      } (1 fastest, 9 smallest; default: ${DEFAULT_GZIP_LEVEL}; not with --no-compress)`,
+      numberIn(COMPRESSION_LEVEL_RANGE),
     )
-    .option("--parallel <n>", "collections and tables backed up at the same time", positiveInt, 4)
+    .option(
+      "--parallel <n>",
+      `collections and tables backed up at the same time, ${rangeText(PARALLEL_RANGE)}`,
+      numberIn(PARALLEL_RANGE),
+      4,
+    )
     .option("--zip", "also pack a complete snapshot into <out>/<ts>.zip (never an INCOMPLETE one)")
     .option(
       "--clean-stale [age]",
-      "remove leftovers of crashed runs (.inprogress) older than age (e.g. 30m, 24h, 7d; default 24h)",
+      "remove leftovers of crashed runs (.inprogress) older than age, 0s to 365d (e.g. 30m, 24h, 7d; default 24h)",
+      durationArg,
     );
   addBoxOption(cmd, "to upload the zip of a complete snapshot to (implies --zip)");
   addRetentionOptions(cmd, { afterBackup: true });

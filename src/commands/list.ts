@@ -9,7 +9,7 @@ import { listRemoteSnapshots, type RemoteSnapshot } from "../box/remote.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
 import { addBoxOption, addOutputOptions } from "../cli/flags.ts";
 import { resolveBox, snapshotDir } from "../config/resolve.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, ioReason } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { listLocalSnapshots, type LocalSnapshot } from "../snapshot/catalog.ts";
 
@@ -50,7 +50,7 @@ ${EXIT_CODE_HELP}
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound) || (flags.from !== undefined && !box)) {
         throw new ConfigError(
-          `Cannot list ${from}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
+          `Cannot list ${from}: ${ioReason(e)}`,
         );
       }
     }

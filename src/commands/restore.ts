@@ -3,7 +3,7 @@
  * `astrabak restore SNAPSHOT`: flags → {@linkcode runRestore} → per-collection report.
  */
 
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { type Command, Option } from "commander";
 import type { Env } from "../config/env.ts";
 import {
   formatNameRef,
@@ -20,10 +20,13 @@ import {
   addBoxOption,
   addConnectionOptions,
   addOutputOptions,
+  BATCH_SIZE_RANGE,
   collect,
   type ConnectFlags,
   connectOptions,
-  positiveInt,
+  numberIn,
+  PARALLEL_RANGE,
+  rangeText,
 } from "../cli/flags.ts";
 import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
@@ -224,17 +227,16 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     )
     .option(
       "--concurrency <n>",
-      "insertMany requests in flight per collection",
-      positiveInt,
+      `insertMany requests in flight per collection, ${rangeText(PARALLEL_RANGE)}`,
+      numberIn(PARALLEL_RANGE),
       DEFAULT_RESTORE_CONCURRENCY,
     )
-    .option("--batch-size <n>", "documents per insertMany (at most 100)", (v) => {
-      const n = positiveInt(v);
-      if (n > 100) {
-        throw new InvalidArgumentError("the Data API accepts at most 100 documents per insertMany");
-      }
-      return n;
-    }, DEFAULT_RESTORE_BATCH_SIZE);
+    .option(
+      "--batch-size <n>",
+      `documents per insertMany, ${rangeText(BATCH_SIZE_RANGE)} (the Data API's limit)`,
+      numberIn(BATCH_SIZE_RANGE),
+      DEFAULT_RESTORE_BATCH_SIZE,
+    );
   addBoxOption(cmd, "to restore latest or box:<…> from (downloaded, SHA-1 checked, into --from)");
   addConnectionOptions(
     cmd,

@@ -4,7 +4,7 @@
  * environment, the environment over defaults. Secrets come only from the environment or a file.
  */
 
-import { ConfigError } from "../errors.ts";
+import { ConfigError, ioReason } from "../errors.ts";
 import type { Env } from "./env.ts";
 import { base64Utf8, registerSecret } from "./secrets.ts";
 
@@ -155,6 +155,9 @@ async function resolveToken(
 ): Promise<{ token: string; tokenSource: string }> {
   const file = flags.tokenFile ?? env.ASTRABAK_TOKEN_FILE;
   if (file) {
+    const source = flags.tokenFile !== undefined
+      ? `--token-file ${file}`
+      : `ASTRABAK_TOKEN_FILE (${file})`;
     let text: string;
     try {
       text = await readTextFile(file);
@@ -168,20 +171,25 @@ async function resolveToken(
           },
         );
       }
-      const why = e instanceof Deno.errors.NotFound
-        ? "no such file"
-        : e instanceof Error
-        ? e.name
-        : "unreadable";
-      throw new ConfigError(`Cannot read token file "${file}": ${why}`, {
+      throw new ConfigError(`Cannot read token file "${file}": ${ioReason(e)}`, {
         hint: "check the path given to --token-file (or ASTRABAK_TOKEN_FILE) and its permissions",
       });
     }
     const token = text.trim();
     if (!token) throw new ConfigError(`Cannot use token file "${file}": it is empty`);
-    return { token, tokenSource: `token file ${file}` };
+    const lines = token.split(/\r\n|\r|\n/).length;
+    if (lines > 1) {
+      registerSecret(token);
+      throw new ConfigError(
+        `Cannot use token file "${file}": it has ${lines} lines, but holds one token on one line`,
+        { hint: "put only the token (AstraCS:…) in the file" },
+      );
+    }
+    checkToken(token, `token file "${file}"`);
+    return { token, tokenSource: source };
   }
   if (env.ASTRA_DB_APPLICATION_TOKEN) {
+    checkToken(env.ASTRA_DB_APPLICATION_TOKEN, "ASTRA_DB_APPLICATION_TOKEN");
     return { token: env.ASTRA_DB_APPLICATION_TOKEN, tokenSource: "ASTRA_DB_APPLICATION_TOKEN" };
   }
   if (env.ASTRA_DB_USERNAME || env.ASTRA_DB_PASSWORD) {
@@ -205,6 +213,30 @@ async function resolveToken(
     hint:
       "set ASTRA_DB_APPLICATION_TOKEN (or ASTRA_DB_USERNAME + ASTRA_DB_PASSWORD for non-Astra servers), or pass --token-file PATH",
   });
+}
+
+/**
+ * Refuses a token that cannot be sent as an HTTP header value: a line break or control character
+ * (fetch would throw, or the request fail as if the network did), or a character outside visible
+ * ASCII (application tokens are `AstraCS:` plus letters, digits and `:`). Names the position,
+ * never the token.
+ */
+function checkToken(token: string, source: string): void {
+  const at = [...token].findIndex((c) => !/^[\x21-\x7e]$/.test(c));
+  if (at < 0) return;
+  registerSecret(token);
+  const c = [...token][at]!;
+  const what = /[\r\n]/.test(c)
+    ? "a line break"
+    : c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f
+    ? "a control character"
+    : /\s/.test(c)
+    ? "a space"
+    : "a character that is not plain ASCII";
+  throw new ConfigError(
+    `Cannot use the token from ${source}: it contains ${what} at position ${at + 1}`,
+    { hint: "a token is one line of visible ASCII characters, e.g. AstraCS:…; copy it again" },
+  );
 }
 
 /** Splits repeatable, comma-separated name flags into a clean list, validating each name. */

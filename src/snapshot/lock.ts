@@ -7,7 +7,7 @@
  */
 
 import { basename, dirname, join, resolve } from "node:path";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, ioReason } from "../errors.ts";
 import { MANIFEST_FILE } from "../manifest/mod.ts";
 import { LOCK_FILE, parseSnapshotName } from "./layout.ts";
 import { ensureOutDir } from "./workdir.ts";
@@ -53,7 +53,7 @@ export async function lockOutDir(outDir: string, purpose: LockPurpose): Promise<
     file = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
   } catch (e) {
     throw new ConfigError(
-      `Cannot lock ${outDir}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
+      `Cannot lock ${outDir}: ${ioReason(e)}`,
       {
         hint: `choose a writable directory${purpose.flag ? ` with ${purpose.flag}` : ""}`,
         cause: e,

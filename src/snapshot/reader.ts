@@ -9,7 +9,7 @@
 
 import * as zip from "@zip.js/zip.js";
 import { basename, join, resolve } from "node:path";
-import { ConfigError, VerificationError } from "../errors.ts";
+import { ConfigError, ioReason, VerificationError } from "../errors.ts";
 import { INPROGRESS_SUFFIX, snapshotNameProblems } from "./layout.ts";
 import {
   type Manifest,
@@ -97,7 +97,7 @@ function unreadable(path: string, e: unknown): ConfigError {
     });
   }
   return new ConfigError(
-    `Cannot read ${path}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
+    `Cannot read ${path}: ${ioReason(e)}`,
   );
 }
 

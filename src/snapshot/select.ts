@@ -5,7 +5,7 @@
  */
 
 import { join } from "node:path";
-import { ConfigError, VerificationError } from "../errors.ts";
+import { ConfigError, ioReason, VerificationError } from "../errors.ts";
 import type { Manifest } from "../manifest/mod.ts";
 import { parseSnapshotName } from "./layout.ts";
 import { openSnapshot, readerNameProblems, readManifest, type SnapshotReader } from "./reader.ts";
@@ -97,7 +97,7 @@ async function finishedByTimestamp(dir: string): Promise<string[]> {
       throw new ConfigError(`Cannot find snapshots: ${dir} does not exist`);
     }
     throw new ConfigError(
-      `Cannot list ${dir}: ${e instanceof Error ? e.message.split("\n")[0] : e}`,
+      `Cannot list ${dir}: ${ioReason(e)}`,
     );
   }
   return [...found.keys()].sort().map((ts) => found.get(ts)!);

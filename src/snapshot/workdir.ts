@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { ConfigError, StorageError } from "../errors.ts";
+import { ConfigError, ioReason, StorageError } from "../errors.ts";
 import { sleep } from "../source/retry.ts";
 import {
   formatTimestamp,
@@ -99,11 +99,9 @@ function storageStartError(outDir: string, e: unknown): ConfigError {
       },
     );
   }
-  const why = e instanceof Deno.errors.PermissionDenied
-    ? "permission denied"
-    : e instanceof Error
-    ? e.message.split("\n")[0]
-    : String(e);
+  const why = e instanceof Deno.errors.AlreadyExists
+    ? "it exists and is not a directory"
+    : ioReason(e);
   return new ConfigError(`Cannot write snapshots into ${outDir}: ${why}`, {
     hint: "choose a writable directory with --out (or ASTRABAK_OUT)",
     cause: e,

@@ -12,6 +12,7 @@ import {
   ConfigError,
   IncompleteSnapshotError,
   InterruptedError,
+  ioReason,
   StorageError,
   VerificationError,
 } from "../errors.ts";
@@ -116,7 +117,7 @@ export async function packSnapshot(
   try {
     out = await Deno.open(tmpPath, { write: true, createNew: true, mode: 0o600 });
   } catch (e) {
-    throw new StorageError(`Cannot create ${tmpPath}: ${e instanceof Error ? e.message : e}`, {
+    throw new StorageError(`Cannot create ${tmpPath}: ${ioReason(e)}`, {
       cause: e,
     });
   }

@@ -38,6 +38,7 @@ export function connect(
     endpoint: conn.endpoint,
     environment: conn.environment,
     token: conn.token,
+    tokenSource: conn.tokenSource,
     requestTimeoutMs: options.requestTimeoutMs,
     retry: options.retry,
     rateLimiter: limiter,

@@ -30,6 +30,8 @@ export interface DataApiClientOptions {
   environment: Environment;
   /** Value of the `Token` header (secret; never logged). */
   token: string;
+  /** Where the token came from (`--token-file …`, an environment variable), for the 401 hint. */
+  tokenSource?: string | undefined;
   /** Per-request timeout, covering the whole response body. Default 30 000 ms. */
   requestTimeoutMs?: number | undefined;
   retry?: RetryOptions | undefined;
@@ -87,6 +89,9 @@ export class DataApiClient {
   readonly #onRetry: ((info: RetryInfo) => void) | undefined;
   readonly #prefix: string;
   readonly #limiter: RateLimiter | undefined;
+  readonly #tokenSource: string;
+  /** Whether the server has answered at least once (a refused connection before that is final). */
+  #reached = false;
 
   constructor(options: DataApiClientOptions) {
     this.endpoint = options.endpoint.replace(/\/+$/, "");
@@ -95,6 +100,7 @@ export class DataApiClient {
     this.#retry = options.retry ?? {};
     this.#onRetry = options.onRetry;
     this.#limiter = options.rateLimiter;
+    this.#tokenSource = options.tokenSource ?? "ASTRA_DB_APPLICATION_TOKEN (or --token-file)";
     // Same prefixes as astra-db-ts DEFAULT_DATA_API_PATHS.
     this.#prefix = options.environment === "astra" ? "/api/json/v1" : "/v1";
     this.#headers = new Headers({
@@ -170,6 +176,8 @@ export class DataApiClient {
           { kind: "timeout", command: name, retriable: true, cause: e },
         );
       }
+      const final = this.#notTransient(e, name);
+      if (final) throw final;
       throw new SourceError(
         `Data API ${name} on ${where} failed: connection error (${describeCause(e)})`,
         { kind: "connection", command: name, retriable: true, cause: e },
@@ -185,6 +193,7 @@ export class DataApiClient {
         body: body as BodyInit,
         signal,
       });
+      this.#reached = true;
       raw = await readBody(res);
     } catch (e) {
       return fail(e);
@@ -202,7 +211,7 @@ export class DataApiClient {
           errorCode: code,
           retriable: false,
           hint:
-            "check ASTRA_DB_APPLICATION_TOKEN (or --token-file): the token may be wrong, revoked, or lack access to this database",
+            `check ${this.#tokenSource}: the token may be wrong, revoked, or lack access to this database`,
         },
       );
     }
@@ -254,6 +263,69 @@ export class DataApiClient {
     }
     return parsed;
   }
+
+  /**
+   * A failure that no retry can cure, as a final error: the permission sandbox refusing the host,
+   * a request fetch refuses to send (an invalid header), or a refused connection before the
+   * server ever answered (a wrong endpoint or port; not worth minutes of back-off at start-up).
+   */
+  #notTransient(e: unknown, name: string): SourceError | undefined {
+    const host = new URL(this.endpoint).host;
+    if (e instanceof Deno.errors.NotCapable) {
+      return new SourceError(
+        `Cannot connect to ${host}: the permission sandbox (--allow-net) does not include it`,
+        {
+          kind: "connection",
+          command: name,
+          retriable: false,
+          cause: e,
+          hint:
+            `rebuild with ASTRABAK_ALLOW_NET=${host} deno task compile (or run with --allow-net=${host})`,
+        },
+      );
+    }
+    // fetch refuses before sending: an unparsable header, a bad URL, a port it blocks.
+    if (e instanceof TypeError && e.cause === undefined && /header|url|blocked/i.test(e.message)) {
+      return new SourceError(
+        `Data API ${name} could not be sent to ${this.endpoint}: ${describeCause(e)}`,
+        { kind: "protocol", command: name, retriable: false, cause: e },
+      );
+    }
+    const unreachable = this.#reached ? undefined : startupFailure(e);
+    if (unreachable) {
+      return new SourceError(`Cannot connect to ${this.endpoint}: ${unreachable}`, {
+        kind: "connection",
+        command: name,
+        retriable: false,
+        cause: e,
+        hint: unreachable === "connection refused"
+          ? "check --endpoint (or ASTRA_DB_API_ENDPOINT): nothing accepts connections on that host and port"
+          : "check --endpoint (or ASTRA_DB_API_ENDPOINT): the host name (database id, region) may be mistyped",
+      });
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Failures that mean the endpoint itself is wrong, when they happen before the server ever
+ * answered: a refused TCP connection, or a host name DNS says does not exist (not a temporary
+ * DNS failure). Looks through the fetch error's cause chain.
+ */
+export function startupFailure(e: unknown): "connection refused" | "no such host" | undefined {
+  for (let c = e, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
+    if (c instanceof Deno.errors.ConnectionRefused) return "connection refused";
+    if (/connection refused|os error 111|ECONNREFUSED/i.test(c.message)) {
+      return "connection refused";
+    }
+    if (
+      /Name or service not known|No address associated with hostname|nodename nor servname|ENOTFOUND/i
+        .test(c.message)
+    ) {
+      return "no such host";
+    }
+  }
+  return undefined;
 }
 
 function describeTarget(t: CommandTarget): string {
@@ -262,9 +334,17 @@ function describeTarget(t: CommandTarget): string {
   return "the database";
 }
 
+/**
+ * The reason of a fetch failure in words. Deno's fetch says only "fetch failed"; the reason
+ * ("Connection refused", "Name or service not known") is the last part of its innermost cause.
+ */
 function describeCause(e: unknown): string {
-  if (e instanceof Error) return e.message.split("\n")[0] ?? e.name;
-  return String(e);
+  if (!(e instanceof Error)) return String(e);
+  let root: Error = e;
+  for (let depth = 0; root.cause instanceof Error && depth < 5; depth++) root = root.cause;
+  const line = root.message.split("\n")[0] ?? root.name;
+  if (root === e) return line;
+  return line.split(": ").at(-1)!.replace(/ \(os error \d+\)$/, "") || line;
 }
 
 function safeErrorCode(raw: Uint8Array): string | undefined {

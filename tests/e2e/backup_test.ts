@@ -309,7 +309,7 @@ Deno.test("backup: configuration and auth errors exit 1 and leave no snapshot", 
     [
       ["backup", "--out", t.out],
       fakeEnv(t.api, { ASTRA_DB_API_ENDPOINT: "http://127.0.0.1:9" }),
-      /connection error/,
+      /could not be sent to http:\/\/127\.0\.0\.1:9: .*port 9 are blocked/,
     ],
   ];
   for (const [args, env, pattern] of cases) {
