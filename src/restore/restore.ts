@@ -23,7 +23,14 @@ import {
   type VerifyReport,
 } from "../verify/verify.ts";
 import { emptyReport, restoreCollection } from "./collection.ts";
-import { type IfExists, planRestore, type RestoreAction, selectEntries } from "./plan.ts";
+import { databaseCollections, proveDefinitions } from "./capabilities.ts";
+import {
+  defaultCollectionLimit,
+  type IfExists,
+  planRestore,
+  type RestoreAction,
+  selectEntries,
+} from "./plan.ts";
 
 /**
  * insertMany requests in flight per collection by default: 16 matched the raw insert floor in
@@ -60,6 +67,10 @@ export interface RestoreOptions extends ConnectOptions {
   dryRun: boolean;
   force: boolean;
   vectorize: VectorizeMode;
+  /** `--adapt-definitions`: create what the target can hold (see capabilities.ts), report each change. */
+  adaptDefinitions?: boolean;
+  /** `--collection-limit`: collections the target database allows (default by environment). */
+  collectionLimit?: number;
   /** insertMany requests in flight per collection (default {@linkcode DEFAULT_RESTORE_CONCURRENCY}). */
   concurrency?: number;
   /** Documents per insertMany (≤ 100; default {@linkcode DEFAULT_RESTORE_BATCH_SIZE}). */
@@ -90,11 +101,19 @@ export interface RestoreCollectionReport {
   vectorize_texts_not_restored: number;
   /** reembed: documents sent with `$vectorize` only, for the server to embed again. */
   documents_reembedded: number;
+  /** What `--adapt-definitions` left out of the definition to make it creatable on the target. */
+  definition_changes: string[];
+  /** `$lexical` values left out because the definition lost lexical (`--adapt-definitions`). */
+  lexical_texts_not_restored: number;
   count_before: number | null;
   count_after: number | null;
   /** Seconds spent streaming documents into the target (not counting verification or counts). */
   write_seconds: number | null;
   error?: string;
+  /** Dry-run: why the target's support for the definition could not be checked. */
+  unchecked?: string;
+  /** Set when the collection could not be created (so there is nothing to count or append to). */
+  not_created?: boolean;
 }
 
 /** Result of a restore. */
@@ -156,7 +175,18 @@ export async function runRestore(
       targetKeyspace: options.targetKeyspace,
       ifExists: options.ifExists,
       existing,
+      databaseCollections: await databaseCollections(client, existing, keyspaces, signal),
+      collectionLimit: options.collectionLimit === undefined
+        ? defaultCollectionLimit(client.environment)
+        : { limit: options.collectionLimit, source: "--collection-limit" },
     });
+    // Before anything is dropped or written: can the target create every definition?
+    await proveDefinitions(plan, client, existing, {
+      dryRun: options.dryRun,
+      adapt: options.adaptDefinitions === true,
+      vectorize: options.vectorize,
+      signal,
+    }, reporter);
 
     if (options.dryRun) {
       return {
@@ -181,14 +211,41 @@ export async function runRestore(
       status: ok ? "ok" : "failed",
       verification,
       collections,
-      ...(ok ? {} : {
-        hint:
-          "fix the cause, then re-run the same restore with --if-exists append to finish it: existing _ids are counted, not duplicated",
-      }),
+      ...(ok ? {} : { hint: failureHint(collections) }),
     };
   } finally {
     await reader.close();
   }
+}
+
+/** What to do after a failed restore; true for each way a collection can fail. */
+function failureHint(collections: RestoreCollectionReport[]): string {
+  const failed = collections.filter((c) => c.status === "failed");
+  const missing = failed.filter((c) => c.not_created).map((c) => c.target);
+  const adapted = failed.filter((c) => !c.not_created && c.definition_changes.length > 0)
+    .map((c) => c.target);
+  const rest = failed.length - missing.length - adapted.length;
+  const hints: string[] = [];
+  if (missing.length > 0) {
+    hints.push(
+      `${
+        missing.join(", ")
+      } do(es) not exist on the target now: fix the cause, then re-run the restore for it (--collections)`,
+    );
+  }
+  if (adapted.length > 0) {
+    hints.push(
+      `${
+        adapted.join(", ")
+      } were created with adapted definitions: re-run with --if-exists replace --adapt-definitions (append compares against the snapshot's definition)`,
+    );
+  }
+  if (rest > 0) {
+    hints.push(
+      "fix the cause, then re-run the same restore with --if-exists append to finish it: existing _ids are counted, not duplicated",
+    );
+  }
+  return hints.join("; ");
 }
 
 function checkVerification(v: VerifyReport, m: Manifest, force: boolean): void {

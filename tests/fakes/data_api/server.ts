@@ -25,7 +25,14 @@ import {
   toPlain,
   TreeSyntaxError,
 } from "./json_tree.ts";
-import { type FakeCollection, fakeEmbedding, FakeStore, type StoredDoc } from "./store.ts";
+import {
+  type FakeCollection,
+  fakeEmbedding,
+  FakeStore,
+  type FakeStoreOptions,
+  type StoredDoc,
+  versionBefore,
+} from "./store.ts";
 import {
   isTableOnlyCommand,
   tableCommand,
@@ -62,6 +69,12 @@ export interface FakeDataApiOptions {
   apiPath?: "/v1" | "/api/json/v1";
   /** Leave out `nextPageState` on the last page instead of sending null. Default false. */
   omitNullPageState?: boolean;
+  /**
+   * Server configuration of a new store (max collections, lexical/reranking/vectorize features,
+   * model statuses; see {@linkcode FakeStoreOptions}); `serverVersion` is passed on. Ignored
+   * with `store`.
+   */
+  features?: Omit<FakeStoreOptions, "keyspaces" | "serverVersion">;
   store?: FakeStore;
 }
 
@@ -96,7 +109,11 @@ export class FakeDataApi {
 
   private constructor(options: FakeDataApiOptions) {
     this.options = options;
-    this.store = options.store ?? new FakeStore();
+    this.store = options.store ??
+      new FakeStore({
+        ...options.features,
+        ...(options.serverVersion ? { serverVersion: options.serverVersion } : {}),
+      });
     this.tokens = new Set(options.tokens ?? [FAKE_TOKEN]);
     this.pageSize = options.pageSize ?? 20;
     this.tablePageSize = options.tablePageSize ?? 50;
@@ -666,13 +683,4 @@ function lowerBound(docs: StoredDoc[], order: number, idKey: string): number {
     else lo = mid + 1;
   }
   return lo;
-}
-
-function versionBefore(v: string, than: string): boolean {
-  const a = v.split(".").map(Number);
-  const b = than.split(".").map(Number);
-  for (let i = 0; i < 3; i++) {
-    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
-  }
-  return false;
 }

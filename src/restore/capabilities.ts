@@ -1,0 +1,327 @@
+/**
+ * @module
+ * What the target can create, found out before anything is written. The Data API has no
+ * read-only way to ask whether lexical is on (a feature flag), and `findRerankingProviders` only
+ * exists from v1.0.23, so restore asks the server itself: a `createCollection` sent under the name
+ * of a collection that already exists is validated in full (feature flags, vectorize service,
+ * model status, dimension) and then refused as EXISTING_COLLECTION_DIFFERENT_SETTINGS without
+ * touching anything (stargate/data-api service/resolver/CreateCollectionCommandResolver.java, then
+ * service/operation/collections/CreateCollectionOperation.java). A definition equal to an existing
+ * collection's needs no question: the target already holds it.
+ *
+ * `--if-exists replace` asks under the target's own name, so nothing is dropped before the new
+ * definition is known to be creatable. A new collection is created before any document of the
+ * restore is written; when the server refuses it, the collections this restore created are
+ * dropped again (they are empty) and the restore is refused.
+ */
+
+import { ConfigError, errorMessage, SourceError } from "../errors.ts";
+import { vectorSpec } from "../manifest/mod.ts";
+import type { Reporter } from "../reporter.ts";
+import {
+  type CollectionInfo,
+  createCollection,
+  deleteCollection,
+  listCollections,
+} from "../source/collections.ts";
+import type { DataApiClient } from "../source/data_api.ts";
+import { definitionDifferences, type PlannedCollection } from "./plan.ts";
+
+/** A feature a definition can need that a target may lack. */
+export type Feature = "lexical" | "rerank" | "vectorize";
+
+/** Why the target refuses a definition. */
+export interface DefinitionRefusal {
+  /** The feature to leave out to make it creatable; null when no adaptation helps. */
+  feature: Feature | null;
+  /** The server's errorCode. */
+  code: string;
+  /** The server's message (first line). */
+  message: string;
+}
+
+/**
+ * Error codes of a refused createCollection, by the feature the definition must lose
+ * (stargate/data-api src/main/resources/errors.yaml; LEXICAL_NOT_AVAILABLE_FOR_DATABASE is the
+ * v1.0.23-v1.0.46 name of LEXICAL_FEATURE_NOT_ENABLED, ErrorCodeV1.java).
+ */
+const FEATURE_CODES: Record<string, Feature> = {
+  LEXICAL_FEATURE_NOT_ENABLED: "lexical",
+  LEXICAL_NOT_AVAILABLE_FOR_DATABASE: "lexical",
+  RERANKING_FEATURE_NOT_ENABLED: "rerank",
+  VECTORIZE_FEATURE_NOT_AVAILABLE: "vectorize",
+};
+
+/** Model status codes: the feature is the one whose service names the model. */
+const MODEL_CODES = new Set(["DEPRECATED_AI_MODEL", "END_OF_LIFE_AI_MODEL"]);
+
+/** Answers that prove the definition passed validation on an existing name. */
+export const VALIDATED_CODES: ReadonlySet<string> = new Set([
+  "EXISTING_COLLECTION_DIFFERENT_SETTINGS",
+  "EXISTING_TABLE_NOT_DATA_API_COLLECTION",
+]);
+
+/**
+ * The refusal in a failed createCollection, or undefined when the failure is not the server
+ * refusing the definition (network, auth, transient: those are thrown as they are).
+ */
+export function refusalOf(
+  e: unknown,
+  definition: Record<string, unknown>,
+): DefinitionRefusal | undefined {
+  if (!(e instanceof SourceError) || e.kind !== "command" || e.retriable || !e.errorCode) {
+    return undefined;
+  }
+  const code = e.errorCode;
+  const message = errorMessage(e).replace(/^Data API createCollection on [^:]+ failed: /, "");
+  let feature: Feature | null = FEATURE_CODES[code] ?? null;
+  if (MODEL_CODES.has(code)) {
+    const rerankModel = serviceOf(definition.rerank)?.modelName;
+    feature = typeof rerankModel === "string" && message.includes(rerankModel)
+      ? "rerank"
+      : vectorSpec(definition)?.vectorize
+      ? "vectorize"
+      : null;
+  }
+  return { feature, code, message };
+}
+
+function serviceOf(v: unknown): Record<string, unknown> | undefined {
+  const s = (v as { service?: unknown } | undefined)?.service;
+  return s && typeof s === "object" ? s as Record<string, unknown> : undefined;
+}
+
+/** The definition without `feature`, and what was changed, in words. */
+export function withoutFeature(
+  definition: Record<string, unknown>,
+  feature: Feature,
+): { definition: Record<string, unknown>; change: string } | undefined {
+  const d = structuredClone(definition);
+  switch (feature) {
+    case "rerank":
+      if (d.rerank === undefined) return undefined;
+      delete d.rerank;
+      return {
+        definition: d,
+        change: `rerank left out (was ${JSON.stringify(definition.rerank)}): reranking is off`,
+      };
+    case "lexical":
+      if (d.lexical === undefined) return undefined;
+      delete d.lexical;
+      // A collection without lexical has no rerank either (rerank reranks hybrid results).
+      delete d.rerank;
+      return {
+        definition: d,
+        change: `lexical${definition.rerank === undefined ? "" : " and rerank"} left out (was ${
+          JSON.stringify(definition.lexical)
+        }): lexical search is off; $lexical values are not restored`,
+      };
+    case "vectorize": {
+      const v = d.vector as Record<string, unknown> | undefined;
+      if (!v?.service) return undefined;
+      const s = v.service as Record<string, unknown>;
+      delete v.service;
+      return {
+        definition: d,
+        change:
+          `vector.service left out (was ${s.provider}/${s.modelName}): a plain vector collection of dimension ${v.dimension} keeping $vector; $vectorize texts are not restored`,
+      };
+    }
+  }
+}
+
+/** What to tell the user to do about a refusal. */
+export function fixFor(r: DefinitionRefusal): string {
+  switch (r.feature) {
+    case "lexical":
+      return "enable lexical on the target server, or add --adapt-definitions to create it without lexical";
+    case "rerank":
+      return "enable reranking on the target server, or add --adapt-definitions to create it without rerank";
+    case "vectorize":
+      return MODEL_CODES.has(r.code)
+        ? "the embedding model is not supported for new collections here; add --adapt-definitions to create a plain vector collection keeping $vector"
+        : "vectorize is not available on the target; add --adapt-definitions to create a plain vector collection keeping $vector";
+    default:
+      return "change the target or restore this collection elsewhere";
+  }
+}
+
+/**
+ * A collection of `keyspace` under whose name a definition can be validated without changing
+ * anything: one whose definition differs (so the server answers EXISTING_COLLECTION_DIFFERENT_SETTINGS
+ * and never reaches its idempotent re-create). Returns `{ proven: true }` when one already holds
+ * this exact definition.
+ */
+export function probeNameFor(
+  definition: Record<string, unknown>,
+  keyspace: string,
+  existing: Iterable<CollectionInfo>,
+  sameDefinition: (a: Record<string, unknown>, b: Record<string, unknown>) => boolean,
+): { proven: true } | { name: string } | undefined {
+  let other: string | undefined;
+  for (const c of existing) {
+    if (c.keyspace !== keyspace) continue;
+    if (c.kind === "collection" && sameDefinition(definition, c.definition)) {
+      return { proven: true };
+    }
+    other ??= c.name;
+  }
+  return other === undefined ? undefined : { name: other };
+}
+
+/** Settings of {@linkcode proveDefinitions}. */
+export interface ProveOptions {
+  dryRun: boolean;
+  /** `--adapt-definitions`: leave out what the target refuses instead of refusing the restore. */
+  adapt: boolean;
+  /** `--vectorize`: reembed cannot work once the vectorize service was left out. */
+  vectorize: "keep-vector" | "reembed";
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Makes sure every collection the plan creates or replaces is creatable on the target, before any
+ * document is written and before anything is dropped; adapts definitions with `adapt`. Throws one
+ * ConfigError naming each refused collection, option and fix; in the real run, collections it
+ * created for the plan are dropped again first, so a refused restore leaves the target as it was.
+ */
+export async function proveDefinitions(
+  plan: PlannedCollection[],
+  client: DataApiClient,
+  existing: ReadonlyMap<string, CollectionInfo>,
+  options: ProveOptions,
+  reporter: Reporter,
+): Promise<void> {
+  const problems: string[] = [];
+  const createdHere: PlannedCollection[] = [];
+  const signal = options.signal;
+  const known = [...existing.values()];
+  const same = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+    definitionDifferences(a, b).length === 0;
+  for (const p of plan) {
+    if (p.entry.kind !== "collection" || p.refusal) continue;
+    if (p.action !== "create" && p.action !== "replace") continue;
+    const { keyspace, name } = p.target;
+    const label = `${keyspace}.${name}`;
+    for (let round = 0; round < 4; round++) {
+      let ask: string;
+      let creates = false;
+      const current = existing.get(label);
+      if (p.action === "replace") {
+        // Under its own name: nothing can be created, and nothing is dropped until this passes.
+        if (current?.kind === "collection" && same(p.definition, current.definition)) break;
+        ask = name;
+      } else if (options.dryRun) {
+        const probe = probeNameFor(p.definition, keyspace, known, same);
+        if (!probe) {
+          p.unchecked =
+            `not checked: keyspace ${keyspace} holds no collection to test the definition against; the real run creates it before writing any document`;
+          break;
+        }
+        if ("proven" in probe) break;
+        ask = probe.name;
+      } else {
+        ask = name;
+        creates = true;
+      }
+      let refusal: DefinitionRefusal | undefined;
+      try {
+        await createCollection(client, keyspace, ask, p.definition, signal);
+        if (creates) {
+          p.created = true;
+          createdHere.push(p);
+          known.push({ keyspace, name, kind: "collection", definition: p.definition });
+        }
+        break;
+      } catch (e) {
+        if (
+          e instanceof SourceError && e.errorCode && VALIDATED_CODES.has(e.errorCode) && !creates
+        ) {
+          break;
+        }
+        refusal = refusalOf(e, p.definition);
+        if (!refusal) {
+          if (!options.dryRun) await dropCreated(createdHere, client, reporter, signal);
+          throw e;
+        }
+      }
+      const adapted = options.adapt && refusal.feature
+        ? withoutFeature(p.definition, refusal.feature)
+        : undefined;
+      if (!adapted) {
+        problems.push(
+          `${label}: the target refuses its definition (${refusal.code}: ${refusal.message}); ${
+            fixFor(refusal)
+          }`,
+        );
+        break;
+      }
+      p.definition = adapted.definition;
+      p.changes.push(adapted.change);
+      reporter.warn(`${label}: --adapt-definitions: ${adapted.change}`);
+      if (refusal.feature === "vectorize" && options.vectorize === "reembed") {
+        problems.push(
+          `${label}: --vectorize reembed needs the vectorize service, which this target cannot create (${refusal.code}); use --vectorize keep-vector`,
+        );
+        break;
+      }
+    }
+  }
+  if (problems.length === 0) return;
+  const dropped = options.dryRun ? 0 : await dropCreated(createdHere, client, reporter, signal);
+  throw new ConfigError(`Cannot restore: ${problems.join("; ")}`, {
+    hint: `nothing was written${
+      dropped > 0 ? ` (the ${dropped} empty collection(s) created to test this were dropped)` : ""
+    }; nothing existing was dropped`,
+  });
+}
+
+/** Drops the collections created by {@linkcode proveDefinitions} (they are empty); returns how many. */
+async function dropCreated(
+  created: PlannedCollection[],
+  client: DataApiClient,
+  reporter: Reporter,
+  signal?: AbortSignal,
+): Promise<number> {
+  let n = 0;
+  for (const p of created) {
+    try {
+      await deleteCollection(client, p.target.keyspace, p.target.name, signal);
+      p.created = false;
+      n++;
+    } catch (e) {
+      reporter.error(
+        `${p.target.keyspace}.${p.target.name}: could not drop the empty collection created for this restore: ${
+          errorMessage(e)
+        }`,
+      );
+    }
+  }
+  return n;
+}
+
+/**
+ * Collections in the whole target database, which is what the server counts against its limit:
+ * every keyspace `findKeyspaces` names (or, when it is refused, the ones already listed, and the
+ * count is a lower bound).
+ */
+export async function databaseCollections(
+  client: DataApiClient,
+  listed: ReadonlyMap<string, CollectionInfo>,
+  listedKeyspaces: ReadonlySet<string>,
+  signal?: AbortSignal,
+): Promise<{ count: number; atLeast: boolean }> {
+  let count = [...listed.values()].filter((c) => c.kind === "collection").length;
+  let keyspaces: unknown;
+  try {
+    keyspaces = (await client.simple({}, { findKeyspaces: {} }, { signal })).status?.keyspaces;
+  } catch (e) {
+    if (!(e instanceof SourceError) || e.kind !== "command") throw e;
+  }
+  if (!Array.isArray(keyspaces)) return { count, atLeast: true };
+  for (const ks of keyspaces) {
+    if (typeof ks !== "string" || listedKeyspaces.has(ks)) continue;
+    count += (await listCollections(client, ks, signal)).length;
+  }
+  return { count, atLeast: false };
+}
