@@ -73,7 +73,8 @@ export function refusalOf(
     return undefined;
   }
   const code = e.errorCode;
-  const message = errorMessage(e).replace(/^Data API createCollection on [^:]+ failed: /, "");
+  const message = errorMessage(e).replace(/^Data API createCollection on [^:]+ failed: /, "")
+    .replace(`${code}: `, "");
   let feature: Feature | null = FEATURE_CODES[code] ?? null;
   if (MODEL_CODES.has(code)) {
     const rerankModel = serviceOf(definition.rerank)?.modelName;
