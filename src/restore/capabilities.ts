@@ -25,6 +25,7 @@ import {
   listCollections,
 } from "../source/collections.ts";
 import type { DataApiClient } from "../source/data_api.ts";
+import { findProviders, offerRefuses, type ProviderOffer } from "../source/providers.ts";
 import { definitionDifferences, type PlannedCollection } from "./plan.ts";
 
 /** A feature a definition can need that a target may lack. */
@@ -148,26 +149,28 @@ export function fixFor(r: DefinitionRefusal): string {
 }
 
 /**
- * A collection of `keyspace` under whose name a definition can be validated without changing
- * anything: one whose definition differs (so the server answers EXISTING_COLLECTION_DIFFERENT_SETTINGS
- * and never reaches its idempotent re-create). Returns `{ proven: true }` when one already holds
- * this exact definition.
+ * A collection under whose name a definition can be validated without changing anything: one
+ * whose definition differs (so the server answers EXISTING_COLLECTION_DIFFERENT_SETTINGS and never
+ * reaches its idempotent re-create), preferably in `keyspace`, else in any keyspace (feature flags
+ * are server-wide). Returns `{ proven: true }` when one already holds this exact definition.
  */
 export function probeNameFor(
   definition: Record<string, unknown>,
   keyspace: string,
   existing: Iterable<CollectionInfo>,
   sameDefinition: (a: Record<string, unknown>, b: Record<string, unknown>) => boolean,
-): { proven: true } | { name: string } | undefined {
-  let other: string | undefined;
+): { proven: true } | { keyspace: string; name: string } | undefined {
+  let here: CollectionInfo | undefined;
+  let other: CollectionInfo | undefined;
   for (const c of existing) {
-    if (c.keyspace !== keyspace) continue;
     if (c.kind === "collection" && sameDefinition(definition, c.definition)) {
       return { proven: true };
     }
-    other ??= c.name;
+    if (c.keyspace === keyspace) here ??= c;
+    else if (c.kind === "collection") other ??= c;
   }
-  return other === undefined ? undefined : { name: other };
+  const pick = here ?? other;
+  return pick === undefined ? undefined : { keyspace: pick.keyspace, name: pick.name };
 }
 
 /** Settings of {@linkcode proveDefinitions}. */
@@ -192,60 +195,65 @@ export async function proveDefinitions(
   existing: ReadonlyMap<string, CollectionInfo>,
   options: ProveOptions,
   reporter: Reporter,
+  /** Collections of other keyspaces (the server's features are the same in every keyspace). */
+  elsewhere: readonly CollectionInfo[] = [],
 ): Promise<void> {
   const problems: string[] = [];
   const createdHere: PlannedCollection[] = [];
   const signal = options.signal;
-  const known = [...existing.values()];
+  const known = [...existing.values(), ...elsewhere];
+  const offers = new Map<string, Promise<ProviderOffer>>();
+  const offer = (kind: "embedding" | "reranking") => {
+    if (!offers.has(kind)) offers.set(kind, findProviders(client, kind, signal));
+    return offers.get(kind)!;
+  };
   const same = (a: Record<string, unknown>, b: Record<string, unknown>) =>
     definitionDifferences(a, b).length === 0;
+
+  /** One question to the target about `p.definition`: undefined when it is creatable. */
+  const test = async (p: PlannedCollection): Promise<DefinitionRefusal | undefined> => {
+    const { keyspace, name } = p.target;
+    const current = existing.get(`${keyspace}.${name}`);
+    let ask: { keyspace: string; name: string };
+    const creates = p.action === "create" && !options.dryRun;
+    if (p.action === "replace") {
+      // Under its own name: nothing can be created, and nothing is dropped until this passes.
+      if (current?.kind === "collection" && same(p.definition, current.definition)) return;
+      ask = p.target;
+    } else if (creates) {
+      ask = p.target;
+    } else {
+      const probe = probeNameFor(p.definition, keyspace, known, same);
+      if (probe && "proven" in probe) return;
+      if (!probe) return await askProviders(p, offer);
+      ask = probe;
+    }
+    try {
+      await createCollection(client, ask.keyspace, ask.name, p.definition, signal);
+      if (creates) {
+        p.created = true;
+        createdHere.push(p);
+        known.push({ keyspace, name, kind: "collection", definition: p.definition });
+      }
+      return;
+    } catch (e) {
+      if (e instanceof SourceError && e.errorCode && VALIDATED_CODES.has(e.errorCode) && !creates) {
+        return;
+      }
+      const refusal = refusalOf(e, p.definition);
+      if (refusal) return refusal;
+      if (!options.dryRun) await dropCreated(createdHere, client, reporter, signal);
+      throw e;
+    }
+  };
+
   for (const p of plan) {
     if (p.entry.kind !== "collection" || p.refusal) continue;
     if (p.action !== "create" && p.action !== "replace") continue;
-    const { keyspace, name } = p.target;
-    const label = `${keyspace}.${name}`;
+    const label = `${p.target.keyspace}.${p.target.name}`;
     for (let round = 0; round < 4; round++) {
-      let ask: string;
-      let creates = false;
-      const current = existing.get(label);
-      if (p.action === "replace") {
-        // Under its own name: nothing can be created, and nothing is dropped until this passes.
-        if (current?.kind === "collection" && same(p.definition, current.definition)) break;
-        ask = name;
-      } else if (options.dryRun) {
-        const probe = probeNameFor(p.definition, keyspace, known, same);
-        if (!probe) {
-          p.unchecked =
-            `not checked: keyspace ${keyspace} holds no collection to test the definition against; the real run creates it before writing any document`;
-          break;
-        }
-        if ("proven" in probe) break;
-        ask = probe.name;
-      } else {
-        ask = name;
-        creates = true;
-      }
-      let refusal: DefinitionRefusal | undefined;
-      try {
-        await createCollection(client, keyspace, ask, p.definition, signal);
-        if (creates) {
-          p.created = true;
-          createdHere.push(p);
-          known.push({ keyspace, name, kind: "collection", definition: p.definition });
-        }
-        break;
-      } catch (e) {
-        if (
-          e instanceof SourceError && e.errorCode && VALIDATED_CODES.has(e.errorCode) && !creates
-        ) {
-          break;
-        }
-        refusal = refusalOf(e, p.definition);
-        if (!refusal) {
-          if (!options.dryRun) await dropCreated(createdHere, client, reporter, signal);
-          throw e;
-        }
-      }
+      const refusal = await test(p);
+      if (!refusal) break;
       const adapted = options.adapt && refusal.feature
         ? withoutFeature(p.definition, refusal.feature)
         : undefined;
@@ -277,6 +285,57 @@ export async function proveDefinitions(
   });
 }
 
+/**
+ * The dry-run's answer when the database holds no collection to test a definition against: the
+ * read-only provider listings for vectorize and rerank; lexical stays unchecked (no read-only
+ * command tells it), which the plan says.
+ */
+async function askProviders(
+  p: PlannedCollection,
+  offer: (kind: "embedding" | "reranking") => Promise<ProviderOffer>,
+): Promise<DefinitionRefusal | undefined> {
+  const d = p.definition;
+  const vector = d.vector as { service?: { provider?: unknown; modelName?: unknown } } | undefined;
+  const unchecked: string[] = [];
+  if (vector?.service) {
+    const why = offerRefuses(
+      await offer("embedding"),
+      vector.service.provider,
+      vector.service.modelName,
+    );
+    if (why) {
+      return { feature: "vectorize", code: codeOf(why, "findEmbeddingProviders"), message: why };
+    }
+    if (why === undefined) unchecked.push("vectorize");
+  }
+  const rerank = d.rerank as
+    | { enabled?: unknown; service?: { provider?: unknown; modelName?: unknown } }
+    | undefined;
+  if (rerank?.enabled === true) {
+    const why = offerRefuses(
+      await offer("reranking"),
+      rerank.service?.provider,
+      rerank.service?.modelName,
+    );
+    if (why) {
+      return { feature: "rerank", code: codeOf(why, "findRerankingProviders"), message: why };
+    }
+    if (why === undefined) unchecked.push("rerank");
+  }
+  if ((d.lexical as { enabled?: unknown } | undefined)?.enabled === true) unchecked.push("lexical");
+  if (unchecked.length > 0) {
+    p.unchecked = `${
+      unchecked.join(", ")
+    } not checked: the database holds no collection to test the definition against; the real run creates it before writing any document`;
+  }
+  return undefined;
+}
+
+/** A refusal from a listing: the server's code when the feature is off, else the command. */
+function codeOf(why: string, command: string): string {
+  return /^[A-Z_]+$/.test(why) ? why : command;
+}
+
 /** Drops the collections created by {@linkcode proveDefinitions} (they are empty); returns how many. */
 async function dropCreated(
   created: PlannedCollection[],
@@ -304,25 +363,26 @@ async function dropCreated(
 /**
  * Collections in the whole target database, which is what the server counts against its limit:
  * every keyspace `findKeyspaces` names (or, when it is refused, the ones already listed, and the
- * count is a lower bound).
+ * count is a lower bound). `elsewhere` are the collections of the keyspaces not already listed.
  */
 export async function databaseCollections(
   client: DataApiClient,
   listed: ReadonlyMap<string, CollectionInfo>,
   listedKeyspaces: ReadonlySet<string>,
   signal?: AbortSignal,
-): Promise<{ count: number; atLeast: boolean }> {
-  let count = [...listed.values()].filter((c) => c.kind === "collection").length;
+): Promise<{ count: number; atLeast: boolean; elsewhere: CollectionInfo[] }> {
+  const count = [...listed.values()].filter((c) => c.kind === "collection").length;
   let keyspaces: unknown;
   try {
     keyspaces = (await client.simple({}, { findKeyspaces: {} }, { signal })).status?.keyspaces;
   } catch (e) {
     if (!(e instanceof SourceError) || e.kind !== "command") throw e;
   }
-  if (!Array.isArray(keyspaces)) return { count, atLeast: true };
+  if (!Array.isArray(keyspaces)) return { count, atLeast: true, elsewhere: [] };
+  const elsewhere: CollectionInfo[] = [];
   for (const ks of keyspaces) {
     if (typeof ks !== "string" || listedKeyspaces.has(ks)) continue;
-    count += (await listCollections(client, ks, signal)).length;
+    elsewhere.push(...await listCollections(client, ks, signal));
   }
-  return { count, atLeast: false };
+  return { count: count + elsewhere.length, atLeast: false, elsewhere };
 }

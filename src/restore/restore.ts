@@ -168,6 +168,7 @@ export async function runRestore(
       ];
       for (const c of found) existing.set(`${ks}.${c.name}`, c);
     }
+    const database = await databaseCollections(client, existing, keyspaces, signal);
     const plan = planRestore({
       manifest,
       include: options.include,
@@ -175,18 +176,25 @@ export async function runRestore(
       targetKeyspace: options.targetKeyspace,
       ifExists: options.ifExists,
       existing,
-      databaseCollections: await databaseCollections(client, existing, keyspaces, signal),
+      databaseCollections: database,
       collectionLimit: options.collectionLimit === undefined
         ? defaultCollectionLimit(client.environment)
         : { limit: options.collectionLimit, source: "--collection-limit" },
     });
     // Before anything is dropped or written: can the target create every definition?
-    await proveDefinitions(plan, client, existing, {
-      dryRun: options.dryRun,
-      adapt: options.adaptDefinitions === true,
-      vectorize: options.vectorize,
-      signal,
-    }, reporter);
+    await proveDefinitions(
+      plan,
+      client,
+      existing,
+      {
+        dryRun: options.dryRun,
+        adapt: options.adaptDefinitions === true,
+        vectorize: options.vectorize,
+        signal,
+      },
+      reporter,
+      database.elsewhere,
+    );
 
     if (options.dryRun) {
       return {

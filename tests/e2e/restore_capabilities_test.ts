@@ -136,13 +136,26 @@ Deno.test("restore: a target without vectorize, lexical and reranking is refused
     },
   });
 
-  // An empty keyspace has no collection to test a definition against without creating one.
+  // An empty database: the read-only provider listings answer for vectorize and rerank.
   const blind = await restore(t, [snap.snapshot, "--dry-run"]);
-  assert.equal(blind.code, 0, blind.stderr);
+  assert.equal(blind.code, 1, blind.stderr);
   assert.match(
-    blind.stdout,
-    /definition not checked: keyspace default_keyspace holds no collection/,
+    blind.stderr,
+    /default_keyspace\.faq: the target refuses its definition \(VECTORIZE_FEATURE_NOT_AVAILABLE/,
   );
+  assert.match(
+    blind.stderr,
+    /default_keyspace\.articles: the target refuses its definition \(RERANKING_FEATURE_NOT_ENABLED/,
+  );
+  assert.equal(t.target.requestsOf("createCollection").length, 0, "nothing asked by creating");
+  // Lexical has no read-only question: once rerank is adapted away, the dry-run says so.
+  const unchecked = await restore(t, [snap.snapshot, "--dry-run", "--adapt-definitions"]);
+  assert.equal(unchecked.code, 0, unchecked.stderr);
+  assert.match(
+    unchecked.stdout,
+    /default_keyspace\.articles: 9 documents \(does not exist\)\n {10}definition adapted: rerank left out .*\n {10}definition lexical not checked: the database holds no collection/,
+  );
+  assert.deepEqual(writesTo(t.target), []);
 
   const refused = await restore(t, [snap.snapshot]);
   assert.equal(refused.code, 1, refused.stderr);
@@ -208,6 +221,12 @@ Deno.test("restore: an end-of-life embedding model is refused, and --vectorize r
     features: { modelStatus: { "text-embedding-3-small": "END_OF_LIFE" } },
   });
   const snap = await makeSnapshot(t.dir, { sample: { articles: 2, dimension: 4 } });
+  const dry = await restore(t, [snap.snapshot, "--collections", "faq", "--dry-run"]);
+  assert.equal(dry.code, 1, dry.stderr);
+  assert.match(
+    dry.stderr,
+    /default_keyspace\.faq: the target refuses its definition \(findEmbeddingProviders: model text-embedding-3-small of openai is not offered for new collections here/,
+  );
   const r = await restore(t, [snap.snapshot, "--collections", "faq"]);
   assert.equal(r.code, 1, r.stderr);
   assert.match(

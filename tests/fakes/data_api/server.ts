@@ -310,6 +310,9 @@ export class FakeDataApi {
 
   #general(command: string, args: JNode): string {
     switch (command) {
+      case "findEmbeddingProviders":
+      case "findRerankingProviders":
+        return this.#providers(command, args);
       case "findKeyspaces":
         return JSON.stringify({ status: { keyspaces: [...this.store.keyspaces.keys()] } });
       case "createKeyspace": {
@@ -334,6 +337,53 @@ export class FakeDataApi {
       default:
         throw unknownCommand(command);
     }
+  }
+
+  /**
+   * findEmbeddingProviders / findRerankingProviders (stargate/data-api
+   * service/operation/{embeddings/FindEmbeddingProvidersOperation,
+   * reranking/FindRerankingProvidersOperation}.java): refused when the feature is off
+   * (service/resolver/Find*ProvidersCommandResolver.java); reranking only from v1.0.23; models
+   * carry apiModelSupport from v1.0.26, and without options only SUPPORTED ones are listed
+   * (`filterModelStatus: ""` lists all). The catalogue is an excerpt of
+   * src/main/resources/{embedding,reranking}-providers-config.yaml.
+   */
+  #providers(command: string, args: JNode): string {
+    const f = this.store.features;
+    const embedding = command === "findEmbeddingProviders";
+    if (!embedding && versionBefore(f.serverVersion, "1.0.23")) throw unknownCommand(command);
+    if (embedding && !f.vectorizeAvailable) {
+      throw new FakeApiError(
+        "VECTORIZE_FEATURE_NOT_AVAILABLE",
+        "Vectorize feature is not available in the environment.",
+      );
+    }
+    if (!embedding && !f.rerankingEnabled) {
+      throw new FakeApiError(
+        "RERANKING_FEATURE_NOT_ENABLED",
+        "Reranking feature is not enabled for this database.",
+      );
+    }
+    const withStatus = !versionBefore(f.serverVersion, "1.0.26");
+    const filter = get(get(args, "options"), "filterModelStatus");
+    const wanted = !withStatus || filter?.t === "null" || (filter?.t === "str" && filter.v === "")
+      ? null
+      : filter?.t === "str"
+      ? filter.v.toUpperCase()
+      : "SUPPORTED";
+    const catalogue = embedding ? EMBEDDING_PROVIDERS : RERANKING_PROVIDERS;
+    const providers = Object.fromEntries(
+      Object.entries(catalogue).map(([name, p]) => [name, {
+        ...p.about,
+        models: p.models
+          .map((m) => ({ m, status: f.modelStatus[m.name] ?? "SUPPORTED" }))
+          .filter(({ status }) => wanted === null || status === wanted)
+          .map(({ m, status }) => withStatus ? { ...m, apiModelSupport: { status } } : m),
+      }]),
+    );
+    return JSON.stringify({
+      status: { [embedding ? "embeddingProviders" : "rerankingProviders"]: providers },
+    });
   }
 
   #keyspaceCommand(command: string, args: JNode, keyspace: string): string {
@@ -548,6 +598,47 @@ export class FakeDataApi {
 }
 
 const OK = `{"status":{"ok":1}}`;
+
+/** Excerpt of stargate/data-api src/main/resources/embedding-providers-config.yaml (as listed). */
+const EMBEDDING_PROVIDERS: Record<
+  string,
+  { about: Record<string, unknown>; models: Array<{ name: string } & Record<string, unknown>> }
+> = {
+  openai: {
+    about: {
+      displayName: "OpenAI",
+      url: "https://api.openai.com/v1/",
+      supportedAuthentication: {
+        HEADER: {
+          enabled: true,
+          tokens: [{ accepted: "x-embedding-api-key", forwarded: "Authorization" }],
+        },
+      },
+      parameters: [],
+    },
+    models: [
+      { name: "text-embedding-3-small", vectorDimension: null, parameters: [] },
+      { name: "text-embedding-3-large", vectorDimension: null, parameters: [] },
+      { name: "text-embedding-ada-002", vectorDimension: 1536, parameters: [] },
+    ],
+  },
+};
+
+/** stargate/data-api src/main/resources/reranking-providers-config.yaml (as listed). */
+const RERANKING_PROVIDERS: typeof EMBEDDING_PROVIDERS = {
+  nvidia: {
+    about: {
+      isDefault: true,
+      displayName: "Nvidia",
+      supportedAuthentication: { NONE: { enabled: true, tokens: [] } },
+    },
+    models: [{
+      name: "nvidia/llama-3.2-nv-rerankqa-1b-v2",
+      isDefault: true,
+      url: "https://us-west-2.api-dev.ai.datastax.com/nvidia/v1/ranking",
+    }],
+  },
+};
 
 /** The Data API's HTTP body limit (20 MiB). */
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
