@@ -39,6 +39,8 @@ export interface DefinitionRefusal {
   code: string;
   /** The server's message (first line). */
   message: string;
+  /** Not a refusal of the definition: an append target that holds another one. */
+  append?: boolean;
 }
 
 /**
@@ -216,7 +218,7 @@ export async function proveDefinitions(
     const current = existing.get(`${keyspace}.${name}`);
     let ask: { keyspace: string; name: string };
     const creates = p.action === "create" && !options.dryRun;
-    if (p.action === "replace") {
+    if (p.action === "replace" || p.action === "append") {
       // Under its own name: nothing can be created, and nothing is dropped until this passes.
       if (current?.kind === "collection" && same(p.definition, current.definition)) return;
       ask = p.target;
@@ -238,7 +240,16 @@ export async function proveDefinitions(
       return;
     } catch (e) {
       if (e instanceof SourceError && e.errorCode && VALIDATED_CODES.has(e.errorCode) && !creates) {
-        return;
+        if (p.action !== "append") return;
+        // Creatable, but not what the existing collection holds: append would mix definitions.
+        return {
+          feature: null,
+          code: "EXISTING_COLLECTION_DIFFERENT_SETTINGS",
+          message: `exists with a different definition (${
+            definitionDifferences(p.definition, current?.definition ?? {}).join("; ")
+          }) even where adapted to this target`,
+          append: true,
+        };
       }
       const refusal = refusalOf(e, p.definition);
       if (refusal) return refusal;
@@ -249,7 +260,8 @@ export async function proveDefinitions(
 
   for (const p of plan) {
     if (p.entry.kind !== "collection" || p.refusal) continue;
-    if (p.action !== "create" && p.action !== "replace") continue;
+    const append = p.action === "append" && p.appendOnlyIfAdaptedTo !== undefined;
+    if (p.action !== "create" && p.action !== "replace" && !append) continue;
     const label = `${p.target.keyspace}.${p.target.name}`;
     for (let round = 0; round < 4; round++) {
       const refusal = await test(p);
@@ -257,6 +269,10 @@ export async function proveDefinitions(
       const adapted = options.adapt && refusal.feature
         ? withoutFeature(p.definition, refusal.feature)
         : undefined;
+      if (refusal.append) {
+        problems.push(`${label} ${refusal.message}; only --if-exists replace may change it`);
+        break;
+      }
       if (!adapted) {
         problems.push(
           `${label}: the target refuses its definition (${refusal.code}: ${refusal.message}); ${

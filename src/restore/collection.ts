@@ -165,7 +165,9 @@ export async function restoreCollection(
   } catch (e) {
     if (signal?.aborted) {
       throw new InterruptedError(
-        `Restore interrupted while writing ${r.target}; re-run with --if-exists append to finish it`,
+        `Restore interrupted while writing ${r.target}; re-run with --if-exists append${
+          p.changes.length > 0 ? " --adapt-definitions" : ""
+        } to finish it`,
         { cause: e },
       );
     }

@@ -35,6 +35,11 @@ export interface PlannedCollection {
   created?: boolean;
   /** Why the target's support for the definition could not be checked (dry-run only). */
   unchecked?: string;
+  /**
+   * `--if-exists append --adapt-definitions` onto a collection whose definition differs: allowed
+   * only if adapting the snapshot's definition to this target gives exactly this one.
+   */
+  appendOnlyIfAdaptedTo?: Record<string, unknown>;
 }
 
 /** The collection limit a plan is checked against, and where it comes from. */
@@ -75,6 +80,8 @@ export interface PlanInput {
   /** Collections in the whole target database (`atLeast` when not every keyspace was seen). */
   databaseCollections?: { count: number; atLeast: boolean };
   collectionLimit?: CollectionLimit;
+  /** `--adapt-definitions`: an append may target a collection created with an adapted definition. */
+  adapt?: boolean;
 }
 
 /** The snapshot entries a restore of `include` (all when empty) takes: backed up and named. */
@@ -157,6 +164,20 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
       continue;
     }
     const diff = definitionDifferences(schemaOf(entry), schemaOf(existing));
+    if (
+      diff.length > 0 && input.adapt && entry.kind === "collection" && existing.kind === entry.kind
+    ) {
+      // Perhaps what an earlier --adapt-definitions restore created: capabilities.ts decides.
+      plan.push({
+        entry,
+        target,
+        action: "append",
+        reason: "exists with the definition adapted to this target (--if-exists append)",
+        ...base,
+        appendOnlyIfAdaptedTo: existing.definition,
+      });
+      continue;
+    }
     if (diff.length > 0) {
       problems.push(
         `${key} exists with a different definition (${

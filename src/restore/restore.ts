@@ -177,6 +177,7 @@ export async function runRestore(
       ifExists: options.ifExists,
       existing,
       databaseCollections: database,
+      adapt: options.adaptDefinitions === true,
       collectionLimit: options.collectionLimit === undefined
         ? defaultCollectionLimit(client.environment)
         : { limit: options.collectionLimit, source: "--collection-limit" },

@@ -106,6 +106,22 @@ Deno.test("restore: --if-exists replace of a definition the target accepts drops
     vector: { dimension: 4, metric: "euclidean" },
   });
   t.target.store.seed(KS, "articles", ['{"_id":"mine1"}']);
+  // Adapting explains only what the target refuses, not another metric.
+  const append = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--if-exists",
+    "append",
+    "--adapt-definitions",
+  ]);
+  assert.equal(append.code, 1, append.stderr);
+  assert.match(
+    append.stderr,
+    /default_keyspace\.articles exists with a different definition \(vector: .*\) even where adapted to this target; only --if-exists replace may change it/,
+  );
+  assert.equal(t.target.requestsOf("insertMany").length, 0);
+  const seen = t.target.requests.length;
   const r = await restore(t, [
     snap.snapshot,
     "--collections",
@@ -114,7 +130,7 @@ Deno.test("restore: --if-exists replace of a definition the target accepts drops
     "replace",
   ]);
   assert.equal(r.code, 0, r.stderr);
-  const commands = t.target.requests.map((q) => q.command);
+  const commands = t.target.requests.slice(seen).map((q) => q.command);
   const probe = commands.indexOf("createCollection");
   assert.ok(probe >= 0 && probe < commands.indexOf("deleteCollection"), commands.join(","));
   assert.equal(docsOf(t.target, "articles").length, 6);
@@ -200,6 +216,23 @@ Deno.test("restore: a target without vectorize, lexical and reranking is refused
   assert.equal(
     t.target.requests.slice(seen).filter((q) => q.command === "deleteCollection").length,
     0,
+  );
+  // The adapted collections can be appended to again (an interrupted restore is finished so).
+  const plainAppend = await restore(t, [snap.snapshot, "--if-exists", "append"]);
+  assert.equal(plainAppend.code, 1, plainAppend.stderr);
+  assert.match(plainAppend.stderr, /default_keyspace\.faq exists with a different definition/);
+  const again = await restore(t, [
+    snap.snapshot,
+    "--if-exists",
+    "append",
+    "--adapt-definitions",
+    "--json",
+  ]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.deepEqual(
+    JSON.parse(again.stdout).collections.map((c: { already_present: number }) => c.already_present),
+    report.collections.map((c: { inserted: number }) => c.inserted),
+    "nothing added twice",
   );
   t.target.store.deleteCollection(KS, "articles");
   const human = await restore(t, [
