@@ -2,8 +2,9 @@
  * `deno task fake-data-api [--port N] [--page-size N] [--table-page-size N] [--empty]
  * [--max-collections N] [--no-lexical] [--no-reranking] [--no-vectorize]`: runs the fake Data API
  * with the sample collections and tables until interrupted, and prints how to point astrabak at
- * it. The last four play a server's configuration (see FakeStoreOptions in store.ts). A test
- * fixture, not part of astrabak.
+ * it. The last four play a server's configuration (see FakeStoreOptions in store.ts); the
+ * sample data needs vectorize (faq), so `--no-vectorize` goes with `--empty`. A test fixture, not
+ * part of astrabak.
  */
 
 import { parseArgs } from "node:util";
