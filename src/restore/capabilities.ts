@@ -392,7 +392,8 @@ export async function databaseCollections(
   try {
     keyspaces = (await client.simple({}, { findKeyspaces: {} }, { signal })).status?.keyspaces;
   } catch (e) {
-    if (!(e instanceof SourceError) || e.kind !== "command") throw e;
+    // Refused (a gateway may not route the database-level command): count what was listed.
+    if (!(e instanceof SourceError) || (e.kind !== "command" && e.kind !== "http")) throw e;
   }
   if (!Array.isArray(keyspaces)) return { count, atLeast: true, elsewhere: [] };
   const elsewhere: CollectionInfo[] = [];

@@ -168,7 +168,10 @@ export async function runRestore(
       ];
       for (const c of found) existing.set(`${ks}.${c.name}`, c);
     }
-    const database = await databaseCollections(client, existing, keyspaces, signal);
+    // The limit counts collections only; a restore of tables alone need not ask.
+    const database = selected.some((c) => c.kind === "collection")
+      ? await databaseCollections(client, existing, keyspaces, signal)
+      : { count: 0, atLeast: true, elsewhere: [] };
     const plan = planRestore({
       manifest,
       include: options.include,

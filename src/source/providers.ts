@@ -33,6 +33,7 @@ export async function findProviders(
   try {
     status = (await client.simple({}, { [command]: {} }, { signal })).status;
   } catch (e) {
+    if (e instanceof SourceError && e.kind === "http") return undefined;
     if (!(e instanceof SourceError) || e.kind !== "command" || e.retriable) throw e;
     const off = kind === "embedding"
       ? e.errorCode === "VECTORIZE_FEATURE_NOT_AVAILABLE"
