@@ -25,6 +25,7 @@ import {
   listCollections,
 } from "../source/collections.ts";
 import type { DataApiClient } from "../source/data_api.ts";
+import { createTableCommand, createTypesOf } from "../source/tables.ts";
 import { findProviders, offerRefuses, type ProviderOffer } from "../source/providers.ts";
 import { definitionDifferences, type PlannedCollection } from "./plan.ts";
 
@@ -76,7 +77,7 @@ export function refusalOf(
     return undefined;
   }
   const code = e.errorCode;
-  const message = errorMessage(e).replace(/^Data API createCollection on [^:]+ failed: /, "")
+  const message = errorMessage(e).replace(/^Data API \w+ on [^:]+ failed: /, "")
     .replace(`${code}: `, "");
   let feature: Feature | null = FEATURE_CODES[code] ?? null;
   if (MODEL_CODES.has(code)) {
@@ -259,6 +260,15 @@ export async function proveDefinitions(
   };
 
   for (const p of plan) {
+    if (p.entry.kind === "table" && p.action === "replace" && !p.refusal) {
+      const why = await proveTable(p, client, options.dryRun, signal);
+      if (why) {
+        problems.push(
+          `${p.target.keyspace}.${p.target.name}: the target refuses the table's definition (${why.code}: ${why.message}); tables are not adapted: restore it elsewhere (--rename)`,
+        );
+      }
+      continue;
+    }
     if (p.entry.kind !== "collection" || p.refusal) continue;
     const append = p.action === "append" && p.appendOnlyIfAdaptedTo !== undefined;
     if (p.action !== "create" && p.action !== "replace" && !append) continue;
@@ -299,6 +309,38 @@ export async function proveDefinitions(
       dropped > 0 ? ` (the ${dropped} empty collection(s) created to test this were dropped)` : ""
     }; nothing existing was dropped`,
   });
+}
+
+/**
+ * Proves a table creatable before `replace` drops the existing one: `createTable` under the
+ * target's own name is validated in full, then refused as CANNOT_ADD_EXISTING_TABLE (stargate/data-api
+ * service/operation/tables/CreateTableExceptionHandler.java). The types it uses must exist for
+ * the validation: the real run creates missing ones first (ifNotExists, nothing is replaced);
+ * the dry-run then says it could not check.
+ */
+async function proveTable(
+  p: PlannedCollection,
+  client: DataApiClient,
+  dryRun: boolean,
+  signal?: AbortSignal,
+): Promise<DefinitionRefusal | undefined> {
+  const { keyspace, name } = p.target;
+  if (!dryRun) await createTypesOf(client, keyspace, p.definition, signal);
+  try {
+    await client.simple({ keyspace }, createTableCommand(name, p.definition), { signal });
+  } catch (e) {
+    if (e instanceof SourceError && e.errorCode === "CANNOT_ADD_EXISTING_TABLE") return undefined;
+    if (dryRun && e instanceof SourceError && e.errorCode === "UNKNOWN_USER_DEFINED_TYPE") {
+      p.unchecked =
+        "not checked: it uses user-defined types the target does not have yet; the real run creates them and checks before dropping anything";
+      return undefined;
+    }
+    const refusal = refusalOf(e, p.definition);
+    if (refusal) return refusal;
+    throw e;
+  }
+  // Nothing stood under that name after all (dropped meanwhile): it was created, empty.
+  return undefined;
 }
 
 /**

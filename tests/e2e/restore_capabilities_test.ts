@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import { FakeDataApi } from "../fakes/data_api/server.ts";
+import { seedTables } from "../fakes/data_api/sample_data.ts";
 import { makeSnapshot } from "../support/snapshots.ts";
 import { fakeEnv, NOT_A_KEYSPACE, runCli } from "./run_cli.ts";
 
@@ -306,4 +307,46 @@ Deno.test("restore: the collection limit is checked before any write, in the dry
   assert.match(r.stderr, /2 empty collection\(s\) created to test this were dropped/);
   assert.equal(t.target.requestsOf("insertMany").length, 0);
   assert.deepEqual([...t.target.store.keyspace(KS).keys()], []);
+});
+
+Deno.test("restore: --if-exists replace of a table the target refuses leaves the table and its rows untouched", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, {
+    sample: { articles: 2, dimension: 4 },
+    prepare: (api) => seedTables(api.store, { rows: 5 }),
+  });
+  t.target.store.createTable(KS, "products", '{"columns":{"id":"text"},"primaryKey":"id"}');
+  t.target.store.seedRows(KS, "products", ['{"id":"mine"}']);
+  // The server refuses the snapshot's table definition (as a target would, for instance, a
+  // vector column whose embedding model it no longer supports).
+  t.target.faults.add({
+    command: "createTable",
+    times: Infinity,
+    action: {
+      kind: "error",
+      errorCode: "DEPRECATED_AI_MODEL",
+      message: "Cannot use deprecated model.",
+    },
+  });
+  for (const dry of [["--dry-run"], []]) {
+    const r = await restore(t, [
+      snap.snapshot,
+      "--collections",
+      "products",
+      "--if-exists",
+      "replace",
+      ...dry,
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /default_keyspace\.products: the target refuses the table's definition \(DEPRECATED_AI_MODEL: Cannot use deprecated model\.\)/,
+    );
+    assert.deepEqual(writesTo(t.target), [], "nothing dropped or written");
+    assert.deepEqual(
+      [...t.target.store.table(KS, "products")!.rows.values()].length,
+      1,
+      "the table keeps its row",
+    );
+  }
 });
