@@ -39,6 +39,8 @@ export const MAX_RPS_RANGE: FlagRange = { min: 0.1, max: 10_000, integer: false 
 export const PARALLEL_RANGE: FlagRange = { min: 1, max: 64, integer: true };
 /** `--batch-size`: the Data API accepts at most 100 documents per insertMany. */
 export const BATCH_SIZE_RANGE: FlagRange = { min: 1, max: 100, integer: true };
+/** `--collection-limit`: collections a database allows (the Data API's setting is a count). */
+export const COLLECTION_LIMIT_RANGE: FlagRange = { min: 1, max: 10_000, integer: true };
 /** `--compression-level`: gzip's levels. */
 export const COMPRESSION_LEVEL_RANGE: FlagRange = { min: 1, max: 9, integer: true };
 

@@ -22,6 +22,7 @@ import {
   addOutputOptions,
   BATCH_SIZE_RANGE,
   collect,
+  COLLECTION_LIMIT_RANGE,
   type ConnectFlags,
   connectOptions,
   numberIn,
@@ -60,6 +61,8 @@ export interface RestoreFlags extends OutputFlags, ConnectFlags {
   vectorize?: string;
   concurrency?: number;
   batchSize?: number;
+  adaptDefinitions?: boolean;
+  collectionLimit?: number;
 }
 
 /** Resolves flags into {@linkcode RestoreOptions}; `snapshot` is an already resolved local path. */
@@ -87,6 +90,8 @@ export async function parseRestoreOptions(
     dryRun: flags.dryRun === true,
     force: flags.force === true,
     vectorize: (flags.vectorize ?? "keep-vector") as VectorizeMode,
+    adaptDefinitions: flags.adaptDefinitions === true,
+    ...(flags.collectionLimit === undefined ? {} : { collectionLimit: flags.collectionLimit }),
     concurrency: flags.concurrency ?? DEFAULT_RESTORE_CONCURRENCY,
     batchSize: flags.batchSize ?? DEFAULT_RESTORE_BATCH_SIZE,
     ...connectOptions(flags),
@@ -131,6 +136,7 @@ export function formatRestoreReport(r: RestoreReport): string[] {
   for (const c of r.collections) {
     const arrow = `${c.source} → ${c.target}`;
     const unit = c.kind === "table" ? "rows" : "documents";
+    const changes = c.definition_changes.map((d) => `          definition adapted: ${d}`);
     if (r.status === "dry-run") {
       lines.push(
         c.action === "skip"
@@ -138,6 +144,8 @@ export function formatRestoreReport(r: RestoreReport): string[] {
           : `  would ${
             c.action.padEnd(8)
           }${arrow}: ${c.documents_in_snapshot} ${unit}; ${c.reason}`,
+        ...changes,
+        ...(c.unchecked ? [`          definition ${c.unchecked}`] : []),
       );
       if (c.action === "replace") lines.push(`          would drop ${describeDropped(c)}`);
       continue;
@@ -162,6 +170,12 @@ export function formatRestoreReport(r: RestoreReport): string[] {
     if (c.vectorize_texts_not_restored > 0) {
       lines.push(
         `          ${c.vectorize_texts_not_restored} $vectorize texts not restored (kept the exact $vector; --vectorize reembed does the opposite)`,
+      );
+    }
+    lines.push(...changes);
+    if (c.lexical_texts_not_restored > 0) {
+      lines.push(
+        `          ${c.lexical_texts_not_restored} $lexical values not restored (the collection has no lexical here)`,
       );
     }
     if (c.documents_reembedded > 0) {
@@ -217,7 +231,21 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       )
         .choices([...IF_EXISTS]).default("fail"),
     )
-    .option("--dry-run", "verify and print the plan; write nothing")
+    .option(
+      "--dry-run",
+      "verify and print the plan, with what the target would refuse; write nothing",
+    )
+    .option(
+      "--adapt-definitions",
+      "leave out what the target cannot create (rerank, lexical, vectorize service: a plain vector collection keeping $vector) and report each change",
+    )
+    .option(
+      "--collection-limit <n>",
+      `collections the target database allows, ${
+        rangeText(COLLECTION_LIMIT_RANGE)
+      } (default 10 on Astra, 5 elsewhere: the Data API's default)`,
+      numberIn(COLLECTION_LIMIT_RANGE),
+    )
     .option("--force", "restore the collections that were backed up from an INCOMPLETE snapshot")
     .addOption(
       new Option(
@@ -249,7 +277,11 @@ export function registerRestore(program: Command, ctx: CliContext): void {
 --keyspace NAME restores every collection into NAME (default: each into its own keyspace, which
 must exist). The whole snapshot is verified before the first write; nothing is written if any
 check fails, if a target exists and --if-exists is fail (the default), or if an existing target's
-definition differs from the snapshot's (only --if-exists replace changes it). Existing _ids are
+definition differs from the snapshot's (only --if-exists replace changes it), if the target would
+refuse a definition (lexical or reranking off, vectorize absent, a deprecated or end-of-life
+model: add --adapt-definitions to leave those out), or if the new collections would pass the
+database's collection limit. --if-exists replace drops nothing before the server has accepted the
+new definition. Existing _ids are
 never overwritten by append: they are counted as already present. After writing, every
 collection is counted by a full _id scan and compared with what was written.
 

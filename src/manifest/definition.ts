@@ -107,6 +107,24 @@ export function unrestorableReasons(definition: Record<string, unknown>): string
     const why = bad(c);
     if (why) reasons.push(`column ${name} (${why}) cannot be created through the Data API`);
   }
+  // User-defined types as listTypes (explain) describes them: a type or one of its fields can be
+  // marked `apiSupport.createTable: false` (stargate/data-api ListTypesIntegrationTest.java).
+  for (const ty of (definition.types as Array<Record<string, unknown>> | undefined) ?? []) {
+    const t = ty as ColumnDesc & { definition?: { fields?: Record<string, ColumnDesc | string> } };
+    const typeName = t.udtName ?? t.apiSupport?.cqlDefinition ?? "?";
+    if (t.type === "UNSUPPORTED" || t.apiSupport?.createTable === false) {
+      reasons.push(`user-defined type ${typeName} cannot be created through the Data API`);
+      continue;
+    }
+    for (const [field, f] of Object.entries(t.definition?.fields ?? {})) {
+      const why = bad(f);
+      if (why) {
+        reasons.push(
+          `field ${field} (${why}) of user-defined type ${typeName} cannot be created through the Data API`,
+        );
+      }
+    }
+  }
   for (
     const idx of (definition.indexes as Array<{ name?: string; indexType?: string }> | undefined) ??
       []

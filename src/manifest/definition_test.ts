@@ -32,3 +32,41 @@ Deno.test("unrestorableReasons names columns and indexes the Data API cannot cre
   );
   assert.equal(indexCreateCommand("toString"), undefined);
 });
+
+Deno.test("unrestorableReasons names user-defined types and type fields the Data API cannot create", () => {
+  // Shapes of listTypes with explain (stargate/data-api ListTypesIntegrationTest.java).
+  const types = [
+    {
+      type: "userDefined",
+      udtName: "addr",
+      definition: {
+        fields: {
+          street: { type: "text" },
+          stamp: {
+            type: "timeuuid",
+            apiSupport: { createTable: false, insert: true, read: true, cqlDefinition: "timeuuid" },
+          },
+        },
+      },
+      apiSupport: { createTable: true, insert: true, read: true, filter: false },
+    },
+    {
+      type: "UNSUPPORTED",
+      apiSupport: { createTable: false, insert: false, cqlDefinition: '"ks".nested' },
+    },
+  ];
+  assert.deepEqual(unrestorableReasons({ columns: { id: "text" }, types }), [
+    "field stamp (timeuuid) of user-defined type addr cannot be created through the Data API",
+    'user-defined type "ks".nested cannot be created through the Data API',
+  ]);
+  assert.deepEqual(
+    unrestorableReasons({
+      columns: { id: "text" },
+      types: [types[0]!].map((t) => ({
+        ...t,
+        definition: { fields: { street: { type: "text" } } },
+      })),
+    }),
+    [],
+  );
+});

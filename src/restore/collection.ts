@@ -6,7 +6,12 @@
  */
 
 import { errorMessage, InterruptedError, VerificationError } from "../errors.ts";
-import { type RawDocument, withMemberValues, withoutMember } from "../json/raw_document.ts";
+import {
+  parseDocumentLine,
+  type RawDocument,
+  withMemberValues,
+  withoutMember,
+} from "../json/raw_document.ts";
 import { primaryKeyColumns, tableColumns, vectorSpec } from "../manifest/mod.ts";
 import type { Reporter } from "../reporter.ts";
 import { dataFileProblems, readDataFile } from "../snapshot/data_stream.ts";
@@ -47,10 +52,13 @@ export function emptyReport(p: PlannedCollection): RestoreCollectionReport {
     refusals: [],
     vectorize_texts_not_restored: 0,
     documents_reembedded: 0,
+    definition_changes: [...p.changes],
+    lexical_texts_not_restored: 0,
     count_before: null,
     count_after: null,
     write_seconds: null,
     existing_before_replace: null,
+    ...(p.unchecked ? { unchecked: p.unchecked } : {}),
   };
 }
 
@@ -82,17 +90,22 @@ export async function restoreCollection(
   let confirmed = 0;
   let conflicts = 0;
   let ambiguous = 0;
+  let dropped = false;
+  let created = false;
   try {
     if (p.action === "replace") {
+      // The new definition was proven creatable first (capabilities.ts proveDefinitions).
       reporter.info(`${r.target}: dropping the existing ${p.entry.kind} (--if-exists replace)`);
       if (table) await dropTable(client, keyspace, name, signal);
       else await deleteCollection(client, keyspace, name, signal);
+      dropped = true;
     }
-    if (p.action !== "append") {
+    if (p.action !== "append" && !p.created) {
       if (table) {
-        await createTableFromDefinition(client, keyspace, name, p.entry.definition, signal);
-      } else await createCollection(client, keyspace, name, p.entry.definition, signal);
+        await createTableFromDefinition(client, keyspace, name, p.definition, signal);
+      } else await createCollection(client, keyspace, name, p.definition, signal);
     }
+    created = true;
     r.count_before = p.action === "append"
       ? await countByScan(client, keyspace, name, keys, signal)
       : 0;
@@ -104,6 +117,10 @@ export async function restoreCollection(
 
     const writeStarted = performance.now();
     const spec = vectorSpec(p.entry.definition);
+    const lost = {
+      vectorize: spec?.vectorize === true && vectorSpec(p.definition)?.vectorize !== true,
+      lexical: p.entry.definition.lexical !== undefined && p.definition.lexical === undefined,
+    };
     const durations = table ? durationColumns(p.entry.definition) : [];
     const read = readDataFile(await reader.open(p.entry.data_file!, signal), p.entry, {
       quick: false,
@@ -126,7 +143,7 @@ export async function restoreCollection(
           const bodies = batch.map((d) =>
             table
               ? rowBody(d, durations)
-              : documentBody(d, spec?.vectorize === true, options.vectorize, r)
+              : documentBody(d, spec?.vectorize === true, options.vectorize, r, lost)
           );
           const out = await insertBatch(client, { keyspace, collection: name }, batch, bodies, {
             signal,
@@ -157,9 +174,19 @@ export async function restoreCollection(
     }
     r.status = "failed";
     r.error = errorMessage(e);
+    if (!created) {
+      r.error = dropped
+        ? `the existing ${p.entry.kind} was dropped but could not be created again: ${r.error}`
+        : `could not be created: ${r.error}`;
+      r.not_created = true;
+    }
   }
 
   // 4. Count what is there now: the only exact answer after retries, conflicts or a failure.
+  if (r.not_created) {
+    reporter.error(`${r.target}: ${r.error}`);
+    return r;
+  }
   try {
     r.count_after = await countByScan(client, keyspace, name, keys, signal);
   } catch (e) {
@@ -260,16 +287,23 @@ function documentBody(
   vectorizeCollection: boolean,
   mode: VectorizeMode,
   r: RestoreCollectionReport,
+  lost: { vectorize: boolean; lexical: boolean },
 ): Uint8Array {
-  if (!vectorizeCollection) return doc.bytes;
-  const hasVector = doc.members.some((m) => m.name === "$vector");
-  const hasText = doc.members.some((m) => m.name === "$vectorize");
-  if (!hasText) return doc.bytes;
-  if (mode === "reembed") {
-    r.documents_reembedded++;
-    return hasVector ? withoutMember(doc, "$vector") : doc.bytes;
+  let d = doc;
+  if (lost.lexical && d.members.some((m) => m.name === "$lexical")) {
+    // --adapt-definitions left lexical out: the server refuses $lexical in such a collection.
+    d = parseDocumentLine(withoutMember(d, "$lexical"));
+    r.lexical_texts_not_restored++;
   }
-  if (!hasVector) return doc.bytes;
+  if (!vectorizeCollection) return d.bytes;
+  const hasVector = d.members.some((m) => m.name === "$vector");
+  const hasText = d.members.some((m) => m.name === "$vectorize");
+  if (!hasText) return d.bytes;
+  if (mode === "reembed" && !lost.vectorize) {
+    r.documents_reembedded++;
+    return hasVector ? withoutMember(d, "$vector") : d.bytes;
+  }
+  if (!hasVector && !lost.vectorize) return d.bytes;
   r.vectorize_texts_not_restored++;
-  return withoutMember(doc, "$vectorize");
+  return withoutMember(d, "$vectorize");
 }

@@ -34,7 +34,45 @@ export interface PlannedCollection {
   reason: string;
   /** Set when this collection cannot be restored through the Data API (it is reported, not written). */
   refusal?: string;
-} /** Inputs of {@linkcode planRestore}. */
+  /** The definition to create: the snapshot's, unless `--adapt-definitions` changed it. */
+  definition: Record<string, unknown>;
+  /** What `--adapt-definitions` left out of the definition, in words (for the report). */
+  changes: string[];
+  /** Set when the collection was already created before the writes began (see capabilities.ts). */
+  created?: boolean;
+  /** Why the target's support for the definition could not be checked (dry-run only). */
+  unchecked?: string;
+  /**
+   * `--if-exists append --adapt-definitions` onto a collection whose definition differs: allowed
+   * only if adapting the snapshot's definition to this target gives exactly this one.
+   */
+  appendOnlyIfAdaptedTo?: Record<string, unknown>;
+}
+
+/** The collection limit a plan is checked against, and where it comes from. */
+export interface CollectionLimit {
+  limit: number;
+  /** Where the figure comes from, for the message. */
+  source: string;
+}
+
+/**
+ * Collections per database when nothing else is known. The server counts collections (not
+ * tables) over all keyspaces against `stargate.database.limits.max-collections`
+ * (stargate/data-api CreateCollectionOperation.java findTableAndValidateLimits), which its
+ * shipped application.yaml sets to 5 (the Java default is 10, DatabaseLimitsConfig.java); Astra
+ * documents about 10 for databases created after June 2024 (5 before), bounded by its 100 indexes.
+ */
+export function defaultCollectionLimit(environment: string): CollectionLimit {
+  return environment === "astra"
+    ? { limit: 10, source: "Astra's documented limit for serverless databases" }
+    : {
+      limit: 5,
+      source: "the Data API's default max-collections (stargate.database.limits.max-collections)",
+    };
+}
+
+/** Inputs of {@linkcode planRestore}. */
 export interface PlanInput {
   manifest: Manifest;
   /** Source collections to restore (`name` or `keyspace.name`); empty = all that were backed up. */
@@ -45,6 +83,11 @@ export interface PlanInput {
   ifExists: IfExists;
   /** Collections that exist on the target, by `keyspace.name`. */
   existing: ReadonlyMap<string, CollectionInfo>;
+  /** Collections in the whole target database (`atLeast` when not every keyspace was seen). */
+  databaseCollections?: { count: number; atLeast: boolean };
+  collectionLimit?: CollectionLimit;
+  /** `--adapt-definitions`: an append may target a collection created with an adapted definition. */
+  adapt?: boolean;
 }
 
 /** The snapshot entries a restore of `include` (all when empty) takes: backed up and named. */
@@ -139,9 +182,13 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
     targets.set(key, source);
     const existing = input.existing.get(key);
     const reasons = entry.kind === "table" ? unrestorableReasons(entry.definition) : [];
-    const refusal = reasons.length > 0 ? { refusal: reasons.join("; ") } : {};
+    const base = {
+      definition: entry.definition,
+      changes: [],
+      ...(reasons.length > 0 ? { refusal: reasons.join("; ") } : {}),
+    };
     if (!existing) {
-      plan.push({ entry, target, action: "create", reason: "does not exist", ...refusal });
+      plan.push({ entry, target, action: "create", reason: "does not exist", ...base });
       continue;
     }
     if (existing.kind !== entry.kind && input.ifExists !== "replace" && input.ifExists !== "skip") {
@@ -156,6 +203,8 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
         target,
         action: "skip",
         reason: "exists: left untouched (--if-exists skip)",
+        definition: entry.definition,
+        changes: [],
       });
       continue;
     }
@@ -165,7 +214,7 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
         target,
         action: "replace",
         reason: "exists: dropped and recreated (--if-exists replace)",
-        ...refusal,
+        ...base,
       });
       continue;
     }
@@ -174,6 +223,20 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
       continue;
     }
     const diff = definitionDifferences(schemaOf(entry), schemaOf(existing));
+    if (
+      diff.length > 0 && input.adapt && entry.kind === "collection" && existing.kind === entry.kind
+    ) {
+      // Perhaps what an earlier --adapt-definitions restore created: capabilities.ts decides.
+      plan.push({
+        entry,
+        target,
+        action: "append",
+        reason: "exists with the definition adapted to this target (--if-exists append)",
+        ...base,
+        appendOnlyIfAdaptedTo: existing.definition,
+      });
+      continue;
+    }
     if (diff.length > 0) {
       problems.push(
         `${key} exists with a different definition (${
@@ -189,15 +252,41 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
       reason: entry.kind === "table"
         ? "exists with the same columns and primary key (--if-exists append; tables upsert, so rows whose key exists are overwritten)"
         : "exists with the same definition (--if-exists append)",
-      ...refusal,
+      ...base,
     });
   }
+  const limitProblem = overCollectionLimit(plan, input);
+  if (limitProblem) problems.push(limitProblem);
   if (problems.length > 0) {
     throw new ConfigError(`Cannot restore: ${problems.join("; ")}`, {
-      hint: problems.some((p) => p.includes("--if-exists")) ? "nothing was written" : undefined,
+      hint: problems.some((p) => p.includes("--if-exists")) || limitProblem
+        ? "nothing was written"
+        : undefined,
     });
   }
   return plan;
+}
+
+/**
+ * The refusal when the collections this plan adds would pass the target's collection limit: the
+ * server would refuse a create half-way through (TOO_MANY_COLLECTIONS).
+ */
+function overCollectionLimit(plan: PlannedCollection[], input: PlanInput): string | undefined {
+  if (!input.databaseCollections || !input.collectionLimit) return undefined;
+  const added = plan.filter((p) =>
+    p.entry.kind === "collection" && !p.refusal &&
+    (p.action === "create" ||
+      (p.action === "replace" &&
+        input.existing.get(`${p.target.keyspace}.${p.target.name}`)?.kind === "table"))
+  ).length;
+  const { count, atLeast } = input.databaseCollections;
+  const { limit, source } = input.collectionLimit;
+  if (added === 0 || count + added <= limit) return undefined;
+  return `the target database has ${
+    atLeast ? "at least " : ""
+  }${count} collection(s) and this restore would create ${added} more, over its limit of ${limit} (${source}); free ${
+    count + added - limit
+  } or restore fewer with --collections (pass --collection-limit N if the server allows more)`;
 }
 
 /** What must match for an append: a collection's whole definition, a table's columns and key. */

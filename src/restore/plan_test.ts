@@ -118,3 +118,45 @@ Deno.test("selectionProblems: name means every keyspace, keyspace.name only that
     '--rename "nosuch" is not in the snapshot (it holds ks.a, ks2.a, ks2.b)',
   ]);
 });
+
+Deno.test("planRestore refuses creates past the database's collection limit, counting table replacements", () => {
+  const m = manifest([entry("a"), entry("b"), entry("c")]);
+  const table = { keyspace: "ks", name: "c", kind: "table" as const, definition: {} };
+  const base = {
+    manifest: m,
+    include: [],
+    renames: [],
+    targetKeyspace: null,
+    collectionLimit: { limit: 5, source: "test" },
+  };
+  // 2 existing + a, b created + c replacing a table = 5: at the limit, allowed.
+  const ok = planRestore({
+    ...base,
+    ifExists: "replace",
+    existing: new Map([["ks.c", table]]),
+    databaseCollections: { count: 2, atLeast: false },
+  });
+  assert.equal(ok.length, 3);
+  assert.throws(
+    () =>
+      planRestore({
+        ...base,
+        ifExists: "replace",
+        existing: new Map([["ks.c", table]]),
+        databaseCollections: { count: 3, atLeast: true },
+      }),
+    /the target database has at least 3 collection\(s\) and this restore would create 3 more, over its limit of 5 \(test\); free 1 /,
+  );
+  // Replacing a collection by a collection adds none.
+  const coll = { ...table, kind: "collection" as const };
+  assert.equal(
+    planRestore({
+      ...base,
+      include: [ref("c")],
+      ifExists: "replace",
+      existing: new Map([["ks.c", coll]]),
+      databaseCollections: { count: 5, atLeast: false },
+    }).length,
+    1,
+  );
+});

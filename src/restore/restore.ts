@@ -29,7 +29,9 @@ import {
   type VerifyReport,
 } from "../verify/verify.ts";
 import { emptyReport, restoreCollection, restoreFigures } from "./collection.ts";
+import { databaseCollections, proveDefinitions } from "./capabilities.ts";
 import {
+  defaultCollectionLimit,
   type IfExists,
   type PlannedCollection,
   planRestore,
@@ -75,6 +77,10 @@ export interface RestoreOptions extends ConnectOptions {
   dryRun: boolean;
   force: boolean;
   vectorize: VectorizeMode;
+  /** `--adapt-definitions`: create what the target can hold (see capabilities.ts), report each change. */
+  adaptDefinitions?: boolean;
+  /** `--collection-limit`: collections the target database allows (default by environment). */
+  collectionLimit?: number;
   /** insertMany requests in flight per collection (default {@linkcode DEFAULT_RESTORE_CONCURRENCY}). */
   concurrency?: number;
   /** Documents per insertMany (≤ 100; default {@linkcode DEFAULT_RESTORE_BATCH_SIZE}). */
@@ -107,6 +113,10 @@ export interface RestoreCollectionReport {
   vectorize_texts_not_restored: number;
   /** reembed: documents sent with `$vectorize` only, for the server to embed again. */
   documents_reembedded: number;
+  /** What `--adapt-definitions` left out of the definition to make it creatable on the target. */
+  definition_changes: string[];
+  /** `$lexical` values left out because the definition lost lexical (`--adapt-definitions`). */
+  lexical_texts_not_restored: number;
   count_before: number | null;
   count_after: number | null;
   /** Seconds spent streaming documents into the target (not counting verification or counts). */
@@ -114,6 +124,10 @@ export interface RestoreCollectionReport {
   /** `replace`: what the target held before it was (or, in a dry run, would be) dropped. */
   existing_before_replace: ExistingCount | null;
   error?: string;
+  /** Dry-run: why the target's support for the definition could not be checked. */
+  unchecked?: string;
+  /** Set when the collection could not be created (so there is nothing to count or append to). */
+  not_created?: boolean;
 }
 
 /**
@@ -201,6 +215,10 @@ export async function runRestore(
       ];
       for (const c of found) existing.set(`${ks}.${c.name}`, c);
     }
+    // The limit counts collections only; a restore of tables alone need not ask.
+    const database = selected.some((c) => c.kind === "collection")
+      ? await databaseCollections(client, existing, keyspaces, signal)
+      : { count: 0, atLeast: true, elsewhere: [] };
     const plan = planRestore({
       manifest,
       include: options.include,
@@ -208,7 +226,26 @@ export async function runRestore(
       targetKeyspace: options.targetKeyspace,
       ifExists: options.ifExists,
       existing,
+      databaseCollections: database,
+      adapt: options.adaptDefinitions === true,
+      collectionLimit: options.collectionLimit === undefined
+        ? defaultCollectionLimit(client.environment)
+        : { limit: options.collectionLimit, source: "--collection-limit" },
     });
+    // Before anything is dropped or written: can the target create every definition?
+    await proveDefinitions(
+      plan,
+      client,
+      existing,
+      {
+        dryRun: options.dryRun,
+        adapt: options.adaptDefinitions === true,
+        vectorize: options.vectorize,
+        signal,
+      },
+      reporter,
+      database.elsewhere,
+    );
 
     const dropped = await countReplaced(plan, existing, client, reporter, signal);
 
@@ -236,7 +273,7 @@ export async function runRestore(
         });
       } catch (e) {
         if (!(e instanceof InterruptedError)) throw e;
-        throw interruptedAfter(e, collections);
+        throw interruptedAfter(e, collections, options.adaptDefinitions === true);
       }
     }
     const ok = collections.every((c) => c.status === "ok" || c.status === "skipped");
@@ -245,10 +282,7 @@ export async function runRestore(
       status: ok ? "ok" : "failed",
       verification,
       collections,
-      ...(ok ? {} : {
-        hint:
-          "fix the cause, then re-run the same restore with --if-exists append to finish it: existing _ids are counted, not duplicated",
-      }),
+      ...(ok ? {} : { hint: failureHint(collections) }),
     };
   } catch (e) {
     if (signal?.aborted && !writing) {
@@ -271,6 +305,7 @@ export async function runRestore(
 function interruptedAfter(
   e: InterruptedError,
   done: readonly RestoreCollectionReport[],
+  adapt: boolean,
 ): InterruptedError {
   const finished = done.filter((c) => c.status !== "skipped").map((c) =>
     `${c.target} ${c.status === "ok" ? "finished" : "failed"} (${restoreFigures(c)})`
@@ -279,8 +314,9 @@ function interruptedAfter(
     `${e.message}${finished.length > 0 ? `; before it: ${finished.join("; ")}` : ""}`,
     {
       cause: e,
-      hint:
-        "re-run the same restore with --if-exists append to finish it: existing _ids are counted, not duplicated",
+      hint: `re-run the same restore with --if-exists append${
+        adapt ? " --adapt-definitions" : ""
+      } to finish it: existing _ids are counted, not duplicated`,
     },
   );
 }
@@ -327,6 +363,36 @@ async function countReplaced(
     }
   }
   return counts;
+}
+
+/** What to do after a failed restore; true for each way a collection can fail. */
+function failureHint(collections: RestoreCollectionReport[]): string {
+  const failed = collections.filter((c) => c.status === "failed");
+  const missing = failed.filter((c) => c.not_created).map((c) => c.target);
+  const adapted = failed.filter((c) => !c.not_created && c.definition_changes.length > 0)
+    .map((c) => c.target);
+  const rest = failed.length - missing.length - adapted.length;
+  const hints: string[] = [];
+  if (missing.length > 0) {
+    hints.push(
+      `${
+        missing.join(", ")
+      } do(es) not exist on the target now: fix the cause, then re-run the restore for it (--collections)`,
+    );
+  }
+  if (adapted.length > 0) {
+    hints.push(
+      `${
+        adapted.join(", ")
+      } were created with adapted definitions: re-run with --if-exists replace --adapt-definitions (append compares against the snapshot's definition)`,
+    );
+  }
+  if (rest > 0) {
+    hints.push(
+      "fix the cause, then re-run the same restore with --if-exists append to finish it: existing _ids are counted, not duplicated",
+    );
+  }
+  return hints.join("; ");
 }
 
 function checkVerification(v: VerifyReport, m: Manifest, force: boolean): void {

@@ -96,29 +96,8 @@ export async function createTableFromDefinition(
   definition: Record<string, unknown>,
   signal?: AbortSignal,
 ): Promise<void> {
-  for (const ty of (definition.types as Array<Record<string, unknown>> | undefined) ?? []) {
-    const fields = (ty.definition as { fields?: Record<string, ColumnDesc> } | undefined)?.fields ??
-      {};
-    await client.simple({ keyspace }, {
-      createType: {
-        name: ty.udtName,
-        definition: {
-          fields: Object.fromEntries(Object.entries(fields).map(([f, c]) => [f, creatable(c)])),
-        },
-        options: { ifNotExists: true },
-      },
-    }, { signal });
-  }
-  const columns = Object.fromEntries(
-    Object.entries(tableColumns(definition)).map(([c, d]) => [c, creatable(d)]),
-  );
-  await client.simple({ keyspace }, {
-    createTable: {
-      name,
-      definition: { columns, primaryKey: definition.primaryKey },
-      options: { ifNotExists: false },
-    },
-  }, { signal });
+  await createTypesOf(client, keyspace, definition, signal);
+  await client.simple({ keyspace }, createTableCommand(name, definition), { signal });
   for (const idx of (definition.indexes as Array<Record<string, unknown>> | undefined) ?? []) {
     const command = indexCreateCommand(idx.indexType);
     if (!command) {
@@ -137,6 +116,49 @@ export async function createTableFromDefinition(
       [command]: { name: idx.name, definition: def, options: { ifNotExists: true } },
     }, { signal });
   }
+}
+
+/** Creates the user-defined types a table definition uses, where missing (`ifNotExists`). */
+export async function createTypesOf(
+  client: DataApiClient,
+  keyspace: string,
+  definition: Record<string, unknown>,
+  signal?: AbortSignal,
+): Promise<void> {
+  for (const ty of (definition.types as Array<Record<string, unknown>> | undefined) ?? []) {
+    const fields = (ty.definition as { fields?: Record<string, ColumnDesc> } | undefined)?.fields ??
+      {};
+    await client.simple({ keyspace }, {
+      createType: {
+        name: ty.udtName,
+        definition: {
+          fields: Object.fromEntries(Object.entries(fields).map(([f, c]) => [f, creatable(c)])),
+        },
+        options: { ifNotExists: true },
+      },
+    }, { signal });
+  }
+}
+
+/**
+ * The `createTable` command for a manifest definition, without `ifNotExists`: sent under the name
+ * of an existing table it is validated in full and then refused as CANNOT_ADD_EXISTING_TABLE,
+ * which is how restore proves a table creatable before it drops anything.
+ */
+export function createTableCommand(
+  name: string,
+  definition: Record<string, unknown>,
+): Record<string, unknown> {
+  const columns = Object.fromEntries(
+    Object.entries(tableColumns(definition)).map(([c, d]) => [c, creatable(d)]),
+  );
+  return {
+    createTable: {
+      name,
+      definition: { columns, primaryKey: definition.primaryKey },
+      options: { ifNotExists: false },
+    },
+  };
 }
 
 /** A column description as createTable accepts it (nested key/value types too). */

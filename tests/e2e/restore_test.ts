@@ -245,7 +245,19 @@ Deno.test("restore: --dry-run verifies and plans, and writes nothing", async () 
   );
   assert.match(r.stdout, /would skip {5}default_keyspace\.customers/);
   assert.match(r.stdout, /nothing was written/);
-  assert.deepEqual([...new Set(t.target.requests.map((q) => q.command))], ["findCollections"]);
+  // Definitions are tested by a createCollection under the name of an existing collection whose
+  // definition differs: the server validates it and refuses it as existing, creating nothing.
+  assert.deepEqual(
+    [...new Set(t.target.requests.map((q) => q.command))].sort(),
+    ["createCollection", "findCollections", "findKeyspaces"],
+  );
+  assert.ok(
+    t.target.requestsOf("createCollection").every((q) =>
+      JSON.parse(q.body).createCollection.name === "customers"
+    ),
+    "only under the existing name",
+  );
+  assert.deepEqual([...t.target.store.keyspace(KS).keys()], ["customers"]);
 });
 
 Deno.test("restore: INCOMPLETE snapshots need --force; tampered ones are refused with nothing written", async () => {

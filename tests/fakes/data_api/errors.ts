@@ -90,6 +90,38 @@ const TABLE: Record<string, { family: "REQUEST" | "SERVER"; scope: string; title
     scope: "SCHEMA",
     title: "Lexical search is not enabled",
   },
+  // Refused createCollection options (errors.yaml; LEXICAL_NOT_AVAILABLE_FOR_DATABASE is the
+  // v1.0.23-v1.0.46 ErrorCodeV1 code).
+  LEXICAL_FEATURE_NOT_ENABLED: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Lexical search is not available on this database",
+  },
+  LEXICAL_NOT_AVAILABLE_FOR_DATABASE: {
+    family: "REQUEST",
+    scope: "",
+    title: "Lexical search is not available on this database",
+  },
+  RERANKING_FEATURE_NOT_ENABLED: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Reranking feature not enabled",
+  },
+  VECTORIZE_FEATURE_NOT_AVAILABLE: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Vectorize feature not available",
+  },
+  DEPRECATED_AI_MODEL: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Cannot use deprecated model.",
+  },
+  END_OF_LIFE_AI_MODEL: {
+    family: "REQUEST",
+    scope: "SCHEMA",
+    title: "Cannot use end of life model.",
+  },
   EXISTING_COLLECTION_DIFFERENT_SETTINGS: {
     family: "REQUEST",
     scope: "SCHEMA",

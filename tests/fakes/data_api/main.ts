@@ -1,7 +1,10 @@
 /**
- * `deno task fake-data-api [--port N] [--page-size N] [--table-page-size N] [--empty]`: runs the
- * fake Data API with the sample collections and tables until interrupted, and prints how to point
- * astrabak at it. A test fixture, not part of astrabak.
+ * `deno task fake-data-api [--port N] [--page-size N] [--table-page-size N] [--empty]
+ * [--max-collections N] [--no-lexical] [--no-reranking] [--no-vectorize]`: runs the fake Data API
+ * with the sample collections and tables until interrupted, and prints how to point astrabak at
+ * it. The last four play a server's configuration (see FakeStoreOptions in store.ts); the
+ * sample data needs vectorize (faq), so `--no-vectorize` goes with `--empty`. A test fixture, not
+ * part of astrabak.
  */
 
 import { parseArgs } from "node:util";
@@ -15,6 +18,10 @@ const { values } = parseArgs({
     "page-size": { type: "string", default: "20" },
     "table-page-size": { type: "string", default: "50" },
     empty: { type: "boolean", default: false },
+    "max-collections": { type: "string", default: "10" },
+    "no-lexical": { type: "boolean", default: false },
+    "no-reranking": { type: "boolean", default: false },
+    "no-vectorize": { type: "boolean", default: false },
   },
 });
 const api = await FakeDataApi.start({
@@ -22,6 +29,12 @@ const api = await FakeDataApi.start({
   pageSize: Number(values["page-size"]),
   tablePageSize: Number(values["table-page-size"]),
   logRequests: false,
+  features: {
+    maxCollections: Number(values["max-collections"]),
+    lexicalAvailable: !values["no-lexical"],
+    rerankingEnabled: !values["no-reranking"],
+    vectorizeAvailable: !values["no-vectorize"],
+  },
 });
 if (!values.empty) {
   seedSample(api.store);

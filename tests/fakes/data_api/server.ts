@@ -25,7 +25,14 @@ import {
   toPlain,
   TreeSyntaxError,
 } from "./json_tree.ts";
-import { type FakeCollection, fakeEmbedding, FakeStore, type StoredDoc } from "./store.ts";
+import {
+  type FakeCollection,
+  fakeEmbedding,
+  FakeStore,
+  type FakeStoreOptions,
+  type StoredDoc,
+  versionBefore,
+} from "./store.ts";
 import {
   isTableOnlyCommand,
   tableCommand,
@@ -62,6 +69,12 @@ export interface FakeDataApiOptions {
   apiPath?: "/v1" | "/api/json/v1";
   /** Leave out `nextPageState` on the last page instead of sending null. Default false. */
   omitNullPageState?: boolean;
+  /**
+   * Server configuration of a new store (max collections, lexical/reranking/vectorize features,
+   * model statuses; see {@linkcode FakeStoreOptions}); `serverVersion` is passed on. Ignored
+   * with `store`.
+   */
+  features?: Omit<FakeStoreOptions, "keyspaces" | "serverVersion">;
   store?: FakeStore;
 }
 
@@ -96,7 +109,11 @@ export class FakeDataApi {
 
   private constructor(options: FakeDataApiOptions) {
     this.options = options;
-    this.store = options.store ?? new FakeStore();
+    this.store = options.store ??
+      new FakeStore({
+        ...options.features,
+        ...(options.serverVersion ? { serverVersion: options.serverVersion } : {}),
+      });
     this.tokens = new Set(options.tokens ?? [FAKE_TOKEN]);
     this.pageSize = options.pageSize ?? 20;
     this.tablePageSize = options.tablePageSize ?? 50;
@@ -293,6 +310,9 @@ export class FakeDataApi {
 
   #general(command: string, args: JNode): string {
     switch (command) {
+      case "findEmbeddingProviders":
+      case "findRerankingProviders":
+        return this.#providers(command, args);
       case "findKeyspaces":
         return JSON.stringify({ status: { keyspaces: [...this.store.keyspaces.keys()] } });
       case "createKeyspace": {
@@ -317,6 +337,53 @@ export class FakeDataApi {
       default:
         throw unknownCommand(command);
     }
+  }
+
+  /**
+   * findEmbeddingProviders / findRerankingProviders (stargate/data-api
+   * service/operation/{embeddings/FindEmbeddingProvidersOperation,
+   * reranking/FindRerankingProvidersOperation}.java): refused when the feature is off
+   * (service/resolver/Find*ProvidersCommandResolver.java); reranking only from v1.0.23; models
+   * carry apiModelSupport from v1.0.26, and without options only SUPPORTED ones are listed
+   * (`filterModelStatus: ""` lists all). The catalogue is an excerpt of
+   * src/main/resources/{embedding,reranking}-providers-config.yaml.
+   */
+  #providers(command: string, args: JNode): string {
+    const f = this.store.features;
+    const embedding = command === "findEmbeddingProviders";
+    if (!embedding && versionBefore(f.serverVersion, "1.0.23")) throw unknownCommand(command);
+    if (embedding && !f.vectorizeAvailable) {
+      throw new FakeApiError(
+        "VECTORIZE_FEATURE_NOT_AVAILABLE",
+        "Vectorize feature is not available in the environment.",
+      );
+    }
+    if (!embedding && !f.rerankingEnabled) {
+      throw new FakeApiError(
+        "RERANKING_FEATURE_NOT_ENABLED",
+        "Reranking feature is not enabled for this database.",
+      );
+    }
+    const withStatus = !versionBefore(f.serverVersion, "1.0.26");
+    const filter = get(get(args, "options"), "filterModelStatus");
+    const wanted = !withStatus || filter?.t === "null" || (filter?.t === "str" && filter.v === "")
+      ? null
+      : filter?.t === "str"
+      ? filter.v.toUpperCase()
+      : "SUPPORTED";
+    const catalogue = embedding ? EMBEDDING_PROVIDERS : RERANKING_PROVIDERS;
+    const providers = Object.fromEntries(
+      Object.entries(catalogue).map(([name, p]) => [name, {
+        ...p.about,
+        models: p.models
+          .map((m) => ({ m, status: f.modelStatus[m.name] ?? "SUPPORTED" }))
+          .filter(({ status }) => wanted === null || status === wanted)
+          .map(({ m, status }) => withStatus ? { ...m, apiModelSupport: { status } } : m),
+      }]),
+    );
+    return JSON.stringify({
+      status: { [embedding ? "embeddingProviders" : "rerankingProviders"]: providers },
+    });
   }
 
   #keyspaceCommand(command: string, args: JNode, keyspace: string): string {
@@ -532,6 +599,47 @@ export class FakeDataApi {
 
 const OK = `{"status":{"ok":1}}`;
 
+/** Excerpt of stargate/data-api src/main/resources/embedding-providers-config.yaml (as listed). */
+const EMBEDDING_PROVIDERS: Record<
+  string,
+  { about: Record<string, unknown>; models: Array<{ name: string } & Record<string, unknown>> }
+> = {
+  openai: {
+    about: {
+      displayName: "OpenAI",
+      url: "https://api.openai.com/v1/",
+      supportedAuthentication: {
+        HEADER: {
+          enabled: true,
+          tokens: [{ accepted: "x-embedding-api-key", forwarded: "Authorization" }],
+        },
+      },
+      parameters: [],
+    },
+    models: [
+      { name: "text-embedding-3-small", vectorDimension: null, parameters: [] },
+      { name: "text-embedding-3-large", vectorDimension: null, parameters: [] },
+      { name: "text-embedding-ada-002", vectorDimension: 1536, parameters: [] },
+    ],
+  },
+};
+
+/** stargate/data-api src/main/resources/reranking-providers-config.yaml (as listed). */
+const RERANKING_PROVIDERS: typeof EMBEDDING_PROVIDERS = {
+  nvidia: {
+    about: {
+      isDefault: true,
+      displayName: "Nvidia",
+      supportedAuthentication: { NONE: { enabled: true, tokens: [] } },
+    },
+    models: [{
+      name: "nvidia/llama-3.2-nv-rerankqa-1b-v2",
+      isDefault: true,
+      url: "https://us-west-2.api-dev.ai.datastax.com/nvidia/v1/ranking",
+    }],
+  },
+};
+
 /** The Data API's HTTP body limit (20 MiB). */
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
 
@@ -666,13 +774,4 @@ function lowerBound(docs: StoredDoc[], order: number, idKey: string): number {
     else lo = mid + 1;
   }
   return lo;
-}
-
-function versionBefore(v: string, than: string): boolean {
-  const a = v.split(".").map(Number);
-  const b = than.split(".").map(Number);
-  for (let i = 0; i < 3; i++) {
-    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
-  }
-  return false;
 }

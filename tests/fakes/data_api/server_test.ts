@@ -1045,3 +1045,136 @@ Deno.test("fake: a request body over 20 MiB is refused at the HTTP layer (413)",
     assert.equal(small.status, 200);
   });
 });
+
+Deno.test("fake: --max-collections counts every keyspace and answers TOO_MANY_COLLECTIONS as the server version does", async () => {
+  for (
+    const [version, message] of [
+      [
+        "1.0.50",
+        "Cannot create collection 'c3': the maximum number of collections per database is 2, database already has 2.",
+      ],
+      [
+        "1.0.33",
+        "Too many collections: number of collections in database cannot exceed 2, already have 2",
+      ],
+    ]
+  ) {
+    await withFake(async (api) => {
+      api.store.keyspaces.set("other", new Map());
+      api.store.createCollection("other", "c1", {});
+      const db = hcdDb(api);
+      await db.createCollection("c2");
+      await assert.rejects(db.createCollection("c3"), (e: unknown) => {
+        assert.ok(e instanceof DataAPIResponseError);
+        assert.equal(e.errorDescriptors[0]?.errorCode, "TOO_MANY_COLLECTIONS");
+        assert.equal(e.message, message);
+        return true;
+      });
+      // An existing name is no new collection: validated, then refused as existing.
+      await assert.rejects(
+        db.createCollection("c2", { vector: { dimension: 2 } }),
+        /already exists but with settings different/,
+      );
+    }, { serverVersion: version!, features: { maxCollections: 2 } });
+  }
+});
+
+Deno.test("fake: lexical, reranking and vectorize off refuse a create before looking at what exists", async () => {
+  const codes = async (features: Record<string, unknown>, version = "1.0.50") => {
+    const out: string[] = [];
+    await withFake(async (api) => {
+      api.store.features.lexicalAvailable = true;
+      api.store.features.rerankingEnabled = true;
+      api.store.features.vectorizeAvailable = true;
+      api.store.createCollection("default_keyspace", "existing", { defaultId: { type: "uuid" } });
+      Object.assign(api.store.features, features);
+      for (
+        const options of [
+          { lexical: { enabled: true } },
+          { lexical: { enabled: false }, rerank: { enabled: false } },
+          { rerank: { enabled: true } },
+          { vector: { dimension: 3, service: { provider: "openai", modelName: "m" } } },
+        ]
+      ) {
+        const r = await raw(api, "default_keyspace", {
+          createCollection: { name: "existing", options },
+        });
+        out.push(JSON.parse(r.text).errors?.[0]?.errorCode ?? "ok");
+      }
+    }, { serverVersion: version });
+    return out;
+  };
+  const different = "EXISTING_COLLECTION_DIFFERENT_SETTINGS";
+  assert.deepEqual(await codes({}), [different, different, different, different]);
+  assert.deepEqual(await codes({ lexicalAvailable: false }), [
+    "LEXICAL_FEATURE_NOT_ENABLED",
+    different,
+    different,
+    different,
+  ]);
+  assert.deepEqual(await codes({ lexicalAvailable: false }, "1.0.40"), [
+    "LEXICAL_NOT_AVAILABLE_FOR_DATABASE",
+    different,
+    different,
+    different,
+  ]);
+  assert.deepEqual(await codes({ rerankingEnabled: false }), [
+    different,
+    different,
+    "RERANKING_FEATURE_NOT_ENABLED",
+    different,
+  ]);
+  assert.deepEqual(await codes({ rerankingEnabled: false }, "1.0.40"), [
+    different,
+    "RERANKING_FEATURE_NOT_ENABLED",
+    "RERANKING_FEATURE_NOT_ENABLED",
+    different,
+  ]);
+  assert.deepEqual(await codes({ vectorizeAvailable: false, modelStatus: {} }), [
+    different,
+    different,
+    different,
+    "VECTORIZE_FEATURE_NOT_AVAILABLE",
+  ]);
+  assert.deepEqual(await codes({ modelStatus: { m: "DEPRECATED" } }), [
+    different,
+    different,
+    different,
+    "DEPRECATED_AI_MODEL",
+  ]);
+});
+
+Deno.test("fake: findEmbeddingProviders and findRerankingProviders list supported models, or say the feature is off", async () => {
+  await withFake(async (api) => {
+    const db = hcdDb(api);
+    const admin = db.admin({ environment: "hcd" });
+    const emb = await admin.findEmbeddingProviders();
+    assert.deepEqual(
+      emb.embeddingProviders.openai?.models.map((m) => m.name),
+      ["text-embedding-3-large", "text-embedding-ada-002"],
+      "an end-of-life model is not offered",
+    );
+    const all = await raw(api, "", {
+      findEmbeddingProviders: { options: { filterModelStatus: "" } },
+    });
+    assert.match(
+      all.text,
+      /"name":"text-embedding-3-small"[^}]*"apiModelSupport":\{"status":"END_OF_LIFE"\}/,
+    );
+    const rr = await raw(api, "", { findRerankingProviders: {} });
+    assert.match(rr.text, /"rerankingProviders":\{"nvidia":\{/);
+    api.store.features.rerankingEnabled = false;
+    api.store.features.vectorizeAvailable = false;
+    assert.match(
+      (await raw(api, "", { findRerankingProviders: {} })).text,
+      /RERANKING_FEATURE_NOT_ENABLED/,
+    );
+    assert.match(
+      (await raw(api, "", { findEmbeddingProviders: {} })).text,
+      /VECTORIZE_FEATURE_NOT_AVAILABLE/,
+    );
+  }, { features: { modelStatus: { "text-embedding-3-small": "END_OF_LIFE" } } });
+  await withFake(async (api) => {
+    assert.match((await raw(api, "", { findRerankingProviders: {} })).text, /COMMAND_UNKNOWN/);
+  }, { serverVersion: "1.0.22" });
+});

@@ -240,20 +240,72 @@ export class FakeCollection {
   }
 }
 
+/**
+ * Server configuration a store plays. Each reproduces stargate/data-api (paths below are in
+ * src/main/java/io/stargate/sgv2/jsonapi/ unless said otherwise).
+ */
+export interface FakeStoreOptions {
+  keyspaces?: string[];
+  /**
+   * `stargate.database.limits.max-collections`: collections per database, counted over every
+   * keyspace, tables not counted (service/operation/collections/CreateCollectionOperation.java
+   * findTableAndValidateLimits). The code default is 10 (config/DatabaseLimitsConfig.java) but the
+   * shipped src/main/resources/application.yaml sets 5 (CONFIGURATION.md). Default here 10.
+   */
+  maxCollections?: number;
+  /** Feature flag `lexical` (config/feature/ApiFeature.java: on by default). Default true. */
+  lexicalAvailable?: boolean;
+  /**
+   * Feature flag `reranking` (ApiFeature.java: off by default on the server; on in Astra).
+   * Default true, as the definitions the fake reports have always carried rerank.
+   */
+  rerankingEnabled?: boolean;
+  /** `stargate.jsonapi.operations.vectorize-enabled` (CreateCollectionCommandResolver). Default true. */
+  vectorizeAvailable?: boolean;
+  /**
+   * Embedding or reranking model name → its `apiModelSupport.status` when not SUPPORTED
+   * (service/provider/ApiModelSupport.java). Creating with such a model is refused
+   * (service/resolver/VectorizeConfigValidator.java, schema/collections/CollectionRerankDef.java).
+   */
+  modelStatus?: Record<string, "DEPRECATED" | "END_OF_LIFE">;
+  /** Server version whose error codes and messages are played. Default 1.0.50. */
+  serverVersion?: string;
+}
+
 /** Keyspaces and their collections. */
 export class FakeStore {
   readonly keyspaces = new Map<string, Map<string, FakeCollection>>();
   /** Tables, types and indexes per keyspace (see {@linkcode FakeStore.schema}). */
   readonly schemas = new Map<string, KeyspaceSchema>();
-  maxCollections: number;
-  lexicalAvailable: boolean;
+  /** Options that play one server's configuration (see {@linkcode FakeStoreOptions}). */
+  readonly features: Required<Omit<FakeStoreOptions, "keyspaces">>;
 
-  constructor(
-    options: { keyspaces?: string[]; maxCollections?: number; lexicalAvailable?: boolean } = {},
-  ) {
+  constructor(options: FakeStoreOptions = {}) {
     for (const ks of options.keyspaces ?? ["default_keyspace"]) this.keyspaces.set(ks, new Map());
-    this.maxCollections = options.maxCollections ?? 10;
-    this.lexicalAvailable = options.lexicalAvailable ?? true;
+    this.features = {
+      maxCollections: options.maxCollections ?? 10,
+      lexicalAvailable: options.lexicalAvailable ?? true,
+      rerankingEnabled: options.rerankingEnabled ?? true,
+      vectorizeAvailable: options.vectorizeAvailable ?? true,
+      modelStatus: options.modelStatus ?? {},
+      serverVersion: options.serverVersion ?? "1.0.50",
+    };
+  }
+
+  /** Collections per database (stargate.database.limits.max-collections). */
+  get maxCollections(): number {
+    return this.features.maxCollections;
+  }
+  set maxCollections(n: number) {
+    this.features.maxCollections = n;
+  }
+
+  /** Whether the lexical feature flag is on (stargate.feature.flags.lexical). */
+  get lexicalAvailable(): boolean {
+    return this.features.lexicalAvailable;
+  }
+  set lexicalAvailable(on: boolean) {
+    this.features.lexicalAvailable = on;
   }
 
   keyspace(name: string): Map<string, FakeCollection> {
@@ -270,19 +322,20 @@ export class FakeStore {
   /** createCollection semantics: idempotent for equal options, error for different ones. */
   createCollection(keyspace: string, name: string, rawOptions: unknown): FakeCollection {
     const ks = this.keyspace(keyspace);
-    if (this.schemas.get(keyspace)?.tables.has(name)) {
-      throw new FakeApiError(
-        "EXISTING_TABLE_NOT_DATA_API_COLLECTION",
-        `Attempt to create new collection failed: table '${name}' already exists and it is not a valid Data API collection.\n\nRecommend deleting the table and resending the command.`,
-      );
-    }
     if (!/^[A-Za-z0-9_]{1,48}$/.test(name)) {
       throw new FakeApiError(
         "INVALID_CREATE_COLLECTION_FIELD",
         `Invalid collection name '${name}'.`,
       );
     }
-    const options = normaliseOptions(rawOptions, this.lexicalAvailable);
+    // The resolver validates the options before the operation looks at what exists.
+    const options = normaliseOptions(rawOptions, this.features);
+    if (this.schemas.get(keyspace)?.tables.has(name)) {
+      throw new FakeApiError(
+        "EXISTING_TABLE_NOT_DATA_API_COLLECTION",
+        `Attempt to create new collection failed: table '${name}' already exists and it is not a valid Data API collection.\n\nRecommend deleting the table and resending the command.`,
+      );
+    }
     const existing = ks.get(name);
     if (existing) {
       if (JSON.stringify(existing.options) !== JSON.stringify(options)) {
@@ -295,9 +348,13 @@ export class FakeStore {
     }
     const total = [...this.keyspaces.values()].reduce((n, m) => n + m.size, 0);
     if (total >= this.maxCollections) {
+      // CreateCollectionOperation.findTableAndValidateLimits; the message is errors.yaml
+      // TOO_MANY_COLLECTIONS from v1.0.35, ErrorCodeV1 "Too many collections: …" before.
       throw new FakeApiError(
         "TOO_MANY_COLLECTIONS",
-        `Too many collections: number of collections in database cannot exceed ${this.maxCollections}.`,
+        versionBefore(this.features.serverVersion, "1.0.35")
+          ? `Too many collections: number of collections in database cannot exceed ${this.maxCollections}, already have ${total}`
+          : `Cannot create collection '${name}': the maximum number of collections per database is ${this.maxCollections}, database already has ${total}.`,
       );
     }
     const c = new FakeCollection(keyspace, name, options);
@@ -512,7 +569,10 @@ export class FakeStore {
 }
 
 /** Normalises createCollection options the way findCollections (explain) reports them. */
-export function normaliseOptions(raw: unknown, lexicalAvailable: boolean): Record<string, unknown> {
+export function normaliseOptions(
+  raw: unknown,
+  features: Required<Omit<FakeStoreOptions, "keyspaces">>,
+): Record<string, unknown> {
   const o = (raw && typeof raw === "object" ? raw : {}) as Record<string, unknown>;
   const known = ["defaultId", "vector", "indexing", "lexical", "rerank"];
   for (const k of Object.keys(o)) {
@@ -535,6 +595,14 @@ export function normaliseOptions(raw: unknown, lexicalAvailable: boolean): Recor
     const v = o.vector as Record<string, unknown>;
     const dimension = v.dimension ?? v.size;
     const service = v.service as Record<string, unknown> | undefined;
+    if (service && !features.vectorizeAvailable) {
+      // service/resolver/CreateCollectionCommandResolver.java validateVectorOptions; errors.yaml.
+      throw new FakeApiError(
+        "VECTORIZE_FEATURE_NOT_AVAILABLE",
+        "Vectorize feature is not available in the environment.",
+      );
+    }
+    if (service) checkModel(features, String(service.modelName));
     if (dimension === undefined && !service) {
       throw new FakeApiError(
         "INVALID_CREATE_COLLECTION_FIELD",
@@ -565,23 +633,81 @@ export function normaliseOptions(raw: unknown, lexicalAvailable: boolean): Recor
   }
   if (o.indexing !== undefined) out.indexing = o.indexing;
   const lexical = o.lexical as { enabled?: boolean; analyzer?: unknown } | undefined;
-  if (lexicalAvailable) {
+  const rerank = o.rerank as
+    | { enabled?: boolean; service?: { modelName?: unknown } }
+    | undefined;
+  // The resolver checks lexical, then rerank (CreateCollectionCommandResolver.java).
+  if (lexical?.enabled && !features.lexicalAvailable) {
+    // schema/collections/CollectionLexicalDefSchemaFactory.java (v1.0.47 on); before:
+    // ErrorCodeV1.LEXICAL_NOT_AVAILABLE_FOR_DATABASE (CollectionLexicalConfig.java).
+    throw versionBefore(features.serverVersion, "1.0.47")
+      ? new FakeApiError(
+        "LEXICAL_NOT_AVAILABLE_FOR_DATABASE",
+        "Lexical search is not available on this database",
+      )
+      : new FakeApiError(
+        "LEXICAL_FEATURE_NOT_ENABLED",
+        "The command attempted to enable lexical search functionality but lexical search is not supported by this database.",
+      );
+  }
+  if (rerank !== undefined && !features.rerankingEnabled) {
+    // v1.0.47 on (CollectionRerankDefSchemaFactory via SchemaFactory.checkValidPersistedValue):
+    // only a value other than the disabled default {"enabled":false}; before (v1.0.23-v1.0.46,
+    // CollectionRerankDef.fromApiDesc): any rerank object.
+    if (rerank.enabled !== false || versionBefore(features.serverVersion, "1.0.47")) {
+      throw new FakeApiError(
+        "RERANKING_FEATURE_NOT_ENABLED",
+        "Reranking feature is not enabled for this database.",
+      );
+    }
+  }
+  if (rerank?.enabled !== false && rerank?.service?.modelName !== undefined) {
+    checkModel(features, String(rerank.service.modelName));
+  }
+  if (features.lexicalAvailable) {
     out.lexical = lexical?.enabled === false
       ? { enabled: false }
       : { enabled: true, analyzer: lexical?.analyzer ?? "standard" };
-    const rerank = o.rerank as { enabled?: boolean; service?: unknown } | undefined;
+  }
+  if (features.lexicalAvailable && features.rerankingEnabled) {
     out.rerank = rerank?.enabled === false ? { enabled: false } : {
       enabled: true,
       service: rerank?.service ??
         { provider: "nvidia", modelName: "nvidia/llama-3.2-nv-rerankqa-1b-v2" },
     };
-  } else if (lexical?.enabled) {
-    throw new FakeApiError(
-      "LEXICAL_NOT_ENABLED_FOR_COLLECTION",
-      "Lexical search is not available on this database.",
-    );
   }
   return out;
+}
+
+/**
+ * Refuses a model that is not SUPPORTED, as the server does on create: errors.yaml
+ * DEPRECATED_AI_MODEL / END_OF_LIFE_AI_MODEL (VectorizeConfigValidator.java, CollectionRerankDef.java).
+ */
+function checkModel(
+  features: Required<Omit<FakeStoreOptions, "keyspaces">>,
+  model: string,
+): void {
+  const status = features.modelStatus[model];
+  if (status === undefined) return;
+  throw status === "DEPRECATED"
+    ? new FakeApiError(
+      "DEPRECATED_AI_MODEL",
+      `The command attempted to create or alter a collection or table to use a AI Model that has been marked as deprecated. Deprecated models are only supported by the API for existing use and will later be removed.\n\nThe model is: ${model}. It is at ${status} status.\n\nResend the command using supported model.`,
+    )
+    : new FakeApiError(
+      "END_OF_LIFE_AI_MODEL",
+      `The command attempted to use an AI Model that has been marked as end of life. End of life models cannot be used in any way. Collections or tables that use the model must be recreated as data such as embeddings is not transferrable.\n\nThe model is: ${model}. It is at ${status} status.\n\nResend the command using supported model.`,
+    );
+}
+
+/** Whether dotted version `v` is older than `than` (e.g. "1.0.40" < "1.0.41"). */
+export function versionBefore(v: string, than: string): boolean {
+  const a = v.split(".").map(Number);
+  const b = than.split(".").map(Number);
+  for (let i = 0; i < 3; i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
+  }
+  return false;
 }
 
 function checkId(id: JNode): void {
