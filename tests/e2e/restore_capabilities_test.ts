@@ -170,7 +170,7 @@ Deno.test("restore: a target without vectorize, lexical and reranking is refused
   assert.equal(unchecked.code, 0, unchecked.stderr);
   assert.match(
     unchecked.stdout,
-    /default_keyspace\.articles: 9 documents \(does not exist\)\n {10}definition adapted: rerank left out .*\n {10}definition lexical not checked: the database holds no collection/,
+    /default_keyspace\.articles: 9 documents; does not exist\n {10}definition adapted: rerank left out .*\n {10}definition lexical not checked: the database holds no collection/,
   );
   assert.deepEqual(writesTo(t.target), []);
 
@@ -246,7 +246,7 @@ Deno.test("restore: a target without vectorize, lexical and reranking is refused
   assert.equal(human.code, 0, human.stderr);
   assert.match(
     human.stdout,
-    /would create {2}default_keyspace\.articles → default_keyspace\.articles: 9 documents \(does not exist\)\n {10}definition adapted: lexical and rerank left out/,
+    /would create {2}default_keyspace\.articles → default_keyspace\.articles: 9 documents; does not exist\n {10}definition adapted: lexical and rerank left out/,
   );
 });
 
