@@ -187,6 +187,12 @@ export class DataApiClient {
       });
       raw = await readBody(res);
     } catch (e) {
+      if (e instanceof ResponseTooLargeError) {
+        throw new SourceError(
+          `Data API ${name} on ${where} sent ${e.message}, over the ${MAX_RESPONSE_BYTES} byte limit`,
+          { kind: "protocol", command: name, retriable: false, cause: e },
+        );
+      }
       return fail(e);
     }
     if (res.status === 401 || res.status === 403) {
@@ -283,14 +289,33 @@ export function protocolError(command: string, message: string): SourceError {
 }
 
 /**
- * Reads a response body into one buffer sized by Content-Length when the server sends it.
- * Measured on 1 MB pages, `Response.arrayBuffer()` more than doubles the process's peak memory
- * (it accumulates and copies chunks); filling a buffer of the announced size does not.
+ * Upper bound of one decoded response body. A find page is at most page size × the 4 MB document
+ * limit; anything larger is not a Data API answer and is refused rather than buffered.
+ */
+export const MAX_RESPONSE_BYTES = 1 << 30;
+
+/** A response body over {@linkcode MAX_RESPONSE_BYTES} (not retried: it would be again). */
+class ResponseTooLargeError extends Error {}
+
+/**
+ * Reads a response body into one buffer sized by Content-Length when that is the size of what we
+ * read. Measured on 1 MB pages, `Response.arrayBuffer()` more than doubles the process's peak
+ * memory (it accumulates and copies chunks); filling a buffer of the announced size does not.
+ *
+ * A compressed response (a proxy or ingress honouring the `Accept-Encoding: gzip, br` Deno's fetch
+ * sends) is decompressed by fetch, which keeps the *compressed* Content-Length: then the length
+ * says nothing about the decoded size, and the body is gathered in chunks under the same cap.
  */
 async function readBody(res: Response): Promise<Uint8Array> {
-  const declared = Number(res.headers.get("content-length") ?? NaN);
   if (!res.body) return new Uint8Array(0);
-  if (Number.isSafeInteger(declared) && declared >= 0 && declared <= 1 << 30) {
+  const encoding = (res.headers.get("content-encoding") ?? "").trim().toLowerCase();
+  const declared = encoding === "" || encoding === "identity"
+    ? Number(res.headers.get("content-length") ?? NaN)
+    : NaN;
+  if (Number.isSafeInteger(declared) && declared >= 0) {
+    if (declared > MAX_RESPONSE_BYTES) {
+      throw new ResponseTooLargeError(`a response of ${declared} bytes`);
+    }
     const out = new Uint8Array(declared);
     let at = 0;
     for await (const chunk of res.body) {
@@ -303,5 +328,21 @@ async function readBody(res: Response): Promise<Uint8Array> {
     if (at !== declared) throw new Error(`response body ended after ${at} of ${declared} bytes`);
     return out;
   }
-  return new Uint8Array(await new Response(res.body).arrayBuffer());
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += chunk.byteLength;
+    if (size > MAX_RESPONSE_BYTES) {
+      throw new ResponseTooLargeError(`a response of more than ${MAX_RESPONSE_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }

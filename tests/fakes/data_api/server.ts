@@ -62,6 +62,13 @@ export interface FakeDataApiOptions {
   apiPath?: "/v1" | "/api/json/v1";
   /** Leave out `nextPageState` on the last page instead of sending null. Default false. */
   omitNullPageState?: boolean;
+  /**
+   * Answer gzip-compressed (`Content-Encoding: gzip`, Content-Length of the compressed bytes)
+   * whenever the request accepts gzip, as a compressing proxy or ingress in front of the server
+   * does (Quarkus itself does not compress: stargate/data-api src/main/resources/application.yaml
+   * sets no quarkus.http.enable-compression). Default false.
+   */
+  gzipResponses?: boolean;
   store?: FakeStore;
 }
 
@@ -225,6 +232,9 @@ export class FakeDataApi {
     }
     if (fault?.kind === "truncate") return jsonResponse(body.slice(0, Math.floor(body.length / 2)));
     if (fault?.kind === "drop") return droppedResponse(body);
+    if (this.options.gzipResponses && /\bgzip\b/i.test(req.headers.get("accept-encoding") ?? "")) {
+      return await gzipResponse(body);
+    }
     return jsonResponse(body);
   }
 
@@ -541,6 +551,22 @@ function unknownCommand(command: string): FakeApiError {
 
 function jsonResponse(body: string, status = 200): Response {
   return new Response(body, { status, headers: { "content-type": "application/json" } });
+}
+
+/** A JSON answer as a compressing proxy sends it: gzip bytes, their length as Content-Length. */
+async function gzipResponse(body: string): Promise<Response> {
+  const gz = new Uint8Array(
+    await new Response(
+      new Blob([body]).stream().pipeThrough(new CompressionStream("gzip")),
+    ).arrayBuffer(),
+  );
+  return new Response(gz, {
+    headers: {
+      "content-type": "application/json",
+      "content-encoding": "gzip",
+      "content-length": String(gz.byteLength),
+    },
+  });
 }
 
 function errorResponse(e: FakeError, status: number): Response {
