@@ -62,17 +62,36 @@ export interface CommandOptions {
 }
 
 /**
- * Data API errors that are transient (database or provider overload): retried as a whole request
- * when they come inside HTTP 200, and per document when insertMany reports them for a document.
+ * Data API errors that are transient (database or provider overload, a write whose outcome the
+ * database could not tell): retried as a whole request when they come inside HTTP 200, and per
+ * document when insertMany reports them for a document. A write retried after one of these may
+ * already have been applied; insert.ts settles that by reading the document back.
+ *
+ * Sources (stargate/data-api): src/main/resources/errors.yaml, scope DATABASE, from v1.0.2x on
+ * (UNAVAILABLE_DATABASE, TIMEOUT_*, FAILED_TO_CONNECT_TO_DATABASE, FAILED_COMPARE_AND_SET; and
+ * FAILED_CONCURRENT_OPERATIONS from v1.0.40: "The Data API has retried … SNIPPET.RETRY"); the
+ * older ErrorCodeV1 codes that exception/mappers/ThrowableToErrorMapper.java gives driver
+ * failures up to v1.0.34 (driver timeout, no node, closed connection, read failure,
+ * unavailable/consistency) — those also come with HTTP 502/503/504 there
+ * (CommandResult.toRestResponse takes the first error's status), which is retried as HTTP.
  */
 export const RETRIABLE_ERROR_CODES: ReadonlySet<string> = new Set([
   "UNAVAILABLE_DATABASE",
   "TIMEOUT_READING_DATA",
   "TIMEOUT_WRITING_DATA",
+  "FAILED_TO_CONNECT_TO_DATABASE",
+  "FAILED_COMPARE_AND_SET",
+  "FAILED_CONCURRENT_OPERATIONS",
   "EMBEDDING_PROVIDER_RATE_LIMITED",
   "EMBEDDING_PROVIDER_TIMEOUT",
   "EMBEDDING_PROVIDER_UNAVAILABLE",
   "EMBEDDING_GATEWAY_RATE_LIMITED",
+  // Servers up to v1.0.34 (ErrorCodeV1.java)
+  "SERVER_DRIVER_TIMEOUT",
+  "SERVER_NO_NODE_AVAILABLE",
+  "SERVER_CLOSED_CONNECTION",
+  "SERVER_READ_FAILED",
+  "SERVER_QUERY_CONSISTENCY_FAILURE",
 ]);
 
 const encoder = new TextEncoder();

@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeDataApi } from "../fakes/data_api/server.ts";
+import { parseTree } from "../fakes/data_api/json_tree.ts";
+import { fakeEmbedding } from "../fakes/data_api/store.ts";
 import { NASTY_DOCS } from "../fakes/data_api/sample_data.ts";
 import { copyDir, editManifest, flipByte, makeSnapshot } from "../support/snapshots.ts";
 import { fakeEnv, NOT_A_KEYSPACE, runCli } from "./run_cli.ts";
@@ -379,6 +381,71 @@ Deno.test("restore: transient Data API errors in HTTP 200 are retried, per reque
   const c = JSON.parse(r.stdout).collections[0];
   assert.deepEqual([c.inserted, c.already_present, c.refused, c.count_after], [40, 0, 0, 40]);
   assert.deepEqual(docsOf(t.target, "articles"), await snapshotLines(snap.snapshot, "articles"));
+});
+
+Deno.test("restore: writes of unknown outcome are retried and read back (FAILED_COMPARE_AND_SET, old servers' codes)", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 40, dimension: 4 } });
+  // 3 documents written although the answer says the outcome is unknown; then 2 that a server
+  // before v1.0.35 reports with its driver-timeout code (not written).
+  t.target.faults.add({
+    command: "insertMany",
+    action: { kind: "documentError", errorCode: "FAILED_COMPARE_AND_SET", count: 3, applied: true },
+  });
+  t.target.faults.add({
+    command: "insertMany",
+    action: { kind: "documentError", errorCode: "SERVER_DRIVER_TIMEOUT", count: 2 },
+  });
+  const r = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--batch-size",
+    "10",
+    "--concurrency",
+    "1",
+    "--json",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(t.target.faults.usage(), [1, 1]);
+  const c = JSON.parse(r.stdout).collections[0];
+  assert.deepEqual([c.inserted, c.already_present, c.refused, c.count_after], [40, 0, 0, 40]);
+  // The 3 answered DOCUMENT_ALREADY_EXISTS on the retry and were read back by _id.
+  assert.ok(t.target.requestsOf("find", "articles").some((q) => q.body.includes('"$in"')));
+  assert.deepEqual(docsOf(t.target, "articles"), await snapshotLines(snap.snapshot, "articles"));
+});
+
+Deno.test("restore: an _id that exists with other bytes after an uncertain write is a conflict, not ours", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 10, dimension: 4 } });
+  // The first document's write times out (outcome unknown: a timeout was always retried); before the retry someone else
+  // writes another document under the same _id.
+  t.target.faults.add({
+    command: "insertMany",
+    action: { kind: "documentError", errorCode: "TIMEOUT_WRITING_DATA", count: 1 },
+  });
+  t.target.faults.add({
+    command: "insertMany",
+    action: {
+      kind: "run",
+      fn: () => {
+        const sent = JSON.parse(t.target.requestsOf("insertMany", "articles")[0]!.body) as {
+          insertMany: { documents: Array<{ _id: unknown }> };
+        };
+        const id = JSON.stringify(sent.insertMany.documents[0]!._id);
+        t.target.store.keyspace(KS).get("articles")!.insert(
+          parseTree(`{"_id":${id},"other":true}`),
+          fakeEmbedding,
+        );
+      },
+    },
+  });
+  const r = await restore(t, [snap.snapshot, "--collections", "articles", "--json"]);
+  assert.equal(r.code, 2, r.stderr);
+  const c = JSON.parse(r.stdout).collections[0];
+  assert.equal(c.refused, 0);
+  assert.equal(c.status, "failed");
+  assert.match(c.error, /reported 1 _ids as existing \(was something else writing to it\?\)/);
 });
 
 Deno.test("restore: only the keyspaces being written to must exist on the target", async () => {

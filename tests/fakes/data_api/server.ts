@@ -99,7 +99,7 @@ export class FakeDataApi {
   #server!: Deno.HttpServer<Deno.NetAddr>;
   #held = new HeldRequests();
   /** The documentError fault of the request being dispatched (dispatch is synchronous). */
-  #documentFault: { errorCode: string; count: number } | undefined;
+  #documentFault: { errorCode: string; count: number; applied?: boolean } | undefined;
 
   private constructor(options: FakeDataApiOptions) {
     this.options = options;
@@ -498,6 +498,7 @@ export class FakeDataApi {
       }
       try {
         if (injected && i < injected.count) {
+          if (injected.applied) c.insert(doc, fakeEmbedding);
           throw new FakeApiError(injected.errorCode, `injected ${injected.errorCode}`);
         }
         const stored = c.insert(doc, fakeEmbedding);
