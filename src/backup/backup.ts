@@ -20,6 +20,7 @@ import {
   describeEntries,
   type EntryKind,
   FORMAT_VERSION,
+  FORMAT_VERSION_WITHOUT_WARNINGS,
   type Manifest,
   writeManifest,
 } from "../manifest/mod.ts";
@@ -30,7 +31,7 @@ import { packSnapshot } from "../snapshot/zip.ts";
 import { type CollectionInfo, listCollections } from "../source/collections.ts";
 import { connect, type ConnectOptions } from "../source/connect.ts";
 import type { DataApiClient } from "../source/data_api.ts";
-import { listTables } from "../source/tables.ts";
+import { listTablesOrWhyNot } from "../source/tables.ts";
 import { DEFAULT_GZIP_LEVEL } from "../streams/gzip_stream.ts";
 import { assertZipVerifies } from "../verify/verify.ts";
 import { TOOL_NAME, VERSION } from "../version.ts";
@@ -107,11 +108,15 @@ export async function runBackup(options: BackupOptions, reporter: Reporter): Pro
     `Connecting to ${conn.endpoint} (${conn.environment}), keyspaces ${conn.keyspaces.join(", ")}`,
   );
   const available: CollectionInfo[] = [];
+  /** Snapshot-wide warnings (what this server could not offer), for the manifest and report. */
+  const warnings: string[] = [];
   const kind = options.kind ?? "all";
   for (const ks of conn.keyspaces) {
     if (kind !== "tables") available.push(...(await listCollections(client, ks, signal)));
     if (kind !== "collections") {
-      available.push(...(await listTablesIfSupported(client, ks, kind, reporter, signal)));
+      available.push(
+        ...(await listTablesIfSupported(client, ks, kind, reporter, warnings, signal)),
+      );
     }
   }
   const selected = selectCollections(available, options.include, options.exclude);
@@ -129,7 +134,7 @@ export async function runBackup(options: BackupOptions, reporter: Reporter): Pro
     const workdir = await SnapshotWorkdir.create(options.outDir, options.now);
     reporter.debug(`Writing into ${workdir.path}`);
     try {
-      return await backupInto(workdir, selected, client, options, reporter);
+      return await backupInto(workdir, selected, client, options, reporter, warnings);
     } catch (e) {
       await workdir.discard();
       if (signal?.aborted) {
@@ -158,6 +163,7 @@ async function backupInto(
   client: DataApiClient,
   options: BackupOptions,
   reporter: Reporter,
+  warnings: string[],
 ): Promise<BackupReport> {
   // Up to `parallel` collections at a time, each with its own pipeline; entries keep the
   // discovery order. After an authentication failure nothing new is started.
@@ -188,7 +194,8 @@ async function backupInto(
   const finishedAt = (options.now ?? (() => new Date()))();
   const failed = entries.filter((e) => e.status === "failed").length;
   const manifest: Manifest = {
-    backup_format_version: FORMAT_VERSION,
+    // Snapshot-wide warnings need format 3; without any, the snapshot stays readable by 0.2.0.
+    backup_format_version: warnings.length > 0 ? FORMAT_VERSION : FORMAT_VERSION_WITHOUT_WARNINGS,
     snapshot: workdir.timestamp,
     status: failed === 0 ? "complete" : "incomplete",
     created_at_utc: workdir.startedAt.toISOString(),
@@ -221,6 +228,7 @@ async function backupInto(
       documents: entries.reduce((n, e) => n + (e.status === "ok" ? e.document_count ?? 0 : 0), 0),
     },
     collections: entries,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
   await writeManifest(workdir.path, manifest);
   options.signal?.throwIfAborted();
@@ -304,27 +312,35 @@ async function handleStale(options: BackupOptions, reporter: Reporter): Promise<
 }
 
 /**
- * Tables of a keyspace; on a server that predates tables (COMMAND_UNKNOWN) an `all` backup goes on
- * with collections only, saying so.
+ * Tables of a keyspace. When the server has none to offer (listTables unknown, or the tables
+ * feature off: see listTablesOrWhyNot), an `all` backup goes on with collections only and says so
+ * in a warning (log, report and manifest); `--kind tables` cannot be served and fails before
+ * anything is written.
  */
 async function listTablesIfSupported(
   client: DataApiClient,
   keyspace: string,
   kind: "tables" | "all",
   reporter: Reporter,
+  warnings: string[],
   signal?: AbortSignal,
 ): Promise<CollectionInfo[]> {
-  try {
-    return await listTables(client, keyspace, signal);
-  } catch (e) {
-    if (kind === "all" && e instanceof SourceError && e.errorCode === "COMMAND_UNKNOWN") {
-      reporter.warn(
-        `keyspace ${keyspace}: this Data API has no tables (listTables unknown); backing up collections only`,
-      );
-      return [];
-    }
-    throw e;
+  const listing = await listTablesOrWhyNot(client, keyspace, signal);
+  if (listing.tables) return listing.tables;
+  if (kind === "tables") {
+    throw new ConfigError(
+      `keyspace ${keyspace}: tables are not available on this Data API (${listing.unavailable})`,
+      {
+        hint:
+          "enable the tables feature on the server (stargate.jsonapi.feature.flags.tables), or back up collections with --kind collections",
+      },
+    );
   }
+  const warning =
+    `keyspace ${keyspace}: tables not backed up: this Data API offers none (${listing.unavailable}); collections only`;
+  reporter.warn(warning);
+  warnings.push(warning);
+  return [];
 }
 
 /** Picks collections by name; every name in `include` must exist somewhere. */

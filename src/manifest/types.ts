@@ -84,4 +84,9 @@ export interface Manifest {
   };
   totals: { collections_ok: number; collections_failed: number; documents: number };
   collections: CollectionEntry[];
+  /**
+   * What the server could not offer, snapshot-wide (format 3; absent when none), e.g.
+   * "keyspace ks: tables not backed up: this Data API offers none (…TABLE_FEATURE_NOT_ENABLED…)".
+   */
+  warnings?: string[];
 }
