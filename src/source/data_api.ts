@@ -11,7 +11,11 @@
 
 import { SourceError } from "../errors.ts";
 import { JsonSyntaxError } from "../json/byte_json.ts";
-import { type CommandResponse, parseCommandResponse } from "../json/command_response.ts";
+import {
+  type CommandResponse,
+  type ErrorDescriptor,
+  parseCommandResponse,
+} from "../json/command_response.ts";
 import type { InspectOptions } from "../json/raw_document.ts";
 import type { Environment } from "../config/resolve.ts";
 import { VERSION } from "../version.ts";
@@ -37,6 +41,15 @@ export interface DataApiClientOptions {
   onRetry?: (info: RetryInfo) => void;
   /** Caps and adapts the request rate (`--max-rps`). */
   rateLimiter?: RateLimiter | undefined;
+  /** Called for each entry of a response's `status.warnings` (any command). */
+  onWarning?: (info: WarningInfo) => void;
+}
+
+/** What {@linkcode DataApiClientOptions.onWarning} receives. */
+export interface WarningInfo {
+  command: string;
+  target: string;
+  warning: ErrorDescriptor;
 } /** What {@linkcode DataApiClientOptions.onRetry} receives. */
 export interface RetryInfo {
   command: string;
@@ -106,6 +119,7 @@ export class DataApiClient {
   readonly #onRetry: ((info: RetryInfo) => void) | undefined;
   readonly #prefix: string;
   readonly #limiter: RateLimiter | undefined;
+  readonly #onWarning: ((info: WarningInfo) => void) | undefined;
 
   constructor(options: DataApiClientOptions) {
     this.endpoint = options.endpoint.replace(/\/+$/, "");
@@ -114,6 +128,7 @@ export class DataApiClient {
     this.#retry = options.retry ?? {};
     this.#onRetry = options.onRetry;
     this.#limiter = options.rateLimiter;
+    this.#onWarning = options.onWarning;
     // Same prefixes as astra-db-ts DEFAULT_DATA_API_PATHS.
     this.#prefix = options.environment === "astra" ? "/api/json/v1" : "/v1";
     this.#headers = new Headers({
@@ -260,6 +275,15 @@ export class DataApiClient {
         `Data API ${name} on ${where} returned a malformed response (${e.message}; ${raw.length} bytes)`,
         { kind: "protocol", command: name, status: res.status, retriable: true, cause: e },
       );
+    }
+    // Warnings come in `status.warnings`, shaped like errors (CommandResult.addWarning).
+    const warnings = parsed.status?.warnings;
+    if (this.#onWarning && Array.isArray(warnings)) {
+      for (const w of warnings) {
+        if (w && typeof w === "object") {
+          this.#onWarning({ command: name, target: where, warning: w as ErrorDescriptor });
+        }
+      }
     }
     if (parsed.errors.length > 0 && !options.acceptPartial?.(parsed)) {
       const first = parsed.errors[0]!;

@@ -28,6 +28,8 @@ export type FaultAction =
    * "unable to determine if the operation was successful", stargate/data-api errors.yaml).
    */
   | { kind: "documentError"; errorCode: string; count: number; applied?: boolean }
+  /** Answer normally, with this warning added to `status.warnings` (CommandResult.addWarning). */
+  | { kind: "warning"; errorCode: string; message: string }
   /** Run a callback (for example drop the collection) before answering normally. */
   | { kind: "run"; fn: () => void };
 

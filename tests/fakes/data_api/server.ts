@@ -230,6 +230,9 @@ export class FakeDataApi {
       if (!(e instanceof FakeApiError)) throw e;
       return errorResponse(e.descriptor, e.httpStatus);
     }
+    if (fault?.kind === "warning") {
+      body = withWarning(body, apiError(fault.errorCode, fault.message));
+    }
     if (fault?.kind === "truncate") return jsonResponse(body.slice(0, Math.floor(body.length / 2)));
     if (fault?.kind === "drop") return droppedResponse(body);
     if (this.options.gzipResponses && /\bgzip\b/i.test(req.headers.get("accept-encoding") ?? "")) {
@@ -552,6 +555,22 @@ function unknownCommand(command: string): FakeApiError {
 
 function jsonResponse(body: string, status = 200): Response {
   return new Response(body, { status, headers: { "content-type": "application/json" } });
+}
+
+/** `body` with one more entry in `status.warnings` (numbers elsewhere kept verbatim). */
+function withWarning(body: string, warning: FakeError): string {
+  const root = parseTree(body, 1000) as { t: "obj"; m: Array<[string, JNode]> };
+  const w = parseTree(JSON.stringify(warning));
+  let status = get(root, "status");
+  if (!status) {
+    status = { t: "obj", m: [] };
+    root.m.push(["status", status]);
+  }
+  const members = (status as { m: Array<[string, JNode]> }).m;
+  const list = get(status, "warnings");
+  if (list && list.t === "arr") list.a.push(w);
+  else members.push(["warnings", { t: "arr", a: [w] }]);
+  return stringifyTree(root);
 }
 
 /** A JSON answer as a compressing proxy sends it: gzip bytes, their length as Content-Length. */
