@@ -41,14 +41,34 @@ export const FAKE_TOKEN =
 export interface FakeDataApiOptions {
   /** Port to listen on (default 0: any free port). */
   port?: number;
-  /** Documents per `find` page (the real server: 20 up to v1.0.46, 50 after). Default 20. */
+  /**
+   * Documents per `find` page. Default: what `serverVersion` has, 20 up to v1.0.46 and 50 from
+   * v1.0.47 (stargate/data-api config/OperationsConfig.java defaultPageSize; commit b0715dfa9).
+   */
   pageSize?: number;
-  /** Rows per `find` page on tables (the server's table-read profile: 50). Default 50. */
+  /**
+   * Rows per `find` page on tables. Default: what `serverVersion` has, 20 up to v1.0.46 and 50
+   * from v1.0.47 (src/main/resources/application.conf, profile table-read,
+   * basic.request.page-size).
+   */
   tablePageSize?: number;
   /** Accepted `Token` header values. Default [FAKE_TOKEN]. */
   tokens?: string[];
   /** Server version; before 1.0.41 a missing collection is COLLECTION_NOT_EXIST. Default 1.0.50. */
   serverVersion?: string;
+  /**
+   * Commands this server does not have: COMMAND_UNKNOWN (api/configuration/
+   * CommandObjectMapperHandler.java handleUnknownTypeId), e.g. listIndexes before v1.0.19 and
+   * the type commands before v1.0.30 (api/model/command/CommandName.java at each tag).
+   */
+  unknownCommands?: readonly string[];
+  /**
+   * The tables feature flag (v1.0.18–v1.0.34: stargate.jsonapi.feature.flags.tables, off by
+   * default, config/feature/ApiFeature.java). When false, table commands and commands on tables
+   * answer TABLE_FEATURE_NOT_ENABLED in HTTP 200 (api/v1/KeyspaceResource.java,
+   * CollectionResource.java). Default true.
+   */
+  tablesEnabled?: boolean;
   /** insertMany document limit (max-document-insert-count). Default 100. */
   maxInsertCount?: number;
   /** Added latency per request in ms (benchmarks). Default 0. */
@@ -105,8 +125,11 @@ export class FakeDataApi {
     this.options = options;
     this.store = options.store ?? new FakeStore();
     this.tokens = new Set(options.tokens ?? [FAKE_TOKEN]);
-    this.pageSize = options.pageSize ?? 20;
-    this.tablePageSize = options.tablePageSize ?? 50;
+    const defaultPageSize = versionBefore(options.serverVersion ?? DEFAULT_VERSION, "1.0.47")
+      ? 20
+      : 50;
+    this.pageSize = options.pageSize ?? defaultPageSize;
+    this.tablePageSize = options.tablePageSize ?? defaultPageSize;
     this.latencyMs = options.latencyMs ?? 0;
   }
 
@@ -199,7 +222,10 @@ export class FakeDataApi {
         401,
       );
     }
-    if (!(req.headers.get("content-type") ?? "").startsWith("application/json")) {
+    // A request without Content-Type is taken as JSON (what astra-db-ts's own fetch tests send
+    // to the real server); a different type is refused with 415.
+    const contentType = req.headers.get("content-type");
+    if (contentType !== null && !contentType.startsWith("application/json")) {
       return errorResponse(
         apiError(
           "UNSUPPORTED_CONTENT_TYPE",
@@ -271,8 +297,17 @@ export class FakeDataApi {
   }
 
   #dispatch(command: string, args: JNode, keyspace?: string, collection?: string): string {
+    if (this.options.unknownCommands?.includes(command)) throw unknownCommand(command);
     if (args.t !== "obj") {
       throw new FakeApiError("REQUEST_NOT_JSON", `Command '${command}' must be an object.`);
+    }
+    if (this.options.tablesEnabled === false) {
+      const onTable = collection !== undefined && keyspace !== undefined &&
+        !this.store.keyspace(keyspace).has(collection) &&
+        this.store.table(keyspace, collection) !== undefined;
+      if (onTable || (collection === undefined && TABLE_ONLY_KEYSPACE_COMMANDS.has(command))) {
+        throw new FakeApiError("TABLE_FEATURE_NOT_ENABLED", "API Table feature is not enabled");
+      }
     }
     if (keyspace === undefined) return this.#general(command, args);
     if (collection === undefined) return this.#keyspaceCommand(command, args, keyspace);
@@ -281,14 +316,18 @@ export class FakeDataApi {
     const table = coll ? undefined : this.store.table(keyspace, collection);
     if (table) {
       return tableCommand(
-        { pageSize: this.tablePageSize, maxInsertCount: this.options.maxInsertCount ?? 100 },
+        {
+          pageSize: this.tablePageSize,
+          maxInsertCount: this.options.maxInsertCount ?? 100,
+          omitNullPageState: this.options.omitNullPageState ?? false,
+        },
         command,
         args,
         table,
       );
     }
     if (!coll) {
-      const legacy = versionBefore(this.options.serverVersion ?? "1.0.50", "1.0.41");
+      const legacy = versionBefore(this.options.serverVersion ?? DEFAULT_VERSION, "1.0.41");
       throw legacy
         ? new FakeApiError(
           "COLLECTION_NOT_EXIST",
@@ -314,6 +353,16 @@ export class FakeDataApi {
           throw new FakeApiError(
             "COMMAND_FIELD_VALUE_INVALID",
             "Command field 'name' value not valid.",
+          );
+        }
+        // service/schema/naming/SchemaObjectNamingRule.java: \w+, at most 48 characters
+        // (servers before v1.0.2x: @Pattern/@Size on CreateKeyspaceCommand.name).
+        if (!/^\w{1,48}$/.test(name.v)) {
+          throw new FakeApiError(
+            "UNSUPPORTED_SCHEMA_NAME",
+            `The command attempted to create a keyspace with a name that is not supported.\n\nThe supported keyspace names must not be empty, more than 48 characters long, or contain non-alphanumeric-underscore characters.\nThe command used the unsupported keyspace name: '${name.v}'.\n\nResend the command using a supported keyspace name.`,
+            200,
+            "SCHEMA",
           );
         }
         if (!this.store.keyspaces.has(name.v)) this.store.keyspaces.set(name.v, new Map());
@@ -546,6 +595,25 @@ export class FakeDataApi {
 
 const OK = `{"status":{"ok":1}}`;
 
+/** The version the fake plays unless told otherwise. */
+export const DEFAULT_VERSION = "1.0.50";
+
+/**
+ * Keyspace-level commands that are table-only (the server's TableOnlyCommand): refused with
+ * TABLE_FEATURE_NOT_ENABLED when the tables feature is off.
+ */
+const TABLE_ONLY_KEYSPACE_COMMANDS = new Set([
+  "createTable",
+  "dropTable",
+  "listTables",
+  "alterTable",
+  "createType",
+  "dropType",
+  "listTypes",
+  "alterType",
+  "dropIndex",
+]);
+
 /** The Data API's HTTP body limit (20 MiB). */
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
 
@@ -684,7 +752,6 @@ function encodePageState(coll: string, last: StoredDoc, served: number): string 
     o: last.order,
     id: last.idKey,
     n: served,
-    r: Math.random().toString(36).slice(2, 8),
   });
   return btoa(String.fromCharCode(...new TextEncoder().encode(json)));
 }
