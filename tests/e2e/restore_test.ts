@@ -448,6 +448,27 @@ Deno.test("restore: an _id that exists with other bytes after an uncertain write
   assert.match(c.error, /reported 1 _ids as existing \(was something else writing to it\?\)/);
 });
 
+Deno.test("restore: collection DDL whose answer was lost is not failed by our own retry", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 10, dimension: 4 } });
+  assert.equal((await restore(t, [snap.snapshot, "--collections", "articles"])).code, 0);
+  // deleteCollection is DROP TABLE IF EXISTS and createCollection is idempotent for equal
+  // options (DeleteCollectionCollectionOperation.java, CreateCollectionOperation.java).
+  for (const command of ["deleteCollection", "createCollection"]) {
+    t.target.faults.add({ command, action: { kind: "drop" } });
+  }
+  const r = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--if-exists",
+    "replace",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(t.target.faults.usage(), [1, 1]);
+  assert.deepEqual(docsOf(t.target, "articles"), await snapshotLines(snap.snapshot, "articles"));
+});
+
 Deno.test("restore: only the keyspaces being written to must exist on the target", async () => {
   await using t = await setup();
   const snap = await makeSnapshot(t.dir, { sample: { articles: 5, dimension: 4 } });
