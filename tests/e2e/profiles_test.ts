@@ -135,3 +135,41 @@ Deno.test("profiles: servers astrabak cannot fully serve end with exit 1 and the
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("profiles: on an old server one document's driver timeout makes insertMany an HTTP 504; the restore is still exact", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "astrabak-profile-" });
+  const source = await seeded("hcd-1.0.25");
+  const target = await start("hcd-1.0.25");
+  try {
+    const backup = await runCli(["backup", "--out", join(dir, "b"), "--json"], {
+      dir,
+      env: fakeEnv(source),
+    });
+    assert.equal(backup.code, ExitCode.Ok, backup.stderr);
+    const snapshot = JSON.parse(backup.stdout).snapshot as string;
+    // Two documents of the first insertMany time out in the driver after being written; the
+    // answer is HTTP 504 with the documentResponses of all (ThrowableToErrorMapper.java).
+    target.faults.add({
+      command: "insertMany",
+      action: {
+        kind: "documentError",
+        errorCode: "SERVER_DRIVER_TIMEOUT",
+        count: 2,
+        applied: true,
+      },
+    });
+    const r = await runCli(
+      ["restore", snapshot, "--collections", "articles", "--batch-size", "20", "--json"],
+      { dir, env: fakeEnv(target, { ASTRA_DB_KEYSPACE: NOT_A_KEYSPACE }) },
+    );
+    assert.equal(r.code, ExitCode.Ok, r.stderr);
+    assert.match(r.stderr, /HTTP 504.*retrying/);
+    const c = JSON.parse(r.stdout).collections[0];
+    assert.deepEqual([c.inserted, c.already_present, c.refused, c.count_after], [45, 0, 0, 45]);
+    assert.deepEqual(collectionDocs(target, "articles"), collectionDocs(source, "articles"));
+  } finally {
+    await source.close();
+    await target.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -51,6 +51,7 @@ export const PROFILES = {
       // have no ListIndexesCommand (v1.0.19) and no type commands (v1.0.30).
       tablesEnabled: false,
       unknownCommands: ["listIndexes", ...TYPE_COMMANDS],
+      legacyErrorStatus: true,
     },
   },
   "hcd-1.0.25": {
@@ -61,13 +62,14 @@ export const PROFILES = {
       serverVersion: "1.0.25",
       tablesEnabled: false,
       unknownCommands: TYPE_COMMANDS,
+      legacyErrorStatus: true,
     },
   },
   "hcd-1.0.33": {
     description:
       "HCD with Data API v1.0.33, tables flag switched on by the operator: listTypes present, COLLECTION_NOT_EXIST, 20 per page",
     environment: "hcd",
-    options: { serverVersion: "1.0.33", tablesEnabled: true },
+    options: { serverVersion: "1.0.33", tablesEnabled: true, legacyErrorStatus: true },
   },
   "hcd-current": {
     description:

@@ -69,6 +69,13 @@ export interface FakeDataApiOptions {
    * CollectionResource.java). Default true.
    */
   tablesEnabled?: boolean;
+  /**
+   * Servers up to v1.0.34 answer with the HTTP status of the first error that has one
+   * (CommandResult.toRestResponse; exception/mappers/ThrowableToErrorMapper.java gives driver
+   * failures 502/504/500), so one document's driver timeout turns a whole insertMany into an
+   * HTTP 504 that still carries documentResponses. Default false (later servers: 200).
+   */
+  legacyErrorStatus?: boolean;
   /** insertMany document limit (max-document-insert-count). Default 100. */
   maxInsertCount?: number;
   /** Added latency per request in ms (benchmarks). Default 0. */
@@ -261,6 +268,8 @@ export class FakeDataApi {
     }
     if (fault?.kind === "truncate") return jsonResponse(body.slice(0, Math.floor(body.length / 2)));
     if (fault?.kind === "drop") return droppedResponse(body);
+    const status = this.options.legacyErrorStatus ? legacyStatus(body) : 200;
+    if (status !== 200) return jsonResponse(body, status);
     if (this.options.gzipResponses && /\bgzip\b/i.test(req.headers.get("accept-encoding") ?? "")) {
       return await gzipResponse(body);
     }
@@ -286,7 +295,7 @@ export class FakeDataApi {
       case "error":
         return errorResponse(
           apiError(fault.errorCode, fault.message ?? `injected ${fault.errorCode}`),
-          200,
+          this.options.legacyErrorStatus ? LEGACY_ERROR_STATUS[fault.errorCode] ?? 200 : 200,
         );
       case "run":
         fault.fn();
@@ -594,6 +603,29 @@ export class FakeDataApi {
 }
 
 const OK = `{"status":{"ok":1}}`;
+
+/** HTTP statuses of the ErrorCodeV1 driver errors (ThrowableToErrorMapper.java, v1.0.18–v1.0.34). */
+const LEGACY_ERROR_STATUS: Readonly<Record<string, number>> = {
+  SERVER_DRIVER_TIMEOUT: 504,
+  SERVER_NO_NODE_AVAILABLE: 502,
+  SERVER_CLOSED_CONNECTION: 502,
+  SERVER_READ_FAILED: 502,
+  SERVER_DRIVER_FAILURE: 500,
+  SERVER_COORDINATOR_FAILURE: 500,
+  SERVER_QUERY_CONSISTENCY_FAILURE: 500,
+  SERVER_QUERY_EXECUTION_FAILURE: 500,
+};
+
+/** The status an old server gives a response body: its first error's, else 200. */
+function legacyStatus(body: string): number {
+  if (!body.includes('"errors":[')) return 200;
+  const errors = (JSON.parse(body) as { errors?: Array<{ errorCode?: string }> }).errors ?? [];
+  for (const e of errors) {
+    const status = LEGACY_ERROR_STATUS[e.errorCode ?? ""];
+    if (status !== undefined) return status;
+  }
+  return 200;
+}
 
 /** The version the fake plays unless told otherwise. */
 export const DEFAULT_VERSION = "1.0.50";
