@@ -368,6 +368,7 @@ const TABLE: Record<string, { family: "REQUEST" | "SERVER"; scope: string; title
     scope: "WARNING",
     title: "Zero operations provided in query filter",
   },
+  DEPRECATED_COMMAND: { family: "REQUEST", scope: "WARNING", title: "Deprecated command" },
   INVALID_DATABASE_QUERY: {
     family: "SERVER",
     scope: "DATABASE",

@@ -353,6 +353,22 @@ export class FakeDataApi {
   }
 
   #general(command: string, args: JNode): string {
+    // The old *Namespace* commands still work, with a DEPRECATED_COMMAND warning and, for
+    // findNamespaces, `status.namespaces` (api/model/command/DeprecatedCommand.java,
+    // operation/keyspaces/FindKeyspacesOperation.java, errors.yaml scope WARNING).
+    const renamed = DEPRECATED_NAMESPACE_COMMANDS[command];
+    if (renamed !== undefined) {
+      const body = command === "findNamespaces"
+        ? JSON.stringify({ status: { namespaces: [...this.store.keyspaces.keys()] } })
+        : this.#general(renamed, args);
+      return withWarning(
+        body,
+        apiError(
+          "DEPRECATED_COMMAND",
+          `A deprecated command was used, it may still be used but will be removed in future releases.\n\nThe deprecated command is: ${command}.\nThe new command to use is: ${renamed}.\n\nPlease check the documentation for the new command and update your code.`,
+        ),
+      );
+    }
     switch (command) {
       case "findKeyspaces":
         return JSON.stringify({ status: { keyspaces: [...this.store.keyspaces.keys()] } });
@@ -626,6 +642,13 @@ function legacyStatus(body: string): number {
   }
   return 200;
 }
+
+/** Deprecated general commands and what replaced them (CommandName.java). */
+const DEPRECATED_NAMESPACE_COMMANDS: Readonly<Record<string, string>> = {
+  findNamespaces: "findKeyspaces",
+  createNamespace: "createKeyspace",
+  dropNamespace: "dropKeyspace",
+};
 
 /** The version the fake plays unless told otherwise. */
 export const DEFAULT_VERSION = "1.0.50";
