@@ -26,6 +26,7 @@ import {
   describeEntries,
   type EntryKind,
   FORMAT_VERSION,
+  FORMAT_VERSION_WITHOUT_WARNINGS,
   type Manifest,
   writeManifest,
 } from "../manifest/mod.ts";
@@ -36,7 +37,7 @@ import { packSnapshot } from "../snapshot/zip.ts";
 import { type CollectionInfo, listCollections } from "../source/collections.ts";
 import { connect, type ConnectOptions } from "../source/connect.ts";
 import type { DataApiClient } from "../source/data_api.ts";
-import { listTables } from "../source/tables.ts";
+import { listTables, listTablesOrWhyNot } from "../source/tables.ts";
 import { DEFAULT_GZIP_LEVEL } from "../streams/gzip_stream.ts";
 import { assertZipVerifies } from "../verify/verify.ts";
 import { TOOL_NAME, VERSION } from "../version.ts";
@@ -115,15 +116,18 @@ export async function runBackup(options: BackupOptions, reporter: Reporter): Pro
     `Connecting to ${conn.endpoint} (${conn.environment}), keyspaces ${conn.keyspaces.join(", ")}`,
   );
   const available: CollectionInfo[] = [];
+  /** Snapshot-wide warnings (what this server could not offer), for the manifest and report. */
+  const warnings: string[] = [];
   const kind = options.kind ?? "all";
   for (const ks of conn.keyspaces) {
     if (kind !== "tables") available.push(...(await listCollections(client, ks, signal)));
     if (kind !== "collections") {
-      available.push(...(await listTablesIfSupported(client, ks, kind, reporter, signal)));
+      available.push(
+        ...(await listTablesIfSupported(client, ks, kind, reporter, warnings, signal)),
+      );
     }
   }
   const selected = selectCollections(available, options.include, options.exclude, reporter);
-  const warnings: string[] = [];
   if (selected.length === 0) {
     // Nothing selected is a mistake unless the database really holds nothing at all.
     const other = kind === "all"
@@ -131,14 +135,13 @@ export async function runBackup(options: BackupOptions, reporter: Reporter): Pro
       : await listOtherKind(client, conn.keyspaces, kind, signal).catch(() => []);
     const exists = [...available, ...other];
     if (exists.length > 0) throw emptySelection(options, kind, exists);
-    warnings.push(
-      `EMPTY BACKUP: keyspace${conn.keyspaces.length === 1 ? "" : "s"} ${
-        conn.keyspaces.join(", ")
-      } at ${conn.endpoint} hold${
-        conn.keyspaces.length === 1 ? "s" : ""
-      } no collections or tables; this snapshot contains nothing (restore latest will refuse it)`,
-    );
-    for (const w of warnings) reporter.warn(w);
+    const empty = `EMPTY BACKUP: keyspace${conn.keyspaces.length === 1 ? "" : "s"} ${
+      conn.keyspaces.join(", ")
+    } at ${conn.endpoint} hold${
+      conn.keyspaces.length === 1 ? "s" : ""
+    } no collections or tables; this snapshot contains nothing (restore latest will refuse it)`;
+    warnings.push(empty);
+    reporter.warn(empty);
   }
   reporter.info(
     `Backing up ${describeEntries(selected)}: ${
@@ -219,7 +222,8 @@ async function backupInto(
   const finishedAt = (options.now ?? (() => new Date()))();
   const failed = entries.filter((e) => e.status === "failed").length;
   const manifest: Manifest = {
-    backup_format_version: FORMAT_VERSION,
+    // Snapshot-wide warnings need format 3; without any, the snapshot stays readable by 0.2.0.
+    backup_format_version: warnings.length > 0 ? FORMAT_VERSION : FORMAT_VERSION_WITHOUT_WARNINGS,
     snapshot: workdir.timestamp,
     status: failed === 0 ? "complete" : "incomplete",
     created_at_utc: workdir.startedAt.toISOString(),
@@ -252,7 +256,6 @@ async function backupInto(
       documents: entries.reduce((n, e) => n + (e.status === "ok" ? e.document_count ?? 0 : 0), 0),
     },
     collections: entries,
-    // Only present when there is something to say (readers before 0.2.1 know no such field).
     ...(warnings.length > 0 ? { warnings } : {}),
   };
   await writeManifest(workdir.path, manifest);
@@ -350,27 +353,35 @@ async function handleStale(options: BackupOptions, reporter: Reporter): Promise<
 }
 
 /**
- * Tables of a keyspace; on a server that predates tables (COMMAND_UNKNOWN) an `all` backup goes on
- * with collections only, saying so.
+ * Tables of a keyspace. When the server has none to offer (listTables unknown, or the tables
+ * feature off: see listTablesOrWhyNot), an `all` backup goes on with collections only and says so
+ * in a warning (log, report and manifest); `--kind tables` cannot be served and fails before
+ * anything is written.
  */
 async function listTablesIfSupported(
   client: DataApiClient,
   keyspace: string,
   kind: "tables" | "all",
   reporter: Reporter,
+  warnings: string[],
   signal?: AbortSignal,
 ): Promise<CollectionInfo[]> {
-  try {
-    return await listTables(client, keyspace, signal);
-  } catch (e) {
-    if (kind === "all" && e instanceof SourceError && e.errorCode === "COMMAND_UNKNOWN") {
-      reporter.warn(
-        `keyspace ${keyspace}: this Data API has no tables (listTables unknown); backing up collections only`,
-      );
-      return [];
-    }
-    throw e;
+  const listing = await listTablesOrWhyNot(client, keyspace, signal);
+  if (listing.tables) return listing.tables;
+  if (kind === "tables") {
+    throw new ConfigError(
+      `keyspace ${keyspace}: tables are not available on this Data API (${listing.unavailable})`,
+      {
+        hint:
+          "enable the tables feature on the server (stargate.jsonapi.feature.flags.tables), or back up collections with --kind collections",
+      },
+    );
   }
+  const warning =
+    `keyspace ${keyspace}: tables not backed up: this Data API offers none (${listing.unavailable}); collections only`;
+  reporter.warn(warning);
+  warnings.push(warning);
+  return [];
 }
 
 /** The objects of the kind `--kind` left out, to say what exists when a selection is empty. */

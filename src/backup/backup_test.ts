@@ -121,7 +121,7 @@ Deno.test("runBackup restarts a collection from the start after page retries run
 });
 
 Deno.test("runBackup stops after a 401 and names the remaining collections as not attempted", async () => {
-  await withFake({}, async (api, opts) => {
+  await withFake({ pageSize: 20 }, async (api, opts) => {
     for (const n of ["a", "b", "c"]) {
       api.store.createCollection("default_keyspace", n, {});
       api.store.seed("default_keyspace", n, Array.from({ length: 30 }, (_, i) => `{"_id":${i}}`));

@@ -102,7 +102,7 @@ export function addConnectionOptions(
     .addOption(
       new Option(
         "--environment <env>",
-        "astra|hcd|dse|cassandra|other (env ASTRA_DB_ENVIRONMENT; default astra for *.apps.astra.datastax.com, else hcd)",
+        "astra|hcd|dse|cassandra|other (env ASTRA_DB_ENVIRONMENT; default astra for an Astra host or an AstraCS: token, else hcd)",
       ).choices([...ENVIRONMENTS]),
     )
     .option("--keyspace <name>", keyspaceHelp, collect).option(

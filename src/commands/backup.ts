@@ -135,6 +135,7 @@ export function formatBackupReport(r: BackupReport): string[] {
         : `  FAILED  ${c.keyspace}.${c.name}: ${c.error}`,
     );
   }
+  for (const w of r.manifest.warnings ?? []) lines.push(`  WARNING ${w}`);
   const t = r.manifest.totals;
   lines.push(`${t.collections_ok} ok, ${t.collections_failed} failed, ${t.documents} documents`);
   if (r.zip) lines.push(`Zip: ${r.zip.path} (${r.zip.size_bytes} bytes)`);

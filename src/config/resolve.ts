@@ -66,12 +66,21 @@ export async function resolveConnection(
   options: { keyspaces?: "required" | "flag-only" } = {},
 ): Promise<ConnectionConfig> {
   const endpoint = resolveEndpoint(flags.endpoint ?? env.ASTRA_DB_API_ENDPOINT);
-  const environment = resolveEnvironment(flags.environment ?? env.ASTRA_DB_ENVIRONMENT, endpoint);
+  const rawEnvironment = flags.environment ?? env.ASTRA_DB_ENVIRONMENT;
+  // Flags are checked before the token is read; the environment may then depend on the token.
+  if (rawEnvironment !== undefined) resolveEnvironment(rawEnvironment, endpoint);
+  parseNameList(flags.keyspace, "keyspace");
+  const { token, tokenSource, userPassword } = await resolveToken(flags, env, readTextFile);
+  registerSecret(token);
+  const environment = resolveEnvironment(rawEnvironment, endpoint, token);
+  if (environment === "astra" && userPassword) {
+    throw new ConfigError("Cannot authenticate to Astra with a username and password", {
+      hint: "set ASTRA_DB_APPLICATION_TOKEN to an AstraCS:… application token",
+    });
+  }
   const keyspaces = options.keyspaces === "flag-only"
     ? parseNameList(flags.keyspace, "keyspace")
     : resolveKeyspaces(flags.keyspace, env.ASTRA_DB_KEYSPACE, environment);
-  const { token, tokenSource } = await resolveToken(flags, env, environment, readTextFile);
-  registerSecret(token);
   return Object.freeze({
     endpoint,
     environment,
@@ -113,7 +122,24 @@ function resolveEndpoint(raw: string | undefined): string {
   return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
 }
 
-function resolveEnvironment(raw: string | undefined, endpoint: string): Environment {
+/**
+ * Astra Data API hosts as astra-db-ts 2.3.0 tells them apart (src/administration/utils.ts
+ * `extractAstraEnvironment`: apps.astra-dev / apps.astra-test / apps.astra .datastax.com, matched
+ * anywhere in the endpoint, so a private-link name like `<db>-<region>.private.apps.astra…` counts
+ * too).
+ */
+const ASTRA_HOST = /(^|\.)apps\.astra(-dev|-test)?\.datastax\.com$/i;
+
+/**
+ * The deployment kind: `--environment`/ASTRA_DB_ENVIRONMENT when given; otherwise Astra for an
+ * Astra host or an `AstraCS:` application token (Astra's token format; HCD/DSE use
+ * `Cassandra:…` or their own), else hcd.
+ */
+export function resolveEnvironment(
+  raw: string | undefined,
+  endpoint: string,
+  token = "",
+): Environment {
   if (raw !== undefined) {
     const value = raw.toLowerCase();
     if (!(ENVIRONMENTS as readonly string[]).includes(value)) {
@@ -123,7 +149,9 @@ function resolveEnvironment(raw: string | undefined, endpoint: string): Environm
     }
     return value as Environment;
   }
-  return new URL(endpoint).hostname.endsWith(".apps.astra.datastax.com") ? "astra" : "hcd";
+  return ASTRA_HOST.test(new URL(endpoint).hostname) || token.startsWith("AstraCS:")
+    ? "astra"
+    : "hcd";
 }
 
 function resolveKeyspaces(
@@ -150,9 +178,8 @@ function resolveKeyspaces(
 async function resolveToken(
   flags: ConnectionFlags,
   env: Env,
-  environment: Environment,
   readTextFile: ReadTextFile,
-): Promise<{ token: string; tokenSource: string }> {
+): Promise<{ token: string; tokenSource: string; userPassword?: boolean }> {
   const file = flags.tokenFile ?? env.ASTRABAK_TOKEN_FILE;
   if (file) {
     const source = flags.tokenFile !== undefined
@@ -198,15 +225,11 @@ async function resolveToken(
         "Cannot authenticate: ASTRA_DB_USERNAME and ASTRA_DB_PASSWORD must be set together",
       );
     }
-    if (environment === "astra") {
-      throw new ConfigError("Cannot authenticate to Astra with a username and password", {
-        hint: "set ASTRA_DB_APPLICATION_TOKEN to an AstraCS:… application token",
-      });
-    }
     registerSecret(env.ASTRA_DB_PASSWORD);
     return {
       token: `Cassandra:${base64Utf8(env.ASTRA_DB_USERNAME)}:${base64Utf8(env.ASTRA_DB_PASSWORD)}`,
       tokenSource: "ASTRA_DB_USERNAME/ASTRA_DB_PASSWORD",
+      userPassword: true,
     };
   }
   throw new ConfigError("Cannot authenticate: no token given", {

@@ -131,3 +131,21 @@ Deno.test("the sandbox's --allow-env patterns cover every variable astrabak read
   assert.deepEqual(names.filter((n) => !covered(n)), []);
   assert.equal(covered("HOME"), false);
 });
+
+Deno.test("resolveConnection: an AstraCS: token or any Astra host means astra unless --environment says otherwise", async () => {
+  const env = async (endpoint: string, token: string, environment?: string) =>
+    (await resolveConnection(
+      { endpoint, keyspace: ["ks"], ...(environment ? { environment } : {}) },
+      { ASTRA_DB_APPLICATION_TOKEN: token },
+      noFile,
+    )).environment;
+  // astra-db-ts 2.3.0 src/administration/utils.ts extractAstraEnvironment: prod, dev, test.
+  assert.equal(await env("https://x-eu.apps.astra-dev.datastax.com", "tok"), "astra");
+  assert.equal(await env("https://x-eu.apps.astra-test.datastax.com", "tok"), "astra");
+  assert.equal(await env("https://x-eu.private.apps.astra.datastax.com", "tok"), "astra");
+  // A private DNS name or proxy in front of Astra: the application token tells.
+  assert.equal(await env("https://astra-proxy.internal.example", "AstraCS:abc:def"), "astra");
+  assert.equal(await env("https://astra-proxy.internal.example", "AstraCS:abc", "hcd"), "hcd");
+  assert.equal(await env("http://localhost:8181", "Cassandra:dXNlcg==:cGFzcw=="), "hcd");
+  assert.equal(await env("https://apps.astra.datastax.com.evil.example", "tok"), "hcd");
+});

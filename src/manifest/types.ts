@@ -84,6 +84,10 @@ export interface Manifest {
   };
   totals: { collections_ok: number; collections_failed: number; documents: number };
   collections: CollectionEntry[];
-  /** Snapshot-wide warnings (e.g. the source held nothing); absent when there are none. */
+  /**
+   * Snapshot-wide warnings (format 3; absent when none): the source held nothing, or what the
+   * server could not offer, e.g. "keyspace ks: tables not backed up: this Data API offers none
+   * (…TABLE_FEATURE_NOT_ENABLED…)".
+   */
   warnings?: string[];
 }

@@ -46,6 +46,9 @@ export function manifestProblems(data: unknown): string[] {
   let ok = 0;
   let failed = 0;
   let documents = 0;
+  if (m.warnings !== undefined && m.backup_format_version < 3) {
+    problems.push(`/warnings needs backup_format_version 3, not ${m.backup_format_version}`);
+  }
   m.collections.forEach((c, i) => {
     const at = `/collections/${i}`;
     const key = `${c.keyspace}.${c.name}`;

@@ -4,11 +4,16 @@
  * - 1: collections only (new in astrabak 0.1.0).
  * - 2: tables too: entries with `kind: "table"`, `vector_columns`, `projection_schema`
  *   (new in astrabak 0.2.0). Version 1 snapshots read unchanged.
+ * - 3: a top-level `warnings` list: what the server could not offer (e.g. its tables feature
+ *   off). Written only when there is such a warning; every other snapshot is still written as
+ *   version 2, so astrabak 0.2.0 keeps reading it.
  */
 
 /** Version written by this astrabak. */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
+/** Version written when a snapshot has no top-level warnings (nothing of version 3 in it). */
+export const FORMAT_VERSION_WITHOUT_WARNINGS = 2;
 /** Oldest version this astrabak reads. */
 export const MIN_READ_VERSION = 1;
 /** Newest version this astrabak reads; newer snapshots need a newer astrabak. */
-export const MAX_READ_VERSION = 2;
+export const MAX_READ_VERSION = 3;

@@ -15,8 +15,15 @@ export interface ConnectOptions {
 }
 
 /**
- * The Data API client for a resolved connection, with its retries and rate changes logged through
- * `reporter`, so every command reports them the same way.
+ * Warnings astrabak causes on purpose: ZERO_FILTER_OPERATIONS comes with every unfiltered table
+ * `find` (stargate/data-api errors.yaml, scope WARNING), which is how backup reads a table.
+ */
+const EXPECTED_WARNINGS: ReadonlySet<string> = new Set(["ZERO_FILTER_OPERATIONS"]);
+
+/**
+ * The Data API client for a resolved connection, with its retries, rate changes and server
+ * warnings (each distinct one once) logged through `reporter`, so every command reports them the
+ * same way.
  */
 export function connect(
   conn: ConnectionConfig,
@@ -34,6 +41,7 @@ export function connect(
         ),
     })
     : undefined;
+  const seen = new Set<string>();
   return new DataApiClient({
     endpoint: conn.endpoint,
     environment: conn.environment,
@@ -42,6 +50,17 @@ export function connect(
     requestTimeoutMs: options.requestTimeoutMs,
     retry: options.retry,
     rateLimiter: limiter,
+    onWarning: ({ command, target, warning }) => {
+      const code = typeof warning.errorCode === "string" ? warning.errorCode : "WARNING";
+      const message = String(warning.message ?? warning.title ?? "").split("\n")[0];
+      const key = `${code}\u0000${message}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      const line = `Data API warning on ${target} (${command}): ${code}: ${message}`;
+      // A table scan without a filter is what a backup does: the server says so on every page.
+      if (EXPECTED_WARNINGS.has(code)) reporter.debug(line);
+      else reporter.warn(line);
+    },
     onRetry: (r) =>
       reporter.warn(
         `${r.command} on ${r.target}: ${r.error.message}; retrying in ${

@@ -11,7 +11,11 @@
 
 import { SourceError } from "../errors.ts";
 import { JsonSyntaxError } from "../json/byte_json.ts";
-import { type CommandResponse, parseCommandResponse } from "../json/command_response.ts";
+import {
+  type CommandResponse,
+  type ErrorDescriptor,
+  parseCommandResponse,
+} from "../json/command_response.ts";
 import type { InspectOptions } from "../json/raw_document.ts";
 import type { Environment } from "../config/resolve.ts";
 import { VERSION } from "../version.ts";
@@ -39,6 +43,15 @@ export interface DataApiClientOptions {
   onRetry?: (info: RetryInfo) => void;
   /** Caps and adapts the request rate (`--max-rps`). */
   rateLimiter?: RateLimiter | undefined;
+  /** Called for each entry of a response's `status.warnings` (any command). */
+  onWarning?: (info: WarningInfo) => void;
+}
+
+/** What {@linkcode DataApiClientOptions.onWarning} receives. */
+export interface WarningInfo {
+  command: string;
+  target: string;
+  warning: ErrorDescriptor;
 } /** What {@linkcode DataApiClientOptions.onRetry} receives. */
 export interface RetryInfo {
   command: string;
@@ -64,17 +77,36 @@ export interface CommandOptions {
 }
 
 /**
- * Data API errors that are transient (database or provider overload): retried as a whole request
- * when they come inside HTTP 200, and per document when insertMany reports them for a document.
+ * Data API errors that are transient (database or provider overload, a write whose outcome the
+ * database could not tell): retried as a whole request when they come inside HTTP 200, and per
+ * document when insertMany reports them for a document. A write retried after one of these may
+ * already have been applied; insert.ts settles that by reading the document back.
+ *
+ * Sources (stargate/data-api): src/main/resources/errors.yaml, scope DATABASE, from v1.0.2x on
+ * (UNAVAILABLE_DATABASE, TIMEOUT_*, FAILED_TO_CONNECT_TO_DATABASE, FAILED_COMPARE_AND_SET; and
+ * FAILED_CONCURRENT_OPERATIONS from v1.0.40: "The Data API has retried … SNIPPET.RETRY"); the
+ * older ErrorCodeV1 codes that exception/mappers/ThrowableToErrorMapper.java gives driver
+ * failures up to v1.0.34 (driver timeout, no node, closed connection, read failure,
+ * unavailable/consistency) — those also come with HTTP 502/503/504 there
+ * (CommandResult.toRestResponse takes the first error's status), which is retried as HTTP.
  */
 export const RETRIABLE_ERROR_CODES: ReadonlySet<string> = new Set([
   "UNAVAILABLE_DATABASE",
   "TIMEOUT_READING_DATA",
   "TIMEOUT_WRITING_DATA",
+  "FAILED_TO_CONNECT_TO_DATABASE",
+  "FAILED_COMPARE_AND_SET",
+  "FAILED_CONCURRENT_OPERATIONS",
   "EMBEDDING_PROVIDER_RATE_LIMITED",
   "EMBEDDING_PROVIDER_TIMEOUT",
   "EMBEDDING_PROVIDER_UNAVAILABLE",
   "EMBEDDING_GATEWAY_RATE_LIMITED",
+  // Servers up to v1.0.34 (ErrorCodeV1.java)
+  "SERVER_DRIVER_TIMEOUT",
+  "SERVER_NO_NODE_AVAILABLE",
+  "SERVER_CLOSED_CONNECTION",
+  "SERVER_READ_FAILED",
+  "SERVER_QUERY_CONSISTENCY_FAILURE",
 ]);
 
 const encoder = new TextEncoder();
@@ -92,6 +124,7 @@ export class DataApiClient {
   readonly #tokenSource: string;
   /** Whether the server has answered at least once (a refused connection before that is final). */
   #reached = false;
+  readonly #onWarning: ((info: WarningInfo) => void) | undefined;
 
   constructor(options: DataApiClientOptions) {
     this.endpoint = options.endpoint.replace(/\/+$/, "");
@@ -101,6 +134,7 @@ export class DataApiClient {
     this.#onRetry = options.onRetry;
     this.#limiter = options.rateLimiter;
     this.#tokenSource = options.tokenSource ?? "ASTRA_DB_APPLICATION_TOKEN (or --token-file)";
+    this.#onWarning = options.onWarning;
     // Same prefixes as astra-db-ts DEFAULT_DATA_API_PATHS.
     this.#prefix = options.environment === "astra" ? "/api/json/v1" : "/v1";
     this.#headers = new Headers({
@@ -196,6 +230,12 @@ export class DataApiClient {
       this.#reached = true;
       raw = await readBody(res);
     } catch (e) {
+      if (e instanceof ResponseTooLargeError) {
+        throw new SourceError(
+          `Data API ${name} on ${where} sent ${e.message}, over the ${MAX_RESPONSE_BYTES} byte limit`,
+          { kind: "protocol", command: name, retriable: false, cause: e },
+        );
+      }
       return fail(e);
     }
     if (res.status === 401 || res.status === 403) {
@@ -244,6 +284,15 @@ export class DataApiClient {
         `Data API ${name} on ${where} returned a malformed response (${e.message}; ${raw.length} bytes)`,
         { kind: "protocol", command: name, status: res.status, retriable: true, cause: e },
       );
+    }
+    // Warnings come in `status.warnings`, shaped like errors (CommandResult.addWarning).
+    const warnings = parsed.status?.warnings;
+    if (this.#onWarning && Array.isArray(warnings)) {
+      for (const w of warnings) {
+        if (w && typeof w === "object") {
+          this.#onWarning({ command: name, target: where, warning: w as ErrorDescriptor });
+        }
+      }
     }
     if (parsed.errors.length > 0 && !options.acceptPartial?.(parsed)) {
       const first = parsed.errors[0]!;
@@ -363,14 +412,33 @@ export function protocolError(command: string, message: string): SourceError {
 }
 
 /**
- * Reads a response body into one buffer sized by Content-Length when the server sends it.
- * Measured on 1 MB pages, `Response.arrayBuffer()` more than doubles the process's peak memory
- * (it accumulates and copies chunks); filling a buffer of the announced size does not.
+ * Upper bound of one decoded response body. A find page is at most page size × the 4 MB document
+ * limit; anything larger is not a Data API answer and is refused rather than buffered.
+ */
+export const MAX_RESPONSE_BYTES = 1 << 30;
+
+/** A response body over {@linkcode MAX_RESPONSE_BYTES} (not retried: it would be again). */
+class ResponseTooLargeError extends Error {}
+
+/**
+ * Reads a response body into one buffer sized by Content-Length when that is the size of what we
+ * read. Measured on 1 MB pages, `Response.arrayBuffer()` more than doubles the process's peak
+ * memory (it accumulates and copies chunks); filling a buffer of the announced size does not.
+ *
+ * A compressed response (a proxy or ingress honouring the `Accept-Encoding: gzip, br` Deno's fetch
+ * sends) is decompressed by fetch, which keeps the *compressed* Content-Length: then the length
+ * says nothing about the decoded size, and the body is gathered in chunks under the same cap.
  */
 async function readBody(res: Response): Promise<Uint8Array> {
-  const declared = Number(res.headers.get("content-length") ?? NaN);
   if (!res.body) return new Uint8Array(0);
-  if (Number.isSafeInteger(declared) && declared >= 0 && declared <= 1 << 30) {
+  const encoding = (res.headers.get("content-encoding") ?? "").trim().toLowerCase();
+  const declared = encoding === "" || encoding === "identity"
+    ? Number(res.headers.get("content-length") ?? NaN)
+    : NaN;
+  if (Number.isSafeInteger(declared) && declared >= 0) {
+    if (declared > MAX_RESPONSE_BYTES) {
+      throw new ResponseTooLargeError(`a response of ${declared} bytes`);
+    }
     const out = new Uint8Array(declared);
     let at = 0;
     for await (const chunk of res.body) {
@@ -383,5 +451,21 @@ async function readBody(res: Response): Promise<Uint8Array> {
     if (at !== declared) throw new Error(`response body ended after ${at} of ${declared} bytes`);
     return out;
   }
-  return new Uint8Array(await new Response(res.body).arrayBuffer());
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    size += chunk.byteLength;
+    if (size > MAX_RESPONSE_BYTES) {
+      throw new ResponseTooLargeError(`a response of more than ${MAX_RESPONSE_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }

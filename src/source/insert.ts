@@ -29,8 +29,11 @@ export interface BatchOutcome {
   /** Documents refused with DOCUMENT_ALREADY_EXISTS. */
   alreadyExisting: number;
   /**
-   * Of those, how many were in a request that had to be re-sent after a transient failure: they
-   * may have been written by the first attempt (restore settles this with a count).
+   * Of those, how many had been sent before in an attempt whose outcome is unknown (a request
+   * re-sent after a transient failure, or a document that failed with FAILED_COMPARE_AND_SET or
+   * a timeout) and whose stored bytes, read back, equal what was sent: that earlier attempt may
+   * have written them (restore settles this with a count). An `_id` whose stored bytes differ is
+   * not ours, whatever happened before: it stays a plain conflict.
    */
   alreadyExistingAfterRetry: number;
   failed: InsertFailure[];
@@ -81,6 +84,10 @@ export async function insertBatch(
   };
   let pending = docs.map((_, i) => i);
   let retried = false;
+  /** Documents some earlier attempt may have written. */
+  const uncertain = new Set<number>();
+  /** Uncertain documents that then answered DOCUMENT_ALREADY_EXISTS: read back before counting. */
+  const toCheck: number[] = [];
   for (let round = 0; pending.length > 0; round++) {
     const res = await client.command(
       target,
@@ -106,8 +113,9 @@ export async function insertBatch(
       const code = typeof err?.errorCode === "string" ? err.errorCode : r.status;
       if (code === "DOCUMENT_ALREADY_EXISTS") {
         outcome.alreadyExisting++;
-        if (retried || round > 0) outcome.alreadyExistingAfterRetry++;
+        if (retried || uncertain.has(i)) toCheck.push(i);
       } else if (RETRIABLE_ERROR_CODES.has(code) && round < DOCUMENT_RETRIES) {
+        uncertain.add(i);
         again.push(i);
       } else {
         const id = docs[i]!.id;
@@ -120,7 +128,60 @@ export async function insertBatch(
     });
     pending = again;
   }
+  if (toCheck.length > 0) {
+    outcome.alreadyExistingAfterRetry = await countStoredAsSent(
+      client,
+      target,
+      toCheck.map((i) => ({ id: docs[i]!.id, sent: bodies[i]! })),
+      options.signal,
+    );
+  }
   return outcome;
+}
+
+/** `_id`s per read-back `find` (the server's $in limit is 100; one page of 20 holds them). */
+const READ_BACK_CHUNK = 20;
+
+/**
+ * How many of `docs` the collection holds with exactly the bytes we sent (`find` by `_id`,
+ * projection `{"*": true}`, following `nextPageState`). The server stores a document as sent and
+ * answers it in the same compact form (which is how the snapshot got those bytes).
+ */
+async function countStoredAsSent(
+  client: DataApiClient,
+  target: { keyspace: string; collection: string },
+  docs: ReadonlyArray<{ id: Uint8Array | null; sent: Uint8Array }>,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const sentById = new Map<string, Uint8Array>();
+  for (const d of docs) if (d.id) sentById.set(decoder.decode(d.id), d.sent);
+  const ids = [...sentById.keys()];
+  let same = 0;
+  for (let k = 0; k < ids.length; k += READ_BACK_CHUNK) {
+    const inList = ids.slice(k, k + READ_BACK_CHUNK).join(",");
+    let pageState: string | null = null;
+    do {
+      const options: string = pageState === null ? "{}" : JSON.stringify({ pageState });
+      const res = await client.command(
+        target,
+        "find",
+        `{"find":{"filter":{"_id":{"$in":[${inList}]}},"projection":{"*":true},"options":${options}}}`,
+        { signal },
+      );
+      for (const doc of res.documents ?? []) {
+        const sent = doc.id ? sentById.get(decoder.decode(doc.id)) : undefined;
+        if (sent && equalBytes(sent, doc.bytes)) same++;
+      }
+      pageState = res.nextPageState || null;
+    } while (pageState !== null);
+  }
+  return same;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 interface DocumentResponse {

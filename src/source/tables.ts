@@ -10,22 +10,63 @@ import { NAME_PATTERN } from "../config/resolve.ts";
 import { type ColumnDesc, indexCreateCommand, tableColumns } from "../manifest/mod.ts";
 import type { CollectionInfo } from "./collections.ts";
 import { type DataApiClient, protocolError } from "./data_api.ts";
+import { SourceError } from "../errors.ts";
 
 /** Column keys createTable accepts; everything else (`apiSupport`, `definition`) is read-only. */
 const CREATE_COLUMN_KEYS = ["type", "keyType", "valueType", "udtName", "dimension", "service"];
 
 /**
+ * The tables of a keyspace, or why this server has none to offer: `listTables` itself unknown
+ * (COMMAND_UNKNOWN, servers that predate tables) or switched off (TABLE_FEATURE_NOT_ENABLED, HTTP
+ * 200, v1.0.18–v1.0.34 when the operator set `stargate.jsonapi.feature.flags.tables: false`:
+ * stargate/data-api src/main/java/io/stargate/sgv2/jsonapi/api/v1/KeyspaceResource.java,
+ * config/feature/ApiFeature.java). Only the answer to `listTables` means "no tables": a later
+ * command this server lacks (listIndexes before v1.0.19, listTypes before v1.0.30) is an error,
+ * never an empty result.
+ */
+export type TableListing =
+  | { tables: CollectionInfo[]; unavailable?: undefined }
+  | { tables?: undefined; unavailable: string };
+
+/** Error codes with which `listTables` says this server has no tables to offer. */
+const TABLES_UNAVAILABLE = new Set(["COMMAND_UNKNOWN", "TABLE_FEATURE_NOT_ENABLED"]);
+
+/**
  * Lists the tables of `keyspace`, each with a definition of `{columns, primaryKey, indexes,
- * types}` assembled from listTables, listIndexes and listTypes (all with explain).
+ * types}` assembled from listTables, listIndexes and (only when a column uses a user-defined
+ * type) listTypes, all with explain. Throws when the server has no tables (see
+ * {@linkcode listTablesOrWhyNot} for the caller that can go on without them).
  */
 export async function listTables(
   client: DataApiClient,
   keyspace: string,
   signal?: AbortSignal,
 ): Promise<CollectionInfo[]> {
-  const res = await client.simple({ keyspace }, { listTables: { options: { explain: true } } }, {
-    signal,
-  });
+  const listing = await listTablesOrWhyNot(client, keyspace, signal, true);
+  return listing.tables ?? [];
+}
+
+/** {@linkcode listTables}, but "this server has no tables" is an answer, not an error. */
+export async function listTablesOrWhyNot(
+  client: DataApiClient,
+  keyspace: string,
+  signal?: AbortSignal,
+  throwIfUnavailable = false,
+): Promise<TableListing> {
+  let res;
+  try {
+    res = await client.simple({ keyspace }, { listTables: { options: { explain: true } } }, {
+      signal,
+    });
+  } catch (e) {
+    if (
+      !throwIfUnavailable && e instanceof SourceError && e.errorCode !== undefined &&
+      TABLES_UNAVAILABLE.has(e.errorCode)
+    ) {
+      return { unavailable: e.message };
+    }
+    throw e;
+  }
   const tables = res.status?.tables;
   if (!Array.isArray(tables)) {
     throw protocolError(
@@ -33,30 +74,46 @@ export async function listTables(
       `listTables on keyspace ${keyspace} returned no status.tables`,
     );
   }
-  if (tables.length === 0) return [];
-  const typesRes = await client.simple(
-    { keyspace },
-    { listTypes: { options: { explain: true } } },
-    { signal },
+  const valid = (tables as Array<{ name?: unknown; definition?: Record<string, unknown> }>).map(
+    (t) => {
+      if (typeof t?.name !== "string" || !NAME_PATTERN.test(t.name) || !t.definition) {
+        throw protocolError(
+          "listTables",
+          `listTables on keyspace ${keyspace} returned an invalid table`,
+        );
+      }
+      return { name: t.name, definition: t.definition };
+    },
   );
-  const allTypes = Array.isArray(typesRes.status?.types)
-    ? typesRes.status.types as Array<Record<string, unknown>>
+  const usedTypes = valid.map((t) => usedTypeNames(t.definition));
+  const anyUdt = usedTypes.some((u) => u.size > 0);
+  const allTypes = anyUdt
+    ? await describeCommand(
+      client,
+      keyspace,
+      undefined,
+      "listTypes",
+      "types",
+      `tables ${
+        valid.filter((_, i) => usedTypes[i]!.size > 0).map((t) => t.name).join(", ")
+      } use user-defined types`,
+      "v1.0.30",
+      signal,
+    )
     : [];
   const out: CollectionInfo[] = [];
-  for (const t of tables as Array<{ name?: unknown; definition?: Record<string, unknown> }>) {
-    if (typeof t?.name !== "string" || !NAME_PATTERN.test(t.name) || !t.definition) {
-      throw protocolError(
-        "listTables",
-        `listTables on keyspace ${keyspace} returned an invalid table`,
-      );
-    }
-    const idx = await client.simple(
-      { keyspace, collection: t.name },
-      { listIndexes: { options: { explain: true } } },
-      { signal },
+  for (const [i, t] of valid.entries()) {
+    const indexes = await describeCommand(
+      client,
+      keyspace,
+      t.name,
+      "listIndexes",
+      "indexes",
+      `table ${t.name} needs its indexes described`,
+      "v1.0.19",
+      signal,
     );
-    const indexes = Array.isArray(idx.status?.indexes) ? idx.status.indexes : [];
-    const used = usedTypeNames(t.definition);
+    const used = usedTypes[i]!;
     out.push({
       keyspace,
       name: t.name,
@@ -69,7 +126,60 @@ export async function listTables(
       },
     });
   }
-  return out;
+  return { tables: out };
+}
+
+/**
+ * Runs a describing command (listIndexes, listTypes) with explain and returns its list. A server
+ * that does not know the command cannot describe these tables: that is an error naming the
+ * version that added it, never "no indexes" or "no tables".
+ */
+async function describeCommand(
+  client: DataApiClient,
+  keyspace: string,
+  table: string | undefined,
+  command: "listIndexes" | "listTypes",
+  field: "indexes" | "types",
+  why: string,
+  since: string,
+  signal: AbortSignal | undefined,
+): Promise<Array<Record<string, unknown>>> {
+  let res;
+  try {
+    res = await client.simple(
+      table === undefined ? { keyspace } : { keyspace, collection: table },
+      { [command]: { options: { explain: true } } },
+      { signal },
+    );
+  } catch (e) {
+    if (e instanceof SourceError && e.errorCode === "COMMAND_UNKNOWN") {
+      throw new SourceError(
+        `keyspace ${keyspace}: ${why}, but this Data API has no ${command} (added in server ${since}); astrabak cannot describe ${
+          table === undefined ? "them" : "it"
+        } exactly`,
+        {
+          kind: "command",
+          command,
+          errorCode: "COMMAND_UNSUPPORTED_BY_SERVER",
+          retriable: false,
+          hint:
+            `upgrade the Data API to ${since} or later, or back up collections only with --kind collections`,
+          cause: e,
+        },
+      );
+    }
+    throw e;
+  }
+  const list = res.status?.[field];
+  if (!Array.isArray(list)) {
+    throw protocolError(
+      command,
+      `${command} on ${
+        table === undefined ? `keyspace ${keyspace}` : `${keyspace}.${table}`
+      } returned no status.${field}`,
+    );
+  }
+  return list as Array<Record<string, unknown>>;
 }
 
 /** Names of the user-defined types a table's columns refer to (also inside collections). */
@@ -97,7 +207,27 @@ export async function createTableFromDefinition(
   signal?: AbortSignal,
 ): Promise<void> {
   await createTypesOf(client, keyspace, definition, signal);
-  await client.simple({ keyspace }, createTableCommand(name, definition), { signal });
+  // ifNotExists stays false: an existing table must not pass as "created". But a retried
+  // create whose first answer was lost meets the table it made (CANNOT_ADD_EXISTING_TABLE,
+  // stargate/data-api errors.yaml from v1.0.19): that is success when the table there now is
+  // exactly the one asked for.
+  let attempts = 0;
+  try {
+    await client.simple({ keyspace }, createTableCommand(name, definition), {
+      signal,
+      onAttempt: (a) => (attempts = a),
+    });
+  } catch (e) {
+    if (
+      !(attempts > 1 && e instanceof SourceError && e.errorCode === "CANNOT_ADD_EXISTING_TABLE")
+    ) throw e;
+    const there = (await listTables(client, keyspace, signal)).find((t) => t.name === name);
+    if (
+      !there ||
+      canonical(creatableColumns(there.definition)) !== canonical(creatableColumns(definition)) ||
+      canonical(there.definition.primaryKey) !== canonical(definition.primaryKey)
+    ) throw e;
+  }
   for (const idx of (definition.indexes as Array<Record<string, unknown>> | undefined) ?? []) {
     const command = indexCreateCommand(idx.indexType);
     if (!command) {
@@ -149,16 +279,35 @@ export function createTableCommand(
   name: string,
   definition: Record<string, unknown>,
 ): Record<string, unknown> {
-  const columns = Object.fromEntries(
-    Object.entries(tableColumns(definition)).map(([c, d]) => [c, creatable(d)]),
-  );
   return {
     createTable: {
       name,
-      definition: { columns, primaryKey: definition.primaryKey },
+      definition: { columns: creatableColumns(definition), primaryKey: definition.primaryKey },
       options: { ifNotExists: false },
     },
   };
+}
+
+/** The columns of a definition as createTable accepts them. */
+function creatableColumns(definition: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(tableColumns(definition)).map(([c, d]) => [c, creatable(d)]),
+  );
+}
+
+/** JSON with object keys sorted (column order and key order carry no meaning here). */
+function canonical(v: unknown): string {
+  return JSON.stringify(
+    v,
+    (_k, x) =>
+      x && typeof x === "object" && !Array.isArray(x)
+        ? Object.fromEntries(
+          Object.entries(x as Record<string, unknown>).sort(([a], [b]) =>
+            a < b ? -1 : a > b ? 1 : 0
+          ),
+        )
+        : x,
+  );
 }
 
 /** A column description as createTable accepts it (nested key/value types too). */
@@ -173,12 +322,17 @@ function creatable(c: ColumnDesc | string): ColumnDesc | string {
   return out as ColumnDesc;
 }
 
-/** Drops a table (`dropTable`). */
+/**
+ * Drops a table (`dropTable` with `ifExists`, stargate/data-api DropTableCommand.java from
+ * v1.0.19): a retry after a drop whose answer was lost must not fail on CANNOT_DROP_UNKNOWN_TABLE.
+ */
 export async function dropTable(
   client: DataApiClient,
   keyspace: string,
   name: string,
   signal?: AbortSignal,
 ) {
-  await client.simple({ keyspace }, { dropTable: { name } }, { signal });
+  await client.simple({ keyspace }, { dropTable: { name, options: { ifExists: true } } }, {
+    signal,
+  });
 }

@@ -125,7 +125,7 @@ Deno.test("backup: nasty values survive exactly (numbers, EJSON, key order, unic
 });
 
 Deno.test("backup: $vector is read with projection {'*': true}; the default projection would lose it", async () => {
-  await using t = await setup();
+  await using t = await setup({ pageSize: 20 });
   seedSample(t.api.store, { articles: 25, dimension: 8 });
   const r = await runCli(["backup", "--out", t.out, "--collections", "articles"], {
     dir: t.dir,

@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { FakeDataApi } from "../fakes/data_api/server.ts";
+import { parseTree } from "../fakes/data_api/json_tree.ts";
+import { fakeEmbedding } from "../fakes/data_api/store.ts";
 import { NASTY_DOCS } from "../fakes/data_api/sample_data.ts";
 import { copyDir, editManifest, flipByte, makeSnapshot } from "../support/snapshots.ts";
 import { fakeEnv, NOT_A_KEYSPACE, runCli } from "./run_cli.ts";
@@ -393,6 +395,92 @@ Deno.test("restore: transient Data API errors in HTTP 200 are retried, per reque
   assert.deepEqual(docsOf(t.target, "articles"), await snapshotLines(snap.snapshot, "articles"));
 });
 
+Deno.test("restore: writes of unknown outcome are retried and read back (FAILED_COMPARE_AND_SET, old servers' codes)", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 40, dimension: 4 } });
+  // 3 documents written although the answer says the outcome is unknown; then 2 that a server
+  // before v1.0.35 reports with its driver-timeout code (not written).
+  t.target.faults.add({
+    command: "insertMany",
+    action: { kind: "documentError", errorCode: "FAILED_COMPARE_AND_SET", count: 3, applied: true },
+  });
+  t.target.faults.add({
+    command: "insertMany",
+    action: { kind: "documentError", errorCode: "SERVER_DRIVER_TIMEOUT", count: 2 },
+  });
+  const r = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--batch-size",
+    "10",
+    "--concurrency",
+    "1",
+    "--json",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(t.target.faults.usage(), [1, 1]);
+  const c = JSON.parse(r.stdout).collections[0];
+  assert.deepEqual([c.inserted, c.already_present, c.refused, c.count_after], [40, 0, 0, 40]);
+  // The 3 answered DOCUMENT_ALREADY_EXISTS on the retry and were read back by _id.
+  assert.ok(t.target.requestsOf("find", "articles").some((q) => q.body.includes('"$in"')));
+  assert.deepEqual(docsOf(t.target, "articles"), await snapshotLines(snap.snapshot, "articles"));
+});
+
+Deno.test("restore: an _id that exists with other bytes after an uncertain write is a conflict, not ours", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 10, dimension: 4 } });
+  // The first document's write times out (outcome unknown: a timeout was always retried); before the retry someone else
+  // writes another document under the same _id.
+  t.target.faults.add({
+    command: "insertMany",
+    action: { kind: "documentError", errorCode: "TIMEOUT_WRITING_DATA", count: 1 },
+  });
+  t.target.faults.add({
+    command: "insertMany",
+    action: {
+      kind: "run",
+      fn: () => {
+        const sent = JSON.parse(t.target.requestsOf("insertMany", "articles")[0]!.body) as {
+          insertMany: { documents: Array<{ _id: unknown }> };
+        };
+        const id = JSON.stringify(sent.insertMany.documents[0]!._id);
+        t.target.store.keyspace(KS).get("articles")!.insert(
+          parseTree(`{"_id":${id},"other":true}`),
+          fakeEmbedding,
+        );
+      },
+    },
+  });
+  const r = await restore(t, [snap.snapshot, "--collections", "articles", "--json"]);
+  assert.equal(r.code, 2, r.stderr);
+  const c = JSON.parse(r.stdout).collections[0];
+  assert.equal(c.refused, 0);
+  assert.equal(c.status, "failed");
+  assert.match(c.error, /reported 1 _ids as existing \(was something else writing to it\?\)/);
+});
+
+Deno.test("restore: collection DDL whose answer was lost is not failed by our own retry", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 10, dimension: 4 } });
+  assert.equal((await restore(t, [snap.snapshot, "--collections", "articles"])).code, 0);
+  // deleteCollection is DROP TABLE IF EXISTS and createCollection is idempotent for equal
+  // options (DeleteCollectionCollectionOperation.java, CreateCollectionOperation.java).
+  for (const command of ["deleteCollection", "createCollection"]) {
+    t.target.faults.add({ command, action: { kind: "drop" } });
+  }
+  const r = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "articles",
+    "--if-exists",
+    "replace",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(t.target.faults.usage(), [1, 1]);
+  assert.deepEqual(docsOf(t.target, "articles"), await snapshotLines(snap.snapshot, "articles"));
+});
+
 Deno.test("restore: only the keyspaces being written to must exist on the target", async () => {
   await using t = await setup();
   const snap = await makeSnapshot(t.dir, { sample: { articles: 5, dimension: 4 } });
@@ -417,7 +505,11 @@ Deno.test("restore: insertMany batches stay under 4 MB whatever --batch-size say
   const snap = await makeSnapshot(t.dir, {
     sample: { articles: 1, dimension: 4 },
     prepare: (api) => {
-      api.store.createCollection(KS, "big", { vector: { dimension: 4 } });
+      // Strings over 8000 bytes are refused where indexed (DocumentShredder.java).
+      api.store.createCollection(KS, "big", {
+        vector: { dimension: 4 },
+        indexing: { deny: ["text"] },
+      });
       api.store.seedSynthetic(KS, "big", { count: 120, dimension: 4, textBytes: 100_000 });
     },
   });

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_SANDBOX, runFlags, type Sandbox } from "../../src/cli/permissions.ts";
 import { FAKE_TOKEN, FakeDataApi } from "../fakes/data_api/server.ts";
+import { type ProfileName, PROFILES } from "../fakes/data_api/profiles.ts";
 
 /** Repository root (where main.ts and deno.json are). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -79,7 +80,8 @@ export function fakeEnv(
 ): Record<string, string> {
   return {
     ASTRA_DB_API_ENDPOINT: api.url,
-    ASTRA_DB_ENVIRONMENT: "hcd",
+    // A fake playing Astra (profile astra) serves Astra's path prefix.
+    ASTRA_DB_ENVIRONMENT: api.options.apiPath === "/api/json/v1" ? "astra" : "hcd",
     ASTRA_DB_KEYSPACE: "default_keyspace",
     ASTRA_DB_APPLICATION_TOKEN: FAKE_TOKEN,
     ...extra,
@@ -109,8 +111,11 @@ export async function readData(path: string): Promise<string> {
  * A fake Data API plus a scratch directory (`out` is where backups go), both removed on dispose:
  * `await using t = await withFakeDataApi()`.
  */
-export async function withFakeDataApi(options: Parameters<typeof FakeDataApi.start>[0] = {}) {
-  const api = await FakeDataApi.start(options);
+export async function withFakeDataApi(
+  options: Parameters<typeof FakeDataApi.start>[0] & { profile?: ProfileName } = {},
+) {
+  const { profile: name, ...rest } = options;
+  const api = await FakeDataApi.start(name ? { ...PROFILES[name].options, ...rest } : rest);
   const dir = await Deno.makeTempDir({ prefix: "astrabak-e2e-" });
   return {
     api,

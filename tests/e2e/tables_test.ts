@@ -269,3 +269,100 @@ Deno.test("tables: a table the Data API cannot recreate is backed up with a warn
     "the others were restored",
   );
 });
+
+Deno.test("tables: DDL whose answer was lost is not failed by our own retry (drop, create)", async () => {
+  await using t = await setup();
+  const { snapshot } = await backup(t, "--kind", "tables");
+  const env = fakeEnv(t.target, { ASTRA_DB_KEYSPACE: NOT_A_KEYSPACE });
+  assert.equal((await runCli(["restore", snapshot], { dir: t.dir, env })).code, 0);
+  // Each DDL command is applied, but its answer breaks off mid-body: the client retries it.
+  for (
+    const command of ["dropTable", "createTable", "createType", "createIndex", "createVectorIndex"]
+  ) {
+    t.target.faults.add({ command, action: { kind: "drop" } });
+  }
+  const r = await runCli([
+    "restore",
+    snapshot,
+    "--collections",
+    "products",
+    "--if-exists",
+    "replace",
+    "--json",
+  ], { dir: t.dir, env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(t.target.faults.usage(), [1, 1, 1, 1, 1]);
+  assert.equal(JSON.parse(r.stdout).collections[0].count_after, 60);
+  assert.equal(
+    t.target.store.tableDefinition(KS, "products"),
+    t.source.store.tableDefinition(KS, "products"),
+  );
+});
+
+Deno.test("tables: a server with the tables feature off gives a complete collections snapshot that says so", async () => {
+  await using t = await setup();
+  // v1.0.18–v1.0.34 with stargate.jsonapi.feature.flags.tables: false (KeyspaceResource.java).
+  t.source.faults.add({
+    command: "listTables",
+    times: Infinity,
+    action: {
+      kind: "error",
+      errorCode: "TABLE_FEATURE_NOT_ENABLED",
+      message: "API Table feature is not enabled",
+    },
+  });
+  const r = await runCli(["backup", "--out", t.out, "--json"], {
+    dir: t.dir,
+    env: fakeEnv(t.source),
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.match(
+    r.stderr,
+    /WARN .*keyspace default_keyspace: tables not backed up: .*TABLE_FEATURE_NOT_ENABLED/,
+  );
+  const m = parseManifest(await Deno.readFile(join(report.snapshot, "manifest.json")), "m");
+  assert.ok(m.collections.every((c) => c.kind === "collection"));
+  assert.match(m.warnings?.join("\n") ?? "", /default_keyspace: tables not backed up/);
+  assert.equal(m.backup_format_version, 3);
+  // --kind tables cannot be served at all: exit 1, nothing written.
+  const tables = await runCli(["backup", "--out", join(t.dir, "t2"), "--kind", "tables"], {
+    dir: t.dir,
+    env: fakeEnv(t.source),
+  });
+  assert.equal(tables.code, 1, tables.stderr);
+  assert.match(
+    tables.stderr,
+    /tables are not available on this Data API.*TABLE_FEATURE_NOT_ENABLED/,
+  );
+});
+
+Deno.test("tables: a server without listIndexes/listTypes never turns into 'no tables'", async () => {
+  await using t = await setup();
+  // v1.0.19–v1.0.29 have no listTypes; products uses a user-defined type.
+  t.source.faults.add({
+    command: "listTypes",
+    times: Infinity,
+    action: {
+      kind: "error",
+      errorCode: "COMMAND_UNKNOWN",
+      message: 'Provided command unknown: "listTypes"',
+    },
+  });
+  const r = await runCli(["backup", "--out", t.out], { dir: t.dir, env: fakeEnv(t.source) });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /products.*use user-defined types, but this Data API has no listTypes \(added in server v1\.0\.30\)/,
+  );
+  // Without a table that uses a type, listTypes is never asked.
+  t.source.store.dropTable(KS, "products");
+  const ok = await runCli(["backup", "--out", t.out, "--json"], {
+    dir: t.dir,
+    env: fakeEnv(t.source),
+  });
+  assert.equal(ok.code, 0, ok.stderr);
+  const names = JSON.parse(ok.stdout).collections.map((c: { name: string }) => c.name);
+  assert.ok(names.includes("audit_log") && !names.includes("products"), names.join());
+  assert.equal(t.source.requestsOf("listTypes").length, 1, "asked once, for products");
+});

@@ -133,6 +133,24 @@ const TABLE: Record<string, { family: "REQUEST" | "SERVER"; scope: string; title
     title: "Invalid createCollection field",
   },
   TOO_MANY_COLLECTIONS: { family: "REQUEST", scope: "SCHEMA", title: "Too many collections" },
+  // DatabaseException (family SERVER, scope DATABASE): stargate/data-api errors.yaml
+  FAILED_COMPARE_AND_SET: {
+    family: "SERVER",
+    scope: "DATABASE",
+    title: "Failed database Compare and Set operation",
+  },
+  FAILED_CONCURRENT_OPERATIONS: {
+    family: "SERVER",
+    scope: "DATABASE",
+    title: "Failed to complete concurrent operations on the database",
+  },
+  // ErrorCodeV1 (servers up to v1.0.34): title is the code's description
+  TABLE_FEATURE_NOT_ENABLED: {
+    family: "REQUEST",
+    scope: "",
+    title: "API Table feature is not enabled",
+  },
+  SERVER_DRIVER_TIMEOUT: { family: "SERVER", scope: "", title: "Driver timeout" },
   UNKNOWN_KEYSPACE: {
     family: "REQUEST",
     scope: "SCHEMA",
@@ -382,6 +400,7 @@ const TABLE: Record<string, { family: "REQUEST" | "SERVER"; scope: string; title
     scope: "WARNING",
     title: "Zero operations provided in query filter",
   },
+  DEPRECATED_COMMAND: { family: "REQUEST", scope: "WARNING", title: "Deprecated command" },
   INVALID_DATABASE_QUERY: {
     family: "SERVER",
     scope: "DATABASE",

@@ -23,9 +23,13 @@ export type FaultAction =
   /**
    * insertMany only: the first `count` documents of the request fail with `errorCode` (not
    * inserted) in `documentResponses`/`errors[]`, the rest are inserted, as a database timing out
-   * on some writes answers.
+   * on some writes answers. With `applied`, those documents are written all the same, as when a
+   * lightweight-transaction write times out after the database applied it (FAILED_COMPARE_AND_SET:
+   * "unable to determine if the operation was successful", stargate/data-api errors.yaml).
    */
-  | { kind: "documentError"; errorCode: string; count: number }
+  | { kind: "documentError"; errorCode: string; count: number; applied?: boolean }
+  /** Answer normally, with this warning added to `status.warnings` (CommandResult.addWarning). */
+  | { kind: "warning"; errorCode: string; message: string }
   /** Run a callback (for example drop the collection) before answering normally. */
   | { kind: "run"; fn: () => void };
 

@@ -48,14 +48,41 @@ export const FAKE_TOKEN =
 export interface FakeDataApiOptions {
   /** Port to listen on (default 0: any free port). */
   port?: number;
-  /** Documents per `find` page (the real server: 20 up to v1.0.46, 50 after). Default 20. */
+  /**
+   * Documents per `find` page. Default: what `serverVersion` has, 20 up to v1.0.46 and 50 from
+   * v1.0.47 (stargate/data-api config/OperationsConfig.java defaultPageSize; commit b0715dfa9).
+   */
   pageSize?: number;
-  /** Rows per `find` page on tables (the server's table-read profile: 50). Default 50. */
+  /**
+   * Rows per `find` page on tables. Default: what `serverVersion` has, 20 up to v1.0.46 and 50
+   * from v1.0.47 (src/main/resources/application.conf, profile table-read,
+   * basic.request.page-size).
+   */
   tablePageSize?: number;
   /** Accepted `Token` header values. Default [FAKE_TOKEN]. */
   tokens?: string[];
   /** Server version; before 1.0.41 a missing collection is COLLECTION_NOT_EXIST. Default 1.0.50. */
   serverVersion?: string;
+  /**
+   * Commands this server does not have: COMMAND_UNKNOWN (api/configuration/
+   * CommandObjectMapperHandler.java handleUnknownTypeId), e.g. listIndexes before v1.0.19 and
+   * the type commands before v1.0.30 (api/model/command/CommandName.java at each tag).
+   */
+  unknownCommands?: readonly string[];
+  /**
+   * The tables feature flag (v1.0.18–v1.0.34: stargate.jsonapi.feature.flags.tables, off by
+   * default, config/feature/ApiFeature.java). When false, table commands and commands on tables
+   * answer TABLE_FEATURE_NOT_ENABLED in HTTP 200 (api/v1/KeyspaceResource.java,
+   * CollectionResource.java). Default true.
+   */
+  tablesEnabled?: boolean;
+  /**
+   * Servers up to v1.0.34 answer with the HTTP status of the first error that has one
+   * (CommandResult.toRestResponse; exception/mappers/ThrowableToErrorMapper.java gives driver
+   * failures 502/504/500), so one document's driver timeout turns a whole insertMany into an
+   * HTTP 504 that still carries documentResponses. Default false (later servers: 200).
+   */
+  legacyErrorStatus?: boolean;
   /** insertMany document limit (max-document-insert-count). Default 100. */
   maxInsertCount?: number;
   /** Added latency per request in ms (benchmarks). Default 0. */
@@ -75,6 +102,13 @@ export interface FakeDataApiOptions {
    * with `store`.
    */
   features?: Omit<FakeStoreOptions, "keyspaces" | "serverVersion">;
+  /**
+   * Answer gzip-compressed (`Content-Encoding: gzip`, Content-Length of the compressed bytes)
+   * whenever the request accepts gzip, as a compressing proxy or ingress in front of the server
+   * does (Quarkus itself does not compress: stargate/data-api src/main/resources/application.yaml
+   * sets no quarkus.http.enable-compression). Default false.
+   */
+  gzipResponses?: boolean;
   store?: FakeStore;
 }
 
@@ -105,7 +139,7 @@ export class FakeDataApi {
   #server!: Deno.HttpServer<Deno.NetAddr>;
   #held = new HeldRequests();
   /** The documentError fault of the request being dispatched (dispatch is synchronous). */
-  #documentFault: { errorCode: string; count: number } | undefined;
+  #documentFault: { errorCode: string; count: number; applied?: boolean } | undefined;
 
   private constructor(options: FakeDataApiOptions) {
     this.options = options;
@@ -115,8 +149,11 @@ export class FakeDataApi {
         ...(options.serverVersion ? { serverVersion: options.serverVersion } : {}),
       });
     this.tokens = new Set(options.tokens ?? [FAKE_TOKEN]);
-    this.pageSize = options.pageSize ?? 20;
-    this.tablePageSize = options.tablePageSize ?? 50;
+    const defaultPageSize = versionBefore(options.serverVersion ?? DEFAULT_VERSION, "1.0.47")
+      ? 20
+      : 50;
+    this.pageSize = options.pageSize ?? defaultPageSize;
+    this.tablePageSize = options.tablePageSize ?? defaultPageSize;
     this.latencyMs = options.latencyMs ?? 0;
   }
 
@@ -209,7 +246,10 @@ export class FakeDataApi {
         401,
       );
     }
-    if (!(req.headers.get("content-type") ?? "").startsWith("application/json")) {
+    // A request without Content-Type is taken as JSON (what astra-db-ts's own fetch tests send
+    // to the real server); a different type is refused with 415.
+    const contentType = req.headers.get("content-type");
+    if (contentType !== null && !contentType.startsWith("application/json")) {
       return errorResponse(
         apiError(
           "UNSUPPORTED_CONTENT_TYPE",
@@ -240,8 +280,16 @@ export class FakeDataApi {
       if (!(e instanceof FakeApiError)) throw e;
       return errorResponse(e.descriptor, e.httpStatus);
     }
+    if (fault?.kind === "warning") {
+      body = withWarning(body, apiError(fault.errorCode, fault.message));
+    }
     if (fault?.kind === "truncate") return jsonResponse(body.slice(0, Math.floor(body.length / 2)));
     if (fault?.kind === "drop") return droppedResponse(body);
+    const status = this.options.legacyErrorStatus ? legacyStatus(body) : 200;
+    if (status !== 200) return jsonResponse(body, status);
+    if (this.options.gzipResponses && /\bgzip\b/i.test(req.headers.get("accept-encoding") ?? "")) {
+      return await gzipResponse(body);
+    }
     return jsonResponse(body);
   }
 
@@ -264,7 +312,7 @@ export class FakeDataApi {
       case "error":
         return errorResponse(
           apiError(fault.errorCode, fault.message ?? `injected ${fault.errorCode}`),
-          200,
+          this.options.legacyErrorStatus ? LEGACY_ERROR_STATUS[fault.errorCode] ?? 200 : 200,
         );
       case "run":
         fault.fn();
@@ -275,8 +323,17 @@ export class FakeDataApi {
   }
 
   #dispatch(command: string, args: JNode, keyspace?: string, collection?: string): string {
+    if (this.options.unknownCommands?.includes(command)) throw unknownCommand(command);
     if (args.t !== "obj") {
       throw new FakeApiError("REQUEST_NOT_JSON", `Command '${command}' must be an object.`);
+    }
+    if (this.options.tablesEnabled === false) {
+      const onTable = collection !== undefined && keyspace !== undefined &&
+        !this.store.keyspace(keyspace).has(collection) &&
+        this.store.table(keyspace, collection) !== undefined;
+      if (onTable || (collection === undefined && TABLE_ONLY_KEYSPACE_COMMANDS.has(command))) {
+        throw new FakeApiError("TABLE_FEATURE_NOT_ENABLED", "API Table feature is not enabled");
+      }
     }
     if (keyspace === undefined) return this.#general(command, args);
     if (collection === undefined) return this.#keyspaceCommand(command, args, keyspace);
@@ -285,14 +342,18 @@ export class FakeDataApi {
     const table = coll ? undefined : this.store.table(keyspace, collection);
     if (table) {
       return tableCommand(
-        { pageSize: this.tablePageSize, maxInsertCount: this.options.maxInsertCount ?? 100 },
+        {
+          pageSize: this.tablePageSize,
+          maxInsertCount: this.options.maxInsertCount ?? 100,
+          omitNullPageState: this.options.omitNullPageState ?? false,
+        },
         command,
         args,
         table,
       );
     }
     if (!coll) {
-      const legacy = versionBefore(this.options.serverVersion ?? "1.0.50", "1.0.41");
+      const legacy = versionBefore(this.options.serverVersion ?? DEFAULT_VERSION, "1.0.41");
       throw legacy
         ? new FakeApiError(
           "COLLECTION_NOT_EXIST",
@@ -309,6 +370,22 @@ export class FakeDataApi {
   }
 
   #general(command: string, args: JNode): string {
+    // The old *Namespace* commands still work, with a DEPRECATED_COMMAND warning and, for
+    // findNamespaces, `status.namespaces` (api/model/command/DeprecatedCommand.java,
+    // operation/keyspaces/FindKeyspacesOperation.java, errors.yaml scope WARNING).
+    const renamed = DEPRECATED_NAMESPACE_COMMANDS[command];
+    if (renamed !== undefined) {
+      const body = command === "findNamespaces"
+        ? JSON.stringify({ status: { namespaces: [...this.store.keyspaces.keys()] } })
+        : this.#general(renamed, args);
+      return withWarning(
+        body,
+        apiError(
+          "DEPRECATED_COMMAND",
+          `A deprecated command was used, it may still be used but will be removed in future releases.\n\nThe deprecated command is: ${command}.\nThe new command to use is: ${renamed}.\n\nPlease check the documentation for the new command and update your code.`,
+        ),
+      );
+    }
     switch (command) {
       case "findEmbeddingProviders":
       case "findRerankingProviders":
@@ -321,6 +398,16 @@ export class FakeDataApi {
           throw new FakeApiError(
             "COMMAND_FIELD_VALUE_INVALID",
             "Command field 'name' value not valid.",
+          );
+        }
+        // service/schema/naming/SchemaObjectNamingRule.java: \w+, at most 48 characters
+        // (servers before v1.0.2x: @Pattern/@Size on CreateKeyspaceCommand.name).
+        if (!/^\w{1,48}$/.test(name.v)) {
+          throw new FakeApiError(
+            "UNSUPPORTED_SCHEMA_NAME",
+            `The command attempted to create a keyspace with a name that is not supported.\n\nThe supported keyspace names must not be empty, more than 48 characters long, or contain non-alphanumeric-underscore characters.\nThe command used the unsupported keyspace name: '${name.v}'.\n\nResend the command using a supported keyspace name.`,
+            200,
+            "SCHEMA",
           );
         }
         if (!this.store.keyspaces.has(name.v)) this.store.keyspaces.set(name.v, new Map());
@@ -555,6 +642,7 @@ export class FakeDataApi {
       }
       try {
         if (injected && i < injected.count) {
+          if (injected.applied) c.insert(doc, fakeEmbedding);
           throw new FakeApiError(injected.errorCode, `injected ${injected.errorCode}`);
         }
         const stored = c.insert(doc, fakeEmbedding);
@@ -640,6 +728,55 @@ const RERANKING_PROVIDERS: typeof EMBEDDING_PROVIDERS = {
   },
 };
 
+/** HTTP statuses of the ErrorCodeV1 driver errors (ThrowableToErrorMapper.java, v1.0.18–v1.0.34). */
+const LEGACY_ERROR_STATUS: Readonly<Record<string, number>> = {
+  SERVER_DRIVER_TIMEOUT: 504,
+  SERVER_NO_NODE_AVAILABLE: 502,
+  SERVER_CLOSED_CONNECTION: 502,
+  SERVER_READ_FAILED: 502,
+  SERVER_DRIVER_FAILURE: 500,
+  SERVER_COORDINATOR_FAILURE: 500,
+  SERVER_QUERY_CONSISTENCY_FAILURE: 500,
+  SERVER_QUERY_EXECUTION_FAILURE: 500,
+};
+
+/** The status an old server gives a response body: its first error's, else 200. */
+function legacyStatus(body: string): number {
+  if (!body.includes('"errors":[')) return 200;
+  const errors = (JSON.parse(body) as { errors?: Array<{ errorCode?: string }> }).errors ?? [];
+  for (const e of errors) {
+    const status = LEGACY_ERROR_STATUS[e.errorCode ?? ""];
+    if (status !== undefined) return status;
+  }
+  return 200;
+}
+
+/** Deprecated general commands and what replaced them (CommandName.java). */
+const DEPRECATED_NAMESPACE_COMMANDS: Readonly<Record<string, string>> = {
+  findNamespaces: "findKeyspaces",
+  createNamespace: "createKeyspace",
+  dropNamespace: "dropKeyspace",
+};
+
+/** The version the fake plays unless told otherwise. */
+export const DEFAULT_VERSION = "1.0.50";
+
+/**
+ * Keyspace-level commands that are table-only (the server's TableOnlyCommand): refused with
+ * TABLE_FEATURE_NOT_ENABLED when the tables feature is off.
+ */
+const TABLE_ONLY_KEYSPACE_COMMANDS = new Set([
+  "createTable",
+  "dropTable",
+  "listTables",
+  "alterTable",
+  "createType",
+  "dropType",
+  "listTypes",
+  "alterType",
+  "dropIndex",
+]);
+
 /** The Data API's HTTP body limit (20 MiB). */
 const MAX_BODY_BYTES = 20 * 1024 * 1024;
 
@@ -649,6 +786,38 @@ function unknownCommand(command: string): FakeApiError {
 
 function jsonResponse(body: string, status = 200): Response {
   return new Response(body, { status, headers: { "content-type": "application/json" } });
+}
+
+/** `body` with one more entry in `status.warnings` (numbers elsewhere kept verbatim). */
+function withWarning(body: string, warning: FakeError): string {
+  const root = parseTree(body, 1000) as { t: "obj"; m: Array<[string, JNode]> };
+  const w = parseTree(JSON.stringify(warning));
+  let status = get(root, "status");
+  if (!status) {
+    status = { t: "obj", m: [] };
+    root.m.push(["status", status]);
+  }
+  const members = (status as { m: Array<[string, JNode]> }).m;
+  const list = get(status, "warnings");
+  if (list && list.t === "arr") list.a.push(w);
+  else members.push(["warnings", { t: "arr", a: [w] }]);
+  return stringifyTree(root);
+}
+
+/** A JSON answer as a compressing proxy sends it: gzip bytes, their length as Content-Length. */
+async function gzipResponse(body: string): Promise<Response> {
+  const gz = new Uint8Array(
+    await new Response(
+      new Blob([body]).stream().pipeThrough(new CompressionStream("gzip")),
+    ).arrayBuffer(),
+  );
+  return new Response(gz, {
+    headers: {
+      "content-type": "application/json",
+      "content-encoding": "gzip",
+      "content-length": String(gz.byteLength),
+    },
+  });
 }
 
 function errorResponse(e: FakeError, status: number): Response {
@@ -746,7 +915,6 @@ function encodePageState(coll: string, last: StoredDoc, served: number): string 
     o: last.order,
     id: last.idKey,
     n: served,
-    r: Math.random().toString(36).slice(2, 8),
   });
   return btoa(String.fromCharCode(...new TextEncoder().encode(json)));
 }

@@ -20,6 +20,7 @@ import {
 import { get, type JNode, parseTree, stringifyTree } from "./json_tree.ts";
 import { seedTables } from "./sample_data.ts";
 import { FAKE_TOKEN, FakeDataApi } from "./server.ts";
+import { profile } from "./profiles.ts";
 
 async function withFake(
   fn: (api: FakeDataApi) => Promise<void>,
@@ -103,7 +104,8 @@ Deno.test("fake: insertMany is chunked by the client and the default projection 
     assert.ok(all.every((d) => d.$vector !== undefined), "{'*': true} returns $vector");
     const first = all.find((d) => d._id === "d7");
     assert.deepEqual([...first!.$vector!.asArray()], [0.5, 0.25, 7]);
-    assert.equal(api.requestsOf("find").length, 12, "two scans of 120 documents at page size 20");
+    // The default server version (1.0.50) pages by 50, as the server does from v1.0.47.
+    assert.equal(api.requestsOf("find").length, 6, "two scans of 120 documents at page size 50");
   });
 });
 
@@ -561,7 +563,7 @@ Deno.test("fake tables: find returns the server's value encodings byte for byte"
     );
     const order = (doc as { m: Array<[string, JNode]> }).m.map(([k]) => k);
     assert.notDeepEqual(order, Object.keys(expected), "columns are not in definition order");
-    assert.equal(at(found, "data.nextPageState"), undefined, "no nextPageState on the last page");
+    assert.equal(at(found, "data.nextPageState"), "null", "nextPageState null on the last page");
     assert.equal(
       at(found, "status.projectionSchema.m"),
       '{"type":"map","keyType":"int","valueType":"text"}',
@@ -1177,4 +1179,138 @@ Deno.test("fake: findEmbeddingProviders and findRerankingProviders list supporte
   await withFake(async (api) => {
     assert.match((await raw(api, "", { findRerankingProviders: {} })).text, /COMMAND_UNKNOWN/);
   }, { serverVersion: "1.0.22" });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Fidelity to the server source where the official client's own tests found the fake lenient
+// (issue 12; each path is in stargate/data-api).
+
+Deno.test("fake: document limits apply to indexed values (DocumentShredder.java)", async () => {
+  await withFake(async (api) => {
+    await raw(api, KS, { createCollection: { name: "c", options: {} } });
+    await raw(api, KS, {
+      createCollection: { name: "d", options: { indexing: { deny: ["long"] } } },
+    });
+    const insert = async (coll: string, document: Record<string, unknown>) =>
+      await rawTree(api, `${KS}/${coll}`, { insertOne: { document } });
+    const props: Record<string, string> = {};
+    for (let i = 1; i <= 1000; i++) props[`p${i}`] = "v";
+    const refused: Array<[Record<string, unknown>, RegExp]> = [
+      [{ long: "a".repeat(8001) }, /indexed String value \(field 'long'\) length \(8001 bytes\)/],
+      [{ ["a".repeat(1001)]: 1 }, /field path length \(1001\) exceeds maximum allowed \(1000\)/],
+      [{ tags: new Array(1001).fill("t") }, /indexable Array \(field 'tags'\) has \(1001\)/],
+      [props, /indexable Object \(field 'null'\) has \(1001\)/], // _id counts
+      [{ name: "a".repeat(1024 * 1024) }, /indexed String value/],
+    ];
+    for (const [doc, message] of refused) {
+      const res = await insert("c", doc);
+      assert.equal(errorCode(res), "SHRED_DOC_LIMIT_VIOLATION");
+      assert.match(errorMessage(res), message);
+    }
+    // Not indexed: not limited (only the 4 MB document size is).
+    assert.equal(errorCode(await insert("d", { long: "a".repeat(100_000) })), undefined);
+    assert.equal(errorCode(await insert("c", { "a": { "b": "x".repeat(2666) } })), undefined);
+  });
+});
+
+Deno.test("fake: what the server accepts and refuses around keys, names and headers", async () => {
+  await withFake(async (api) => {
+    // SchemaObjectNamingRule.java: \w+, at most 48 characters.
+    const bad = await rawTree(api, "", { createKeyspace: { name: "!@*&($!(@" } });
+    assert.equal(errorCode(bad), "UNSUPPORTED_SCHEMA_NAME");
+    assert.equal(
+      errorCode(await rawTree(api, "", { createKeyspace: { name: "ok_ks" } })),
+      undefined,
+    );
+    // Cassandra refuses an empty or over-long partition key (INVALID_DATABASE_QUERY).
+    await raw(api, KS, {
+      createTable: {
+        name: "t",
+        definition: { columns: { k: "text", b: "blob", ip: "inet" }, primaryKey: "k" },
+      },
+    });
+    for (const k of ["", "a".repeat(65536)]) {
+      const r = await rawTree(api, `${KS}/t`, { insertOne: { document: { k } } });
+      assert.equal(errorCode(r), "INVALID_DATABASE_QUERY", `key of ${k.length}`);
+    }
+    assert.equal(
+      errorCode(
+        await rawTree(api, `${KS}/t`, { insertOne: { document: { k: "a".repeat(65535) } } }),
+      ),
+      undefined,
+    );
+    // inet through java.net.InetAddress.getByName (JSONCodec.java).
+    const inets: Array<[string, string]> = [
+      ["127.1", "127.0.0.1"],
+      ["127.0.1", "127.0.0.1"],
+      ["localhost", "127.0.0.1"],
+      ["192.168.36095", "192.168.140.255"],
+      ["192.11046143", "192.168.140.255"],
+    ];
+    for (const [given, stored] of inets) {
+      const r = await rawTree(api, `${KS}/t`, { insertOne: { document: { k: given, ip: given } } });
+      assert.equal(errorCode(r), undefined, given);
+      const found = await rawTree(api, `${KS}/t`, { findOne: { filter: { k: given } } });
+      assert.equal(at(found, "data.document.ip"), JSON.stringify(stored), given);
+    }
+    assert.equal(
+      errorCode(
+        await rawTree(api, `${KS}/t`, { insertOne: { document: { k: "x", ip: "10.10.10.1000" } } }),
+      ),
+      "INVALID_COLUMN_VALUES",
+    );
+    // A blob primary key comes back in insertedIds as Jackson writes a byte[]: bare base64.
+    await raw(api, KS, {
+      createTable: { name: "bt", definition: { columns: { b: "blob" }, primaryKey: "b" } },
+    });
+    const ins = await rawTree(api, `${KS}/bt`, {
+      insertOne: { document: { b: { $binary: "c21va2Vfb25fdGhlX3dhdGVy" } } },
+    });
+    assert.equal(at(ins, "status.insertedIds.0"), '["c21va2Vfb25fdGhlX3dhdGVy"]');
+    // No Content-Type is taken as JSON; another type is refused.
+    const post = (headers: Record<string, string>) =>
+      fetch(`${api.url}/v1/${KS}`, {
+        method: "POST",
+        headers: { Token: FAKE_TOKEN, ...headers },
+        body: new TextEncoder().encode('{"findCollections":{}}'),
+      }).then(async (r) => [r.status, await r.text()] as const);
+    assert.equal((await post({}))[0], 200);
+    assert.equal((await post({ "Content-Type": "text/plain" }))[0], 415);
+  });
+});
+
+Deno.test("fake: page states are deterministic, and the default page size follows the version", async () => {
+  for (const [version, size] of [["1.0.46", 20], ["1.0.47", 50]] as const) {
+    await withFake(async (api) => {
+      await raw(api, KS, { createCollection: { name: "c", options: {} } });
+      api.store.seedSynthetic(KS, "c", { count: 60, dimension: 0 });
+      const a = await rawTree(api, `${KS}/c`, { find: {} });
+      const b = await rawTree(api, `${KS}/c`, { find: {} });
+      assert.equal((get(get(a, "data"), "documents") as { a: unknown[] }).a.length, size);
+      assert.equal(
+        at(a, "data.nextPageState"),
+        at(b, "data.nextPageState"),
+        "same query, same state",
+      );
+      seedTables(api.store);
+      const rows = await rawTree(api, `${KS}/products`, { find: {} });
+      assert.equal((get(get(rows, "data"), "documents") as { a: unknown[] }).a.length, size);
+    }, { serverVersion: version });
+  }
+});
+
+Deno.test("fake: an old server's profile: unknown commands and the tables flag", async () => {
+  await withFake(async (api) => {
+    seedTables(api.store);
+    const listTables = await rawTree(api, KS, { listTables: {} });
+    assert.equal(errorCode(listTables), "TABLE_FEATURE_NOT_ENABLED");
+    assert.equal(
+      errorCode(await rawTree(api, `${KS}/products`, { find: {} })),
+      "TABLE_FEATURE_NOT_ENABLED",
+    );
+    assert.equal(errorCode(await rawTree(api, KS, { findCollections: {} })), undefined);
+    assert.equal(errorCode(await rawTree(api, KS, { listTypes: {} })), "COMMAND_UNKNOWN");
+    const missing = await rawTree(api, `${KS}/nope`, { find: {} });
+    assert.equal(errorCode(missing), "COLLECTION_NOT_EXIST");
+  }, profile("hcd-1.0.25").options);
 });

@@ -25,6 +25,12 @@ export const LIMITS = {
   maxDepth: 16,
   maxNumberChars: 100,
   maxVectorDimension: 4096,
+  // The same at every tag from v1.0.18 to v1.0.51 (DocumentLimitsConfig.java):
+  maxPropertyPathLength: 1000,
+  maxArrayLength: 1000,
+  maxObjectProperties: 1000,
+  maxDocProperties: 2000,
+  maxStringBytes: 8000,
 };
 
 /** A stored document with its two cached serialisations. */
@@ -160,6 +166,8 @@ export class FakeCollection {
       );
     }
     const node = obj([["_id", id], ...members]);
+    checkPathLengths(node, 0);
+    checkIndexable(indexable(node, this.options.indexing));
     const full = stringifyTree(node);
     if (full.length > LIMITS.maxDocumentChars) {
       throw new FakeApiError(
@@ -739,6 +747,110 @@ function checkLimits(n: JNode, depth: number): void {
   }
   if (n.t === "obj") { for (const [, v] of n.m) checkLimits(v, depth + 1); }
   if (n.t === "arr") { for (const v of n.a) checkLimits(v, depth + 1); }
+}
+
+const limitViolation = (what: string) =>
+  new FakeApiError(
+    "SHRED_DOC_LIMIT_VIOLATION",
+    `Document size limitation violated: ${what}.`,
+  );
+
+/**
+ * Field path lengths, checked on every field (stargate/data-api service/shredding/collections/
+ * DocumentShredder.java, validateObjectKey: the dotted path, `_id` skipped).
+ */
+function checkPathLengths(n: JNode, parent: number): void {
+  if (n.t === "arr") { for (const v of n.a) checkPathLengths(v, parent); }
+  if (n.t !== "obj") return;
+  for (const [k, v] of n.m) {
+    if (parent === 0 && k === "_id") continue;
+    const total = parent + k.length;
+    if (total > LIMITS.maxPropertyPathLength) {
+      throw limitViolation(
+        `field path length (${total}) exceeds maximum allowed (${LIMITS.maxPropertyPathLength}) (path ends with '${k}')`,
+      );
+    }
+    checkPathLengths(v, total + 1);
+  }
+}
+
+/**
+ * The document as the server validates its sizes: only what the collection indexes
+ * (`indexing.allow`/`deny`, with `$vector` and `$vectorize` always kept: IndexingProjector.java).
+ */
+function indexable(node: JNode, indexing: unknown): JNode {
+  const rules = (indexing ?? {}) as { allow?: string[]; deny?: string[] };
+  const always = new Set(["_id", "$vector", "$vectorize", "$lexical"]);
+  if (!rules.allow && !rules.deny) return node;
+  if (rules.allow?.includes("*") || (rules.deny && rules.deny.length === 0)) return node;
+  const denyAll = rules.deny?.includes("*") ?? false;
+  const keep = (path: string): "all" | "some" | "none" => {
+    if (rules.allow) {
+      if (rules.allow.some((a) => path === a || path.startsWith(a + "."))) return "all";
+      return rules.allow.some((a) => a.startsWith(path + ".")) ? "some" : "none";
+    }
+    if (denyAll || rules.deny!.some((d) => path === d || path.startsWith(d + "."))) return "none";
+    return rules.deny!.some((d) => d.startsWith(path + ".")) ? "some" : "all";
+  };
+  const prune = (n: JNode, prefix: string): JNode => {
+    if (n.t !== "obj") return n;
+    const m: Array<[string, JNode]> = [];
+    for (const [k, v] of n.m) {
+      const path = prefix ? `${prefix}.${k}` : k;
+      const how = !prefix && always.has(k) ? "all" : keep(path);
+      if (how === "all") m.push([k, v]);
+      else if (how === "some") m.push([k, v.t === "obj" ? prune(v, path) : v]);
+    }
+    return { t: "obj", m };
+  };
+  return prune(node, "");
+}
+
+/**
+ * Sizes of indexed values (DocumentShredder.java IndexableValueValidator): objects of at most 1000
+ * properties (the document itself included, `_id` counted) and 2000 in all, arrays of at most
+ * 1000 elements (`$vector` 4096), strings of at most 8000 UTF-8 bytes (not `$vectorize`,
+ * `$binary`, `$lexical`).
+ */
+function checkIndexable(doc: JNode): void {
+  let total = 0;
+  const enc = new TextEncoder();
+  const visit = (name: string | null, n: JNode): void => {
+    if (n.t === "obj") {
+      if (n.m.length > LIMITS.maxObjectProperties) {
+        throw limitViolation(
+          `number of properties an indexable Object (field '${name}') has (${n.m.length}) exceeds maximum allowed (${LIMITS.maxObjectProperties})`,
+        );
+      }
+      total += n.m.length;
+      for (const [k, v] of n.m) visit(k, v);
+    } else if (n.t === "arr") {
+      const max = name === "$vector" ? LIMITS.maxVectorDimension : LIMITS.maxArrayLength;
+      if (n.a.length > max) {
+        throw limitViolation(
+          name === "$vector"
+            ? `number of elements Vector embedding (field '${name}') has (${n.a.length}) exceeds maximum allowed (${max})`
+            : `number of elements an indexable Array (field '${name}') has (${n.a.length}) exceeds maximum allowed (${max})`,
+        );
+      }
+      for (const v of n.a) visit(name, v);
+    } else if (n.t === "str" && !["$vectorize", "$binary", "$lexical"].includes(name ?? "")) {
+      if (n.v.length > LIMITS.maxStringBytes / 3) {
+        const bytes = enc.encode(n.v).length;
+        if (bytes > LIMITS.maxStringBytes) {
+          throw limitViolation(
+            `indexed String value (field '${name}') length (${bytes} bytes) exceeds maximum allowed (${LIMITS.maxStringBytes} bytes)`,
+          );
+        }
+      }
+    }
+  };
+  visit(null, doc);
+  if (total > LIMITS.maxDocProperties) {
+    throw limitViolation(
+      `total number of indexed properties (${total}) in document exceeds maximum allowed (${LIMITS.maxDocProperties})`,
+    );
+  }
 }
 
 function generateId(defaultId: { type?: string } | undefined): JNode {

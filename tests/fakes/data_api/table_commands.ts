@@ -203,10 +203,12 @@ export function tableKeyspaceCommand(
 
 /** Settings the table commands take from the server. */
 export interface TableCommandContext {
-  /** Rows per find page (the real server: 50). */
+  /** Rows per find page (the real server: 20 up to v1.0.46, 50 after). */
   pageSize: number;
   /** insertMany row limit (100). */
   maxInsertCount: number;
+  /** Leave out `nextPageState` on the last page instead of sending null. */
+  omitNullPageState?: boolean;
 }
 
 /** A table-level command (POST /v1/{keyspace}/{table}). */
@@ -475,11 +477,15 @@ function find(ctx: TableCommandContext, args: JNode, t: FakeTable, single: boole
   const more = last !== undefined && start + page.length < all.length &&
     (limit === undefined || served + page.length < limit);
   const docs = page.map((r) => t.rowText(r, columns)).join(",");
+  // The last page says `"nextPageState":null`, for tables as for collections (the server's
+  // ResponseData; astra-db-ts's table cursor waits for it); omitNullPageState leaves it out.
   const next = more
     ? `,"nextPageState":${
       JSON.stringify(encodePageState(`${t.keyspace}.${t.name}`, last.pkKey, served + page.length))
     }`
-    : "";
+    : ctx.omitNullPageState
+    ? ""
+    : `,"nextPageState":null`;
   return `{"data":{"documents":[${docs}]${next}},${status}}`;
 }
 
@@ -509,7 +515,6 @@ function encodePageState(table: string, pkKey: string, served: number): string {
     k: table,
     p: pkKey,
     n: served,
-    r: Math.random().toString(36).slice(2, 8),
   });
   let bin = "";
   for (const b of new TextEncoder().encode(json)) bin += String.fromCharCode(b);
@@ -573,10 +578,10 @@ function insert(t: FakeTable, docs: JNode[], ordered: boolean, detailed: boolean
       results.push({ status: "ERROR", err: errors.length });
       errors.push(p.descriptor);
     } else if (ordered && firstFailure >= 0 && i > firstFailure) {
-      results.push({ id: p.key.pkKey, status: "SKIPPED" });
+      results.push({ id: t.insertedIdText(p.key), status: "SKIPPED" });
     } else {
       t.upsert(p);
-      results.push({ id: p.key.pkKey, status: "OK" });
+      results.push({ id: t.insertedIdText(p.key), status: "OK" });
     }
   });
   const schema = docs.length > 0 ? `"primaryKeySchema":${t.schemaText(t.primaryKey)},` : "";

@@ -1134,10 +1134,19 @@ export function parseUuid(s: string): string | undefined {
  * (the real server would resolve them through DNS).
  */
 export function parseInet(s: string): string | undefined {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (v4) {
-    const parts = v4.slice(1).map(Number);
-    return parts.every((p) => p <= 255) ? parts.join(".") : undefined;
+  // The server decodes with java.net.InetAddress.getByName (stargate/data-api
+  // service/operation/filters/table/codecs/JSONCodec.java inetAddressFromString): IPv4 in one to
+  // four decimal parts, the last filling the remaining bytes ("127.1", "192.168.36095"), and a
+  // host name it resolves; the only name a test can rely on is localhost.
+  if (s === "localhost") return "127.0.0.1";
+  if (/^\d+(\.\d+){0,3}$/.test(s)) {
+    const parts = s.split(".").map(Number);
+    const last = parts.pop()!;
+    const lastBytes = 4 - parts.length;
+    if (parts.some((p) => p > 255) || last >= 2 ** (8 * lastBytes)) return undefined;
+    const bytes = [...parts];
+    for (let i = lastBytes - 1; i >= 0; i--) bytes.push(Math.floor(last / 2 ** (8 * i)) % 256);
+    return bytes.join(".");
   }
   const groups = parseIpv6(s.startsWith("[") && s.endsWith("]") ? s.slice(1, -1) : s);
   if (!groups) return undefined;

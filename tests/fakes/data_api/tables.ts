@@ -741,6 +741,24 @@ export class FakeTable {
     return { udt: (n: string) => this.schema.types.get(n) };
   }
 
+  /**
+   * The row's entry in `insertedIds`/`documentResponses`: the primary key values as Jackson
+   * writes the shredded key (stargate/data-api service/shredding/tables/RowId.java holds the
+   * decoded Java values): like `find`, except a blob is a bare base64 string (a byte[]), not
+   * `{"$binary": …}`.
+   */
+  insertedIdText(key: StoredRow): string {
+    const ctx = this.#ctx();
+    return `[${
+      this.primaryKey.map((c) => {
+        const v = key.cells.get(c)!;
+        return v.k === "blob"
+          ? JSON.stringify(btoa(String.fromCharCode(...v.v)))
+          : encodeValue(this.column(c)!.type, v, ctx);
+      }).join(",")
+    }]`;
+  }
+
   #keyed(cells: Map<string, CqlValue>): StoredRow {
     const enc = (c: string) => encodeValue(this.column(c)!.type, cells.get(c)!, this.#ctx());
     const partKey = `[${this.def.partitionBy.map(enc).join(",")}]`;
@@ -852,8 +870,38 @@ export class FakeTable {
         "DOCUMENT",
       );
     }
+    this.#checkPartitionKey(updates);
     const keyCells = new Map(pk.map((c) => [c, updates.get(c)!]));
     return { key: this.#keyed(keyCells), updates };
+  }
+
+  /**
+   * What Cassandra itself refuses in a partition key and the Data API passes on as
+   * INVALID_DATABASE_QUERY (stargate/data-api errors.yaml, scope DATABASE; mapped in
+   * service/cqldriver/executor/DefaultDriverExceptionHandler.java): an empty single-column key
+   * ("Key may not be empty") and a key component over 65535 bytes (its length is a 16-bit
+   * prefix).
+   */
+  #checkPartitionKey(updates: Map<string, CqlValue | null>): void {
+    const refuse = (why: string) =>
+      new FakeApiError(
+        "INVALID_DATABASE_QUERY",
+        `The Data API command generated a database query that while syntactically correct, was rejected as invalid by the database.\n\nThe command used the keyspace and table or collection: ${this.keyspace}.${this.name}.\nThe database error: ${why}.`,
+      );
+    const parts = this.def.partitionBy;
+    for (const c of parts) {
+      const v = updates.get(c);
+      const size = v?.k === "str"
+        ? new TextEncoder().encode(v.v).length
+        : v?.k === "blob"
+        ? v.v.length
+        : undefined;
+      if (size === undefined) continue;
+      if (size === 0 && parts.length === 1) throw refuse("Key may not be empty");
+      if (size > 0xffff) {
+        throw refuse(`Key length of ${size} is longer than maximum of ${0xffff}`);
+      }
+    }
   }
 
   /** CQL INSERT: creates the row or merges the given columns into it; null deletes a cell. */
