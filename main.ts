@@ -10,6 +10,7 @@ import { Output } from "./src/cli/output.ts";
 import { readEnv } from "./src/config/env.ts";
 import { AstrabakError, InterruptedError } from "./src/errors.ts";
 import { ExitCode } from "./src/exit_codes.ts";
+import { finishRun } from "./src/metrics/finish.ts";
 
 /** Runs the CLI with `args` and returns the exit code (exported for in-process tests). */
 export async function main(args: string[]): Promise<number> {
@@ -32,9 +33,9 @@ export async function main(args: string[]): Promise<number> {
   try {
     ctx.env = readEnv();
     await buildProgram(ctx).parseAsync(args, { from: "user" });
-    return ctx.exitCode;
+    return await finishRun(ctx, ctx.exitCode);
   } catch (e) {
-    return reportError(e, ctx);
+    return await finishRun(ctx, reportError(e, ctx));
   } finally {
     for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
   }

@@ -6,6 +6,7 @@
  */
 
 import { redactSecrets } from "../config/secrets.ts";
+import { noProgress, type Progress } from "../progress/progress.ts";
 import type { LogFields, Reporter } from "../reporter.ts";
 
 /** How logs are rendered. */
@@ -32,6 +33,10 @@ export class Output implements Reporter {
   readonly options: OutputOptions;
   readonly #stdout: SyncWriter;
   readonly #stderr: SyncWriter;
+  /** Per-collection progress (set by openOutput from --progress); log lines are kept above it. */
+  progress: Progress = noProgress;
+  /** The last final report printed (what --metrics-file describes once the exit code is known). */
+  lastResult: unknown = undefined;
 
   constructor(
     options: OutputOptions,
@@ -58,12 +63,15 @@ export class Output implements Reporter {
 
   /** Prints the command's result: `json` with --json, otherwise the human `lines`. */
   result(json: unknown, lines: string[]): void {
+    this.progress.stop();
+    this.lastResult = json;
     const text = this.options.json ? JSON.stringify(json, null, 2) : lines.join("\n");
     writeAll(this.#stdout, redactSecrets(text) + "\n");
   }
 
   /** Prints text to stdout unchanged but redacted (help, version). */
   stdout(text: string): void {
+    this.progress.stop();
     writeAll(this.#stdout, redactSecrets(text));
   }
 
@@ -84,7 +92,8 @@ export class Output implements Reporter {
         : "";
       line = `${ts} ${level.toUpperCase().padEnd(5)} ${message}${extra}`;
     }
-    writeAll(this.#stderr, redactSecrets(line) + "\n");
+    const text = redactSecrets(line);
+    if (!this.progress.printAbove?.(text)) writeAll(this.#stderr, text + "\n");
   }
 }
 

@@ -8,6 +8,7 @@
 import { errorMessage, InterruptedError, VerificationError } from "../errors.ts";
 import { type RawDocument, withMemberValues, withoutMember } from "../json/raw_document.ts";
 import { primaryKeyColumns, tableColumns, vectorSpec } from "../manifest/mod.ts";
+import { type ProgressTask, startTask } from "../progress/progress.ts";
 import type { Reporter } from "../reporter.ts";
 import { dataFileProblems, readDataFile } from "../snapshot/data_stream.ts";
 import type { SnapshotReader } from "../snapshot/reader.ts";
@@ -80,6 +81,7 @@ export async function restoreCollection(
   let confirmed = 0;
   let conflicts = 0;
   let ambiguous = 0;
+  let progress: ProgressTask = { advance() {}, end() {} };
   try {
     if (p.action === "replace") {
       reporter.info(`${r.target}: dropping the existing ${p.entry.kind} (--if-exists replace)`);
@@ -101,6 +103,12 @@ export async function restoreCollection(
     );
 
     const writeStarted = performance.now();
+    progress = startTask(reporter, r.target, {
+      action: "restore",
+      unit: table ? "rows" : "documents",
+      total: r.documents_in_snapshot,
+      estimate: false,
+    });
     const spec = vectorSpec(p.entry.definition);
     const durations = table ? durationColumns(p.entry.definition) : [];
     const read = readDataFile(await reader.open(p.entry.data_file!, signal), p.entry, {
@@ -134,6 +142,7 @@ export async function restoreCollection(
           ambiguous += out.alreadyExistingAfterRetry;
           r.refused += out.failed.length;
           for (const f of out.failed) if (r.refusals.length < 20) r.refusals.push(f);
+          progress.advance(batch.length, bodies.reduce((n, b) => n + b.byteLength, 0));
         },
       ),
       signal ? { signal } : {},
@@ -154,6 +163,8 @@ export async function restoreCollection(
     }
     r.status = "failed";
     r.error = errorMessage(e);
+  } finally {
+    progress.end();
   }
 
   // 4. Count what is there now: the only exact answer after retries, conflicts or a failure.
