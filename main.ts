@@ -10,7 +10,7 @@ import { Output } from "./src/cli/output.ts";
 import { readEnv } from "./src/config/env.ts";
 import { AstrabakError, InterruptedError } from "./src/errors.ts";
 import { ExitCode } from "./src/exit_codes.ts";
-import { finishRun } from "./src/metrics/finish.ts";
+import { finishRun, finishRunSync } from "./src/metrics/finish.ts";
 
 /** Runs the CLI with `args` and returns the exit code (exported for in-process tests). */
 export async function main(args: string[]): Promise<number> {
@@ -18,7 +18,10 @@ export async function main(args: string[]): Promise<number> {
   let signals = 0;
   const onSignal = (name: string) => () => {
     signals++;
-    if (signals > 1) Deno.exit(ExitCode.Interrupted);
+    if (signals > 1) {
+      finishRunSync(ctx, ExitCode.Interrupted);
+      Deno.exit(ExitCode.Interrupted);
+    }
     controller.abort(new InterruptedError(`Interrupted by ${name}`));
   };
   const handlers = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]] as const;

@@ -25,3 +25,13 @@ export async function finishRun(ctx: CliContext, code: number): Promise<number> 
   }
   return code;
 }
+
+/** {@linkcode finishRun} for an immediate exit (second signal): synchronous, never throws. */
+export function finishRunSync(ctx: CliContext, code: number): void {
+  try {
+    ctx.output?.progress.stop();
+    ctx.metrics?.writeSync(code, ctx.output?.lastResult);
+  } catch {
+    // Exiting at once: nothing more can be done.
+  }
+}

@@ -162,14 +162,11 @@ export class RunMetrics {
       previous = null; // first run, or unreadable: no last success to carry over
     }
     const text = this.render(exitCode, figuresOf(this.command, result), previous, now);
-    const tmp = join(
-      dirname(this.path),
-      `.${basename(this.path)}.tmp-${crypto.randomUUID().slice(0, 8)}`,
-    );
+    const tmp = this.#tempPath();
     try {
       const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
       try {
-        await file.write(new TextEncoder().encode(text));
+        await file.write(encoder.encode(text));
         await file.sync();
       } finally {
         file.close();
@@ -182,7 +179,42 @@ export class RunMetrics {
       throw e;
     }
   }
+
+  /**
+   * {@linkcode RunMetrics.write} for the one place that cannot wait: a second SIGINT/SIGTERM
+   * exits at once (exit 130), and the file must still say so.
+   */
+  writeSync(exitCode: number, result: unknown, now = new Date()): void {
+    let previous: string | null = null;
+    try {
+      previous = Deno.readTextFileSync(this.path);
+    } catch {
+      previous = null;
+    }
+    const text = this.render(exitCode, figuresOf(this.command, result), previous, now);
+    const tmp = this.#tempPath();
+    try {
+      Deno.writeFileSync(tmp, encoder.encode(text), { createNew: true, mode: 0o644 });
+      Deno.chmodSync(tmp, 0o644);
+      Deno.renameSync(tmp, this.path);
+    } catch (e) {
+      try {
+        Deno.removeSync(tmp);
+      } catch { /* never created */ }
+      throw e;
+    }
+  }
+
+  #tempPath(): string {
+    // Hidden and not ending in .prom: the textfile collector never reads it.
+    return join(
+      dirname(this.path),
+      `.${basename(this.path)}.tmp-${crypto.randomUUID().slice(0, 8)}`,
+    );
+  }
 }
+
+const encoder = new TextEncoder();
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { findSample } from "../../src/metrics/prometheus.ts";
 import { seedSample } from "../fakes/data_api/sample_data.ts";
 import { ensureTool } from "../support/tools.ts";
-import { fakeEnv, ls, runCli, withFakeDataApi } from "./run_cli.ts";
+import { fakeEnv, ls, runCli, spawnCli, withFakeDataApi } from "./run_cli.ts";
 
 const PROMTOOL = await ensureTool("promtool", ["--version"], "prometheus");
 
@@ -173,5 +173,34 @@ Deno.test("metrics: a metrics file the sandbox cannot write stops the run before
     assert.deepEqual(await ls(outside), []);
   } finally {
     await Deno.remove(outside, { recursive: true });
+  }
+});
+
+Deno.test(`metrics: an interrupted backup (SIGINT, exit 130) and a second signal both leave the file${promtoolNote}`, async () => {
+  await using t = await withFakeDataApi();
+  seedSample(t.api.store, { articles: 5, dimension: 4 });
+  for (const signals of [1, 2]) {
+    const file = join(t.dir, `astrabak_backup_${signals}.prom`);
+    t.api.faults.add({ command: "find", collection: "customers", action: { kind: "hang" } });
+    const used = t.api.faults.usage().length - 1;
+    const child = spawnCli(["backup", "--out", t.out, "--metrics-file", file], {
+      dir: t.dir,
+      env: fakeEnv(t.api),
+    });
+    const deadline = Date.now() + 20_000;
+    while (t.api.faults.usage()[used] !== 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (let i = 0; i < signals; i++) {
+      child.kill("SIGINT");
+      // Two signals, not one merged pending one.
+      if (i + 1 < signals) await new Promise((r) => setTimeout(r, 5));
+    }
+    const out = await child.output();
+    assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+    await promtoolCheck(file);
+    const text = await Deno.readTextFile(file);
+    assert.equal(sample(text, "astrabak_last_run_exit_code", { command: "backup" }), 130, text);
+    assert.equal(sample(text, "astrabak_last_success_timestamp_seconds", { command: "backup" }), 0);
   }
 });
