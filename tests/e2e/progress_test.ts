@@ -119,6 +119,33 @@ Deno.test("progress: off a terminal a progress line per collection appears every
   assert.match(progress[0]!, /documents\/s, [\d.]+ (B|kB|MB), ETA /);
   assert.ok(!r.stderr.includes("\x1b["), "no terminal control codes off a terminal");
 
+  // restore: the same lines, counted towards the manifest's exact figure.
+  const restored = await runCli(
+    [
+      "restore",
+      "latest",
+      "--from",
+      t.out,
+      "--collections",
+      "articles",
+      "--rename",
+      "articles=articles_copy",
+      "--concurrency",
+      "1",
+      "--batch-size",
+      "20",
+      "--progress-interval",
+      "1",
+    ],
+    { dir: t.dir, env: fakeEnv(t.api) },
+  );
+  assert.equal(restored.code, 0, restored.stderr);
+  assert.match(
+    restored.stderr,
+    / INFO {2}restore default_keyspace\.articles_copy: \d+ of 600 documents \d+%, \d+ documents\/s/,
+  );
+  assert.match(restored.stdout, /^Restored /m);
+
   // --progress none: no progress lines at all.
   const quiet = await runCli(
     [
