@@ -1,7 +1,7 @@
 import type { Env } from "../config/env.ts";
 import type { ExitCode } from "../exit_codes.ts";
 import type { RunMetrics } from "../metrics/run_metrics.ts";
-import { createProgress } from "../progress/mod.ts";
+import { createProgress, DEFAULT_PROGRESS_INTERVAL_SECONDS } from "../progress/mod.ts";
 import { type LogFormat, Output } from "./output.ts";
 import type { RunFlags } from "./run_flags.ts";
 
@@ -36,7 +36,7 @@ export function openOutput(ctx: CliContext, flags: OutputFlags): Output {
   });
   const out = ctx.output;
   out.progress = createProgress(flags.progress ?? "none", {
-    intervalSeconds: flags.progressInterval ?? 30,
+    intervalSeconds: flags.progressInterval ?? DEFAULT_PROGRESS_INTERVAL_SECONDS,
     stderrIsTerminal: Deno.stderr.isTerminal(),
     stderr: Deno.stderr,
     reporter: out,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describeTask, formatDuration, type TaskFigures, taskRates } from "./progress.ts";
-import { TtyProgress } from "./tty_progress.ts";
+import { renderLine, TtyProgress } from "./tty_progress.ts";
 import { LogProgress } from "./log_progress.ts";
 import type { Reporter } from "../reporter.ts";
 
@@ -108,4 +108,15 @@ Deno.test("LogProgress logs tasks in flight and stops its timer when the last on
   const n = lines.length;
   await new Promise((r) => setTimeout(r, 60));
   assert.equal(lines.length, n, "no line after the last task ended");
+});
+
+Deno.test("renderLine draws a bar when it fits, only the figures when narrow, never past the width", () => {
+  const f = fig({
+    plan: { action: "backup", unit: "documents", total: 100, estimate: true },
+    items: 50,
+  });
+  assert.match(renderLine(f, 200), /^\[#{10}-{10}\] backup ks\.c: 50 of ~100 documents/);
+  const narrow = renderLine(f, 40);
+  assert.equal(narrow, "backup ks.c: 50 of ~100 documents (esti");
+  assert.equal(narrow.length, 39);
 });

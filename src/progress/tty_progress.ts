@@ -138,15 +138,17 @@ function figures(t: LiveTask): TaskFigures {
   };
 }
 
-/** `[#####---------------] backup ks.c: …`, cut to the terminal's width. */
+/** `[#####---------------] backup ks.c: …`, without the bar when narrow, cut to the width. */
 export function renderLine(f: TaskFigures, width: number): string {
   const fraction = taskRates(f).fraction;
   const filled = fraction === null ? 0 : Math.min(BAR_WIDTH, Math.floor(fraction * BAR_WIDTH));
   const bar = fraction === null
     ? `[${"?".repeat(BAR_WIDTH)}]`
     : `[${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}]`;
-  const line = `${bar} ${describeTask(f)}`;
-  // One column spare: a line that fills the last column makes some terminals wrap early.
+  const text = describeTask(f);
+  // One column spare: a line that fills the last column makes some terminals wrap early. On a
+  // narrow terminal the figures matter more than the bar.
+  const line = text.length + bar.length + 1 < width ? `${bar} ${text}` : text;
   return line.length >= width ? line.slice(0, Math.max(1, width - 1)) : line;
 }
 

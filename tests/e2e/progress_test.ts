@@ -29,10 +29,22 @@ Deno.test({
   }`,
   ignore: !TMUX.ok,
   async fn() {
-    // 900 documents in pages of 20 at 100 ms a page: about 4.5 s of backup to watch.
+    // 900 documents in pages of 20 at 100 ms a page: about 4.5 s of backup to watch. A narrow
+    // pane (60 columns): log lines written while the display is live wrap over it.
     await using t = await withFakeDataApi({ latencyMs: 100 });
-    seedSample(t.api.store, { articles: 900, dimension: 8 });
-    const env: Record<string, string> = { ...fakeEnv(t.api), NO_COLOR: "1" };
+    t.api.store.keyspaces.set("ks", new Map());
+    seedSample(t.api.store, { keyspace: "ks", articles: 900, dimension: 8 });
+    // A retried 503 on customers logs a (wrapping) WARN line while two collections are live.
+    t.api.faults.add({
+      command: "find",
+      collection: "customers",
+      after: 2,
+      action: { kind: "status", status: 503 },
+    });
+    const env: Record<string, string> = {
+      ...fakeEnv(t.api, { ASTRA_DB_KEYSPACE: "ks" }),
+      NO_COLOR: "1",
+    };
     for (const k of ["HOME", "DENO_DIR", "PATH"]) {
       const v = Deno.env.get(k);
       if (v !== undefined) env[k] = v;
@@ -60,40 +72,44 @@ Deno.test({
       "-s",
       "p",
       "-x",
-      "200",
+      "60",
       "-y",
       "50",
       `sh ${q(script)}`,
     ]);
     try {
       const seen: number[] = [];
+      let logWhileLive = false;
       let pane = "";
       const deadline = Date.now() + 60_000;
       while (!/^EXIT=\d+/m.test(pane) && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 150));
         pane = await tmux(socket, ["capture-pane", "-p", "-J", "-t", "p"]);
-        const m = /backup default_keyspace\.articles: (\d+) of ~900 documents \(estimate\)/.exec(
-          pane,
-        );
+        const m = /backup ks\.articles: (\d+) of ~900 documents \(estimate\)/.exec(pane);
         if (m && seen.at(-1) !== Number(m[1])) seen.push(Number(m[1]));
+        if (m && /WARN .*503/.test(pane) && / ks\.customers: \d+ of ~100/.test(pane)) {
+          logWhileLive = true;
+        }
       }
       assert.match(pane, /^EXIT=0$/m, pane);
       // The display moved: several different counts, each higher than the last.
       assert.ok(seen.length >= 2, `the display showed ${JSON.stringify(seen)}\n${pane}`);
       assert.deepEqual([...seen].sort((a, b) => a - b), seen);
+      assert.ok(logWhileLive, "a log line was written above the live display");
       // The final screen: log lines, then the report, and nothing of the display left over.
       const lines = pane.split("\n").map((l) => l.trimEnd()).filter((l) => l !== "");
       for (const l of lines) {
         assert.match(
           l,
-          /^(\d{4}-\d\d-\d\dT[\d:.]+Z (INFO|WARN) |Snapshot complete: | {2}ok {6}default_keyspace\.|3 ok, 0 failed, 1040 documents$|EXIT=0$)/,
+          /^(\d{4}-\d\d-\d\dT[\d:.]+Z (INFO|WARN) |Snapshot complete: | {2}ok {6}ks\.|3 ok, 0 failed, 1040 documents$|EXIT=0$)/,
           `unexpected line on the final screen: ${JSON.stringify(l)}\n${pane}`,
         );
       }
-      assert.doesNotMatch(pane, /ETA|\[[#?-]{20}\]/);
+      // Not even a fragment of it at the end of a log line that wrapped over it.
+      assert.doesNotMatch(pane, /ETA|\(estimate\)|documents\/s| of ~\d|\[[#?-]{20}\]/, pane);
       const report = lines.slice(lines.findIndex((l) => l.startsWith("Snapshot complete")));
       assert.equal(report.length, 6, pane); // Snapshot, 3 collections, totals, EXIT
-      assert.match(report[1]!, /^ {2}ok {6}default_keyspace\.articles: 900 documents, \d+ bytes/);
+      assert.match(report[1]!, /^ {2}ok {6}ks\.articles: 900 documents, \d+ bytes/);
     } finally {
       await tmux(socket, ["kill-server"]).catch(() => {});
     }
