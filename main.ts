@@ -11,6 +11,7 @@ import { readEnv } from "./src/config/env.ts";
 import { AstrabakError, describeIoError, InterruptedError, isDenoIoError } from "./src/errors.ts";
 import { outputOptionsFromArgs, redactUsage, registerArgSecrets } from "./src/cli/usage.ts";
 import { ExitCode } from "./src/exit_codes.ts";
+import { finishRun, finishRunSync } from "./src/metrics/finish.ts";
 
 /** Runs the CLI with `args` and returns the exit code (exported for in-process tests). */
 export async function main(args: string[]): Promise<number> {
@@ -18,7 +19,10 @@ export async function main(args: string[]): Promise<number> {
   let signals = 0;
   const onSignal = (name: string) => () => {
     signals++;
-    if (signals > 1) Deno.exit(ExitCode.Interrupted);
+    if (signals > 1) {
+      finishRunSync(ctx, ExitCode.Interrupted);
+      Deno.exit(ExitCode.Interrupted);
+    }
     controller.abort(new InterruptedError(`Interrupted by ${name}`));
   };
   // SIGHUP is what a dropped SSH session sends: the same clean stop as Ctrl-C and SIGTERM.
@@ -40,9 +44,9 @@ export async function main(args: string[]): Promise<number> {
     ctx.env = readEnv();
     await buildProgram(ctx).parseAsync(args, { from: "user" });
     ctx.output?.flushResult(ctx.exitCode);
-    return ctx.exitCode;
+    return await finishRun(ctx, ctx.exitCode);
   } catch (e) {
-    return reportError(e, ctx, args);
+    return await finishRun(ctx, reportError(e, ctx, args));
   } finally {
     for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
   }

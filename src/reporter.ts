@@ -4,6 +4,8 @@
  * Reporter that the command injects. The terminal implementation lives in src/cli/output.ts.
  */
 
+import type { Progress } from "./progress/progress.ts";
+
 /** Structured context attached to a log line (rendered as key=value or JSON fields). */
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
 
@@ -13,6 +15,8 @@ export interface Reporter {
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
   debug(message: string, fields?: LogFields): void;
+  /** Where per-collection progress goes (none when absent); see src/progress/progress.ts. */
+  readonly progress?: Progress;
 }
 
 /** A Reporter that drops everything (tests and library use). */

@@ -14,6 +14,8 @@ import {
   vectorSpec,
   type VectorStatsEntry,
 } from "../manifest/mod.ts";
+import type { RawDocument } from "../json/raw_document.ts";
+import { type ProgressTask, startTask } from "../progress/progress.ts";
 import type { Reporter } from "../reporter.ts";
 import type { SnapshotWorkdir } from "../snapshot/workdir.ts";
 import { type CollectionInfo, estimatedDocumentCount } from "../source/collections.ts";
@@ -91,30 +93,29 @@ export async function backupCollection(
     attempt++;
     pages = 0;
     const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
-    let lastLog = Date.now();
-    let docs = 0;
+    // Counted towards the estimate fetched above (said to be one); a restart counts from 0.
+    const progress = startTask(reporter, label, {
+      action: "backup",
+      unit: info.kind === "table" ? "rows" : "documents",
+      total: before,
+      estimate: true,
+    });
     try {
       written = await writeDocuments(
-        readPages(client, info.keyspace, info.name, {
-          signal,
-          inspect: { vectorFields: vectors.map((v) => v.field) },
-          onPage: (p) => {
-            pages++;
-            docs += p.documents;
-            const schema = p.status?.projectionSchema;
-            if (projectionSchema === null && schema && typeof schema === "object") {
-              projectionSchema = schema as Record<string, unknown>;
-            }
-            if (Date.now() - lastLog > 10_000) {
-              lastLog = Date.now();
-              reporter.info(
-                `${label}: ${docs} ${
-                  info.kind === "table" ? "rows" : "documents"
-                } so far (${pages} pages)`,
-              );
-            }
-          },
-        }),
+        countedPages(
+          readPages(client, info.keyspace, info.name, {
+            signal,
+            inspect: { vectorFields: vectors.map((v) => v.field) },
+            onPage: (p) => {
+              pages++;
+              const schema = p.status?.projectionSchema;
+              if (projectionSchema === null && schema && typeof schema === "object") {
+                projectionSchema = schema as Record<string, unknown>;
+              }
+            },
+          }),
+          progress,
+        ),
         file,
         {
           compress: options.compress,
@@ -133,6 +134,8 @@ export async function backupCollection(
           attempt + 1
         }/${maxAttempts})`,
       );
+    } finally {
+      progress.end();
     }
   }
   if (written === null) return failed(errorMessage(lastError), pages, attempt, lastError);
@@ -189,6 +192,17 @@ export async function backupCollection(
     warnings,
   };
   return { entry };
+}
+
+/** Passes pages through, adding each page's documents and bytes to `task`. */
+async function* countedPages(
+  pages: AsyncIterable<RawDocument[]>,
+  task: ProgressTask,
+): AsyncGenerator<RawDocument[]> {
+  for await (const page of pages) {
+    task.advance(page.length, page.reduce((n, d) => n + d.bytes.byteLength, 0));
+    yield page;
+  }
 }
 
 /** Failures of the local disk, which no retry of the Data API can fix. */

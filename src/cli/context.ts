@@ -1,6 +1,9 @@
 import type { Env } from "../config/env.ts";
 import type { ExitCode } from "../exit_codes.ts";
+import type { RunMetrics } from "../metrics/run_metrics.ts";
+import { createProgress, DEFAULT_PROGRESS_INTERVAL_SECONDS } from "../progress/mod.ts";
 import { type LogFormat, Output } from "./output.ts";
+import type { RunFlags } from "./run_flags.ts";
 
 /** State shared between main.ts and the command actions. */
 export interface CliContext {
@@ -12,10 +15,12 @@ export interface CliContext {
   exitCode: ExitCode;
   /** The output of the running command, once its flags are known. */
   output: Output | null;
+  /** The run's metrics file, when --metrics-file was given (written by main.ts at exit). */
+  metrics?: RunMetrics | null;
 }
 
 /** Output flags every command has. */
-export interface OutputFlags {
+export interface OutputFlags extends RunFlags {
   json?: boolean;
   logFormat?: string;
   verbose?: boolean;
@@ -29,5 +34,12 @@ export function openOutput(ctx: CliContext, flags: OutputFlags): Output {
     logFormat,
     verbose: flags.verbose === true,
   });
-  return ctx.output;
+  const out = ctx.output;
+  out.progress = createProgress(flags.progress ?? "none", {
+    intervalSeconds: flags.progressInterval ?? DEFAULT_PROGRESS_INTERVAL_SECONDS,
+    stderrIsTerminal: Deno.stderr.isTerminal(),
+    stderr: Deno.stderr,
+    reporter: out,
+  });
+  return out;
 }

@@ -6,6 +6,7 @@
  */
 
 import { redactSecrets } from "../config/secrets.ts";
+import { noProgress, type Progress } from "../progress/progress.ts";
 import type { LogFields, Reporter } from "../reporter.ts";
 
 /** How logs are rendered. */
@@ -33,6 +34,10 @@ export class Output implements Reporter {
   readonly #stdout: SyncWriter;
   readonly #stderr: SyncWriter;
   #pending: { json: unknown; lines: string[] } | undefined;
+  /** Per-collection progress (set by openOutput from --progress); log lines are kept above it. */
+  progress: Progress = noProgress;
+  /** The last final report printed (what --metrics-file describes once the exit code is known). */
+  lastResult: unknown = undefined;
 
   constructor(
     options: OutputOptions,
@@ -63,6 +68,8 @@ export class Output implements Reporter {
    * carries `exit_code` and stdout never holds two objects (a report, then an error).
    */
   result(json: unknown, lines: string[]): void {
+    this.progress.stop();
+    this.lastResult = json;
     this.#pending = { json, lines };
   }
 
@@ -78,6 +85,7 @@ export class Output implements Reporter {
   }
 
   #writeResult(json: unknown, lines: string[]): void {
+    this.progress.stop();
     const text = this.options.json ? JSON.stringify(json, null, 2) : lines.join("\n");
     writeAll(this.#stdout, redactSecrets(text) + "\n");
   }
@@ -110,6 +118,7 @@ export class Output implements Reporter {
 
   /** Prints text to stdout unchanged but redacted (help, version). */
   stdout(text: string): void {
+    this.progress.stop();
     writeAll(this.#stdout, redactSecrets(text));
   }
 
@@ -130,7 +139,8 @@ export class Output implements Reporter {
         : "";
       line = `${ts} ${level.toUpperCase().padEnd(5)} ${message}${extra}`;
     }
-    writeAll(this.#stderr, redactSecrets(line) + "\n");
+    const text = redactSecrets(line);
+    if (!this.progress.printAbove?.(text)) writeAll(this.#stderr, text + "\n");
   }
 }
 

@@ -13,8 +13,16 @@ import { registerVerify } from "../commands/verify.ts";
 import { registerZip } from "../commands/zip.ts";
 import { EXIT_CODE_HELP } from "../exit_codes.ts";
 import { VERSION } from "../version.ts";
+import { RunMetrics } from "../metrics/run_metrics.ts";
 import type { CliContext } from "./context.ts";
 import { Output } from "./output.ts";
+import { addMetricsOption, addProgressOptions } from "./run_flags.ts";
+
+/** Long commands that show progress per collection (`--progress`, `--progress-interval`). */
+export const PROGRESS_COMMANDS: readonly string[] = ["backup", "verify", "restore"];
+
+/** Commands that can leave a Prometheus metrics file (`--metrics-file`). */
+export const METRICS_COMMANDS: readonly string[] = ["backup", "verify", "restore", "prune"];
 
 /**
  * Refuses an empty argument or option value (`--out ''`, `--token-file ''`, `verify ''`): an
@@ -69,5 +77,15 @@ export function buildProgram(ctx: CliContext): Command {
   registerList(program, ctx);
   registerZip(program, ctx);
   registerPrune(program, ctx);
+  for (const cmd of program.commands) {
+    if (PROGRESS_COMMANDS.includes(cmd.name())) addProgressOptions(cmd);
+    if (METRICS_COMMANDS.includes(cmd.name())) addMetricsOption(cmd);
+  }
+  // The metrics file is claimed before the command runs, so main.ts can write it whatever the
+  // exit code (its directory is checked first: exit 1 before any work if it cannot be written).
+  program.hook("preAction", async (_program, action) => {
+    const path = action.opts<{ metricsFile?: string }>().metricsFile;
+    if (path !== undefined) ctx.metrics = await RunMetrics.open(action.name(), path);
+  });
   return program;
 }

@@ -13,6 +13,7 @@ import {
   withoutMember,
 } from "../json/raw_document.ts";
 import { primaryKeyColumns, tableColumns, vectorSpec } from "../manifest/mod.ts";
+import { type ProgressTask, startTask } from "../progress/progress.ts";
 import type { Reporter } from "../reporter.ts";
 import { dataFileProblems, readDataFile } from "../snapshot/data_stream.ts";
 import type { SnapshotReader } from "../snapshot/reader.ts";
@@ -92,6 +93,7 @@ export async function restoreCollection(
   let ambiguous = 0;
   let dropped = false;
   let created = false;
+  let progress: ProgressTask = { advance() {}, end() {} };
   try {
     if (p.action === "replace") {
       // The new definition was proven creatable first (capabilities.ts proveDefinitions).
@@ -116,6 +118,12 @@ export async function restoreCollection(
     );
 
     const writeStarted = performance.now();
+    progress = startTask(reporter, r.target, {
+      action: "restore",
+      unit: table ? "rows" : "documents",
+      total: r.documents_in_snapshot,
+      estimate: false,
+    });
     const spec = vectorSpec(p.entry.definition);
     const lost = {
       vectorize: spec?.vectorize === true && vectorSpec(p.definition)?.vectorize !== true,
@@ -153,6 +161,7 @@ export async function restoreCollection(
           ambiguous += out.alreadyExistingAfterRetry;
           r.refused += out.failed.length;
           for (const f of out.failed) if (r.refusals.length < 20) r.refusals.push(f);
+          progress.advance(batch.length, bodies.reduce((n, b) => n + b.byteLength, 0));
         },
       ),
       signal ? { signal } : {},
@@ -180,6 +189,8 @@ export async function restoreCollection(
         : `could not be created: ${r.error}`;
       r.not_created = true;
     }
+  } finally {
+    progress.end();
   }
 
   // 4. Count what is there now: the only exact answer after retries, conflicts or a failure.

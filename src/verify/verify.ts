@@ -9,6 +9,7 @@
 
 import { errorMessage, VerificationError } from "../errors.ts";
 import { type CollectionEntry, type Manifest, MANIFEST_FILE } from "../manifest/mod.ts";
+import { type ProgressTask, startTask } from "../progress/progress.ts";
 import type { Reporter } from "../reporter.ts";
 import { dataFileProblems, readDataFile } from "../snapshot/data_stream.ts";
 import {
@@ -124,7 +125,7 @@ export async function verifyReader(
 
   for (const entry of manifest.collections) {
     options.signal?.throwIfAborted();
-    const verdict = await verifyEntry(reader, entry, options);
+    const verdict = await verifyEntry(reader, entry, options, reporter);
     report.collections.push(verdict);
     report.totals.bytes_read += verdict.bytes ?? 0;
     if (verdict.status === "ok") {
@@ -153,6 +154,7 @@ async function verifyEntry(
   reader: SnapshotReader,
   entry: CollectionEntry,
   options: VerifyOptions,
+  reporter: Reporter,
 ): Promise<CollectionVerdict> {
   const verdict: CollectionVerdict = {
     keyspace: entry.keyspace,
@@ -172,13 +174,22 @@ async function verifyEntry(
     verdict.problems.push(`${entry.data_file} is missing`);
     return verdict;
   }
+  // Deep: documents of the manifest's exact count; quick: bytes of the stored file.
+  const progress = startTask(reporter, `${entry.keyspace}.${entry.name}`, {
+    action: "verify",
+    unit: entry.kind === "table" ? "rows" : "documents",
+    total: options.quick ? null : entry.document_count,
+    estimate: false,
+    totalBytes: entry.data_size_bytes,
+  });
   try {
-    const read = readDataFile(await reader.open(entry.data_file, options.signal), entry, {
-      quick: options.quick,
-    });
+    const stored = (await reader.open(entry.data_file, options.signal)).pipeThrough(
+      progressBytes(progress),
+    );
+    const read = readDataFile(stored, entry, { quick: options.quick });
     if (read.documents) {
       await read.documents.pipeTo(
-        new WritableStream(),
+        new WritableStream({ write: (page) => progress.advance(page.length, 0) }),
         options.signal ? { signal: options.signal } : {},
       );
     }
@@ -194,9 +205,21 @@ async function verifyEntry(
       verdict.problems.push(...(await hashProblems(reader, entry, options.signal)));
     }
     verdict.problems.push(describeReadError(e));
+  } finally {
+    progress.end();
   }
   if (verdict.problems.length > 0) verdict.status = "failed";
   return verdict;
+}
+
+/** Counts stored bytes into a progress task as they pass. */
+function progressBytes(task: ProgressTask): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream({
+    transform(chunk, controller) {
+      task.advance(0, chunk.byteLength);
+      controller.enqueue(chunk);
+    },
+  });
 }
 
 async function hashProblems(

@@ -6,11 +6,13 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import { buildProgram } from "../../src/cli/program.ts";
 import { ExitCode } from "../../src/exit_codes.ts";
+import { RunMetrics } from "../../src/metrics/run_metrics.ts";
 import { REPO_ROOT } from "../e2e/run_cli.ts";
+import { ensureTool } from "../support/tools.ts";
 
 const read = (p: string) => Deno.readTextFile(join(REPO_ROOT, p));
 
@@ -80,14 +82,19 @@ Deno.test("deploy: the systemd service is hardened like the Deno sandbox and its
   const execStart = s.get("ExecStart")!.split(/\s+/);
   assert.equal(execStart[0], "/usr/local/bin/astrabak");
   assertCliArgs(execStart.slice(1), "ExecStart");
-  const out = execStart[execStart.indexOf("--out") + 1];
-  assert.equal(s.get("ReadWritePaths"), out, "the one writable path is the backup directory");
+  const out = execStart[execStart.indexOf("--out") + 1]!;
+  const metricsDir = dirname(execStart[execStart.indexOf("--metrics-file") + 1]!);
+  assert.deepEqual(
+    s.get("ReadWritePaths")!.split(/\s+/),
+    [out, metricsDir],
+    "the writable paths are the backup directory and the metrics file's directory",
+  );
   // The token: a credential, named by ASTRABAK_TOKEN_FILE inside $CREDENTIALS_DIRECTORY (%d).
   const [credName, credSource] = s.get("LoadCredential")!.split(":");
   assert.equal(credSource, "/etc/astrabak/token");
   assert.equal(s.get("Environment"), `ASTRABAK_TOKEN_FILE=%d/${credName}`);
   // The build line in the header grants the binary exactly those paths.
-  assert.match(service, new RegExp(`ASTRABAK_ALLOW_WRITE=${out}\\b`));
+  assert.match(service, new RegExp(`ASTRABAK_ALLOW_WRITE=${out},${metricsDir} `));
   assert.match(service, /ASTRABAK_ALLOW_READ=\/run\/credentials\/astrabak-backup\.service /);
   assert.ok(!/MemoryDenyWriteExecute=yes/.test(service), "V8's JIT needs W+X memory");
   assert.equal(t.get("Persistent"), "true");
@@ -220,4 +227,87 @@ Deno.test("deploy: the release workflow compiles four targets on a version tag a
       | undefined;
     if (setup) assert.equal(setup.with["deno-version"], `v${Deno.version.deno}`);
   }
+});
+
+const PROMTOOL = await ensureTool("promtool", ["--version"], "prometheus");
+
+Deno.test({
+  name:
+    `deploy: the Prometheus alert rules load, use only metrics astrabak writes, and fire when they should${
+      PROMTOOL.ok ? "" : ` (ignored: ${PROMTOOL.reason})`
+    }`,
+  ignore: !PROMTOOL.ok,
+  fn: async () => {
+    const rulesPath = join(REPO_ROOT, "deploy/prometheus/astrabak.rules.yml");
+    const rules = await read("deploy/prometheus/astrabak.rules.yml");
+    // Every astrabak_* name in the rules is one --metrics-file writes.
+    const dir = await Deno.makeTempDir({ prefix: "astrabak-rules-" });
+    try {
+      const metrics = await RunMetrics.open("backup", join(dir, "m.prom"));
+      const written = metrics.render(
+        2,
+        {
+          documents: 1,
+          bytes: 1,
+          collections: [{
+            keyspace: "k",
+            collection: "c",
+            status: "failed",
+            documents: 1,
+            bytes: 1,
+          }],
+        },
+        null,
+        new Date(),
+      );
+      for (const name of new Set(rules.match(/astrabak_[a-z_]+/g))) {
+        assert.match(written, new RegExp(`^# TYPE ${name} gauge$`, "m"), name);
+      }
+      const check = await new Deno.Command("promtool", { args: ["check", "rules", rulesPath] })
+        .output();
+      assert.ok(check.success, new TextDecoder().decode(check.stderr));
+      // "No successful backup for 26 h": quiet at 25 h, firing at 27 h (plus its 15 min `for`).
+      const test = join(dir, "astrabak_test.yml");
+      await Deno.writeTextFile(
+        test,
+        `rule_files: [${JSON.stringify(rulesPath)}]
+evaluation_interval: 5m
+tests:
+  - interval: 5m
+    input_series:
+      - series: 'astrabak_last_success_timestamp_seconds{command="backup",instance="h"}'
+        values: '0+0x400'
+      - series: 'astrabak_last_run_exit_code{command="backup",instance="h"}'
+        values: '3+0x400'
+      - series: 'astrabak_last_run_timestamp_seconds{command="backup",instance="h"}'
+        values: '0+0x400'
+    alert_rule_test:
+      - eval_time: 25h
+        alertname: AstrabakNoSuccessfulBackup
+        exp_alerts: []
+      - eval_time: 27h
+        alertname: AstrabakNoSuccessfulBackup
+        exp_alerts:
+          - exp_labels: { severity: critical, command: backup, instance: h }
+            exp_annotations:
+              summary: "No successful astrabak backup on h for more than 26 h"
+              description: "The last backup that exited 0 ended 1d 3h 0m 0s ago. Look at the last run's exit code and the unit's journal."
+      - eval_time: 1h
+        alertname: AstrabakOffHostCopyFailed
+        exp_alerts:
+          - exp_labels: { severity: warning, command: backup, instance: h }
+            exp_annotations:
+              summary: "astrabak backup on h: snapshot complete, but the Box upload or prune failed (exit 3)"
+      - eval_time: 1h
+        alertname: AstrabakRunFailed
+        exp_alerts: []
+`,
+      );
+      const r = await new Deno.Command("promtool", { args: ["test", "rules", test] }).output();
+      const said = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+      assert.ok(r.success, said);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

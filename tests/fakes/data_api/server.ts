@@ -546,6 +546,10 @@ export class FakeDataApi {
         });
       }
       case "estimatedDocumentCount":
+        // The real server reads Cassandra's system.size_estimates for the table
+        // (stargate/data-api src/main/java/io/stargate/sgv2/jsonapi/service/operation/collections/
+        // EstimatedDocumentCountCollectionOperation.java), so its answer is approximate and lags
+        // behind writes; the fake answers the exact count, which is one possible estimate.
         return JSON.stringify({ status: { count: c.docs.size } });
       case "deleteMany": {
         const filter = get(args, "filter");
