@@ -31,7 +31,7 @@ Deno.test({
   async fn() {
     // 900 documents in pages of 20 at 100 ms a page: about 4.5 s of backup to watch. A narrow
     // pane (60 columns): log lines written while the display is live wrap over it.
-    await using t = await withFakeDataApi({ latencyMs: 100 });
+    await using t = await withFakeDataApi({ latencyMs: 100, pageSize: 20 });
     t.api.store.keyspaces.set("ks", new Map());
     seedSample(t.api.store, { keyspace: "ks", articles: 900, dimension: 8 });
     // A retried 503 on customers logs a (wrapping) WARN line while two collections are live.
@@ -118,7 +118,7 @@ Deno.test({
 
 Deno.test("progress: off a terminal a progress line per collection appears every interval and --json stays one object", async () => {
   // 600 documents in pages of 20 at 100 ms a page: about 3 s, so several 1 s intervals.
-  await using t = await withFakeDataApi({ latencyMs: 100 });
+  await using t = await withFakeDataApi({ latencyMs: 100, pageSize: 20 });
   seedSample(t.api.store, { articles: 600, dimension: 8 });
   const r = await runCli(
     ["backup", "--out", t.out, "--collections", "articles", "--progress-interval", "1", "--json"],
