@@ -8,7 +8,12 @@
  * manifest records are computed exactly the way verify recomputes them.
  */
 
-import { ByteJsonScanner, decodeStringBytes, stripWhitespace } from "./byte_json.ts";
+import {
+  ByteJsonScanner,
+  decodeStringBytes,
+  type DocumentRules,
+  stripWhitespace,
+} from "./byte_json.ts";
 
 /** What a vector-valued field held. */
 export type VectorKind = "array" | "binary" | "null" | "invalid";
@@ -53,6 +58,8 @@ export interface InspectOptions {
   vectorFields?: readonly string[];
   /** Further top-level fields whose spans to report (default `["$vectorize", "$lexical"]`). */
   watch?: readonly string[];
+  /** Also enforce these Data API document rules (collections; see {@linkcode DocumentRules}). */
+  rules?: DocumentRules | undefined;
 }
 
 const DEFAULT_VECTOR_FIELDS = ["$vector"] as const;
@@ -77,7 +84,7 @@ export function inspectDocument(s: ByteJsonScanner, options: InspectOptions = {}
   let prevEnd = start + 1;
   let pending: MemberSpan | null = null;
 
-  s.walkObject(1, (keyStart, keyEnd, keyEscaped) => {
+  s.walkObject(1, (keyStart, keyEnd, keyEscaped, childPath) => {
     const valueStart = s.pos;
     if (pending) {
       pending.nextKeyStart = keyStart - 1 - start;
@@ -85,12 +92,16 @@ export function inspectDocument(s: ByteJsonScanner, options: InspectOptions = {}
     }
     const name = keyName(s.bytes, keyStart, keyEnd, keyEscaped);
     if (name === "_id") {
+      // The id has rules of its own (document_id.ts), not those of fields.
+      const rules = s.rules;
+      s.rules = null;
       s.skipValue(1);
+      s.rules = rules;
       id = [valueStart, s.pos];
     } else if (vectorFields.includes(name)) {
-      vectors.push(measureVector(s, name));
+      vectors.push(measureVector(s, name, childPath));
     } else {
-      s.skipValue(1);
+      s.skipValue(1, childPath);
     }
     if (name === "_id" || vectorFields.includes(name) || watch.includes(name)) {
       pending = {
@@ -110,8 +121,9 @@ export function inspectDocument(s: ByteJsonScanner, options: InspectOptions = {}
   s.sawWhitespace = hadWhitespace || sawWhitespace;
   if (sawWhitespace) {
     // Rare: the server pretty-printed. Re-inspect a compacted copy so spans refer to it.
-    const compact = stripWhitespace(s.bytes.subarray(start, s.pos));
-    return inspectDocument(new ByteJsonScanner(compact), options);
+    const compact = new ByteJsonScanner(stripWhitespace(s.bytes.subarray(start, s.pos)));
+    compact.rules = s.rules;
+    return inspectDocument(compact, options);
   }
   const bytes = s.bytes.subarray(start, s.pos);
   const idSpan = id as [number, number] | null;
@@ -129,6 +141,7 @@ export function inspectDocument(s: ByteJsonScanner, options: InspectOptions = {}
  */
 export function parseDocumentLine(line: Uint8Array, options: InspectOptions = {}): RawDocument {
   const s = new ByteJsonScanner(line);
+  s.rules = options.rules ?? null;
   const doc = inspectDocument(s, options);
   s.expectEnd();
   return doc;
@@ -167,14 +180,14 @@ function keyName(bytes: Uint8Array, start: number, end: number, escaped: boolean
 }
 
 /** Measures a vector value: a JSON array of numbers or `{"$binary": "<base64 float32>"}`. */
-function measureVector(s: ByteJsonScanner, field: string): VectorValue {
+function measureVector(s: ByteJsonScanner, field: string, path: number): VectorValue {
   const kind = s.peekKind();
   if (kind === "null") {
     s.skipValue(1);
     return { field, kind: "null", dimension: 0 };
   }
   if (kind === "array") {
-    const n = s.numberArrayLength(2);
+    const n = s.numberArrayLength(2, path);
     return n > 0
       ? { field, kind: "array", dimension: n }
       : { field, kind: "invalid", dimension: 0 };
@@ -187,7 +200,7 @@ function measureVector(s: ByteJsonScanner, field: string): VectorValue {
       if (keyName(s.bytes, ks, ke, esc) === "$binary" && s.peekKind() === "string") {
         bytesLen = base64DecodedLength(s.readString());
       } else {
-        s.skipValue(2);
+        s.skipValue(2, path);
       }
     });
     if (members === 1 && bytesLen > 0 && bytesLen % 4 === 0) {
@@ -195,7 +208,7 @@ function measureVector(s: ByteJsonScanner, field: string): VectorValue {
     }
     return { field, kind: "invalid", dimension: 0 };
   }
-  s.skipValue(1);
+  s.skipValue(1, path);
   return { field, kind: "invalid", dimension: 0 };
 }
 
