@@ -8,6 +8,8 @@
  * callers can slice documents out of a response without ever decoding them.
  */
 
+import { base64Length, ejsonValueProblem } from "./ejson.ts";
+
 /** Thrown when bytes are not valid JSON; `offset` is the byte position of the problem. */
 export class JsonSyntaxError extends SyntaxError {
   /** Byte offset (relative to the scanned buffer) where the problem was found. */
@@ -57,6 +59,22 @@ export interface DocumentRules {
   maxNumberLength: number;
   /** Characters of a dotted property path, `a.b.c` (`max-property-path-length`, 1000; 250 before). */
   maxPathLength: number;
+  /**
+   * Whether every value is indexed (the collection has no `indexing` option), so the limits on
+   * indexed values below apply to all of them (`DocumentShredder.IndexableValueValidator`, and
+   * `WritableShreddedDocument.shredObject` for EJSON values). With allow/deny lists they apply to
+   * part of the document only, and are not checked.
+   */
+  indexed: boolean;
+  /** UTF-8 bytes of an indexed string (`max-string-length-in-bytes`, 8000; 16,000 chars before). */
+  maxStringBytes: number;
+  /** Elements of an indexed array (`max-array-length`, 1000), of `$vector` (4096). */
+  maxArrayLength: number;
+  maxVectorLength: number;
+  /** Members of one indexed object (`max-object-properties`, 1000). */
+  maxObjectProperties: number;
+  /** Members of all indexed objects of a document, itself included (`max-doc-properties`, 2000). */
+  maxDocumentProperties: number;
 }
 
 /** The Data API's defaults, which Astra and HCD document as their limits. */
@@ -64,6 +82,12 @@ export const DATA_API_DOCUMENT_RULES: DocumentRules = {
   maxDepth: 16,
   maxNumberLength: 100,
   maxPathLength: 1000,
+  indexed: true,
+  maxStringBytes: 8000,
+  maxArrayLength: 1000,
+  maxVectorLength: 4096,
+  maxObjectProperties: 1000,
+  maxDocumentProperties: 2000,
 };
 
 /**
@@ -83,6 +107,20 @@ export class DocumentRuleError extends SyntaxError {
 const EJSON_NAMES = new Set(["$date", "$binary", "$objectId", "$uuid"]);
 /** Top-level names that may start with `$` (`FullDocValidator.validateObjectKey`). */
 const TOP_LEVEL_DOLLAR_NAMES = new Set(["$vector", "$vectorize", "$lexical"]);
+/** What the member holding a value is, for the limits on indexed values. */
+const PLAIN = 0;
+/** `$vectorize`, `$lexical`, `$binary`: strings of any length (`validateStringValue`). */
+const UNLIMITED_STRING = 1;
+/** `$vector`: a longer array (`validateArrayValue`). */
+const VECTOR = 2;
+const REFERRERS = new Map([
+  ["$vectorize", UNLIMITED_STRING],
+  ["$lexical", UNLIMITED_STRING],
+  ["$binary", UNLIMITED_STRING],
+  ["$vector", VECTOR],
+]);
+const utf8Encoder = new TextEncoder();
+
 /** Above this many members an object's names are checked for duplicates through a Set. */
 const PAIRWISE_KEY_LIMIT = 16;
 
@@ -97,13 +135,31 @@ export class ByteJsonScanner {
   pos = 0;
   /** Set when whitespace was skipped anywhere outside strings since the last reset. */
   sawWhitespace = false;
+  #rules: DocumentRules | null = null;
+  /** Limits of the hot paths, cached from the rules (no rules: the scanner's own). */
+  #maxNumberLength = Infinity;
+  #maxDepth = MAX_JSON_DEPTH;
+
   /**
    * When set, also enforce the Data API's document rules (field names, depth, path and number
    * lengths) on everything scanned, failing with {@linkcode DocumentRuleError}.
    */
-  rules: DocumentRules | null = null;
+  get rules(): DocumentRules | null {
+    return this.#rules;
+  }
+  set rules(rules: DocumentRules | null) {
+    this.#rules = rules;
+    this.#maxNumberLength = rules?.maxNumberLength ?? Infinity;
+    this.#maxDepth = Math.min(rules?.maxDepth ?? MAX_JSON_DEPTH, MAX_JSON_DEPTH);
+  }
   /** Name spans (start, end) of the objects being walked, innermost last: duplicate detection. */
   readonly #keys: number[] = [];
+  /** Members of indexed objects counted so far (see {@linkcode DocumentRules.indexed}). */
+  indexedProperties = 0;
+  /** What holds the value being scanned: PLAIN, UNLIMITED_STRING or VECTOR. */
+  #referrer = PLAIN;
+  /** What the member whose name was just checked is. */
+  #nextReferrer = PLAIN;
 
   constructor(bytes: Uint8Array) {
     this.bytes = bytes;
@@ -173,7 +229,7 @@ export class ByteJsonScanner {
         this.numberArrayLength(depth + 1, path);
         break;
       case "string":
-        this.skipString();
+        this.skipString(true);
         break;
       case "number":
         this.skipNumber();
@@ -188,9 +244,10 @@ export class ByteJsonScanner {
    * Skips a string whose opening quote is at `pos`; returns true when it contained escapes (then
    * its raw bytes differ from its value).
    */
-  skipString(): boolean {
+  skipString(value = false): boolean {
     const b = this.bytes;
-    let p = this.pos + 1;
+    const start = this.pos + 1;
+    let p = start;
     let escaped = false;
     for (;;) {
       const c = b[p] ?? -1;
@@ -220,6 +277,19 @@ export class ByteJsonScanner {
       }
     }
     this.pos = p + 1;
+    const rules = this.rules;
+    // Escapes only shrink a string, so only long ones need measuring.
+    if (value && rules?.indexed && p - start > rules.maxStringBytes && this.#referrer === PLAIN) {
+      const bytes = escaped
+        ? utf8Encoder.encode(decodeStringBytes(b, start, p, true)).length
+        : p - start;
+      if (bytes > rules.maxStringBytes) {
+        throw new DocumentRuleError(
+          `a string is ${bytes} bytes long, over the ${rules.maxStringBytes} bytes an indexed string may have`,
+          "SHRED_DOC_LIMIT_VIOLATION",
+        );
+      }
+    }
     return escaped;
   }
 
@@ -282,15 +352,17 @@ export class ByteJsonScanner {
       do c = b[++p] ?? -1; while (c >= ZERO && c <= NINE);
     }
     this.pos = p;
-    if (this.rules) {
-      // Jackson counts the digits of an integer, the whole token of anything else.
-      const length = integral && b[start] === MINUS ? p - start - 1 : p - start;
-      if (length > this.rules.maxNumberLength) {
-        throw new DocumentRuleError(
-          `a number has ${length} characters, over the ${this.rules.maxNumberLength} the Data API's parser accepts`,
-          "number too long",
-        );
-      }
+    if (p - start > this.#maxNumberLength) this.#checkNumberLength(start, p, integral);
+  }
+
+  #checkNumberLength(start: number, end: number, integral: boolean): void {
+    // Jackson counts the digits of an integer, the whole token of anything else.
+    const length = integral && this.bytes[start] === MINUS ? end - start - 1 : end - start;
+    if (length > this.#maxNumberLength) {
+      throw new DocumentRuleError(
+        `a number has ${length} characters, over the ${this.#maxNumberLength} the Data API's parser accepts`,
+        "number too long",
+      );
     }
   }
 
@@ -345,13 +417,18 @@ export class ByteJsonScanner {
         this.expect(COLON, "':'");
         this.skipWs();
         if (count === 0) firstValue = this.pos;
+        const outer = this.#referrer;
+        this.#referrer = this.#nextReferrer;
+        this.#nextReferrer = PLAIN;
         onMember(keyStart, keyEnd, escaped, childPath);
+        this.#referrer = outer;
         count++;
         const valueEnd = this.pos;
         const c = this.skipWs();
         this.pos++;
         if (c === RBRACE) {
           if (dollar !== null) this.#checkWrapper(dollar, firstValue, valueEnd);
+          if (rules?.indexed) this.#countProperties(count);
           return this.pos;
         }
         if (c !== COMMA) this.fail("Expected ',' or '}'", this.pos - 1);
@@ -421,11 +498,17 @@ export class ByteJsonScanner {
     if (firstChar === 0x24) {
       const text = name ?? decodeStringBytes(b, start, end, false);
       if (!(depth === 1 && TOP_LEVEL_DOLLAR_NAMES.has(text))) {
-        if (first && EJSON_NAMES.has(text)) return text;
+        if (first && EJSON_NAMES.has(text)) {
+          if (this.rules!.indexed) this.#nextReferrer = REFERRERS.get(text) ?? PLAIN;
+          return text;
+        }
         this.#badFieldName(text);
       }
     }
     const rules = this.rules!;
+    if (rules.indexed && firstChar === 0x24) {
+      this.#nextReferrer = REFERRERS.get(name ?? decodeStringBytes(b, start, end, false)) ?? PLAIN;
+    }
     if (path + length > rules.maxPathLength) {
       throw new DocumentRuleError(
         `a field path is ${path + length} characters long, over the ${rules.maxPathLength} allowed`,
@@ -442,18 +525,31 @@ export class ByteJsonScanner {
     );
   }
 
-  /** An EJSON wrapper must hold a string or an integer (`FullDocValidator.validateObjectValue`). */
+  /**
+   * An EJSON wrapper must hold a string or an integer (`FullDocValidator.validateObjectValue`);
+   * when indexed, a value its type can read (`WritableShreddedDocument.shredObject`).
+   */
   #checkWrapper(name: string, start: number, end: number): void {
     const b = this.bytes;
     const c = b[start];
-    if (c === QUOTE) return;
+    let integral = false;
     if (c === MINUS || (c !== undefined && c >= ZERO && c <= NINE)) {
-      let integral = true;
+      integral = true;
       for (let i = start; i < end; i++) {
         const d = b[i];
         if (d === DOT || d === LOWER_E || d === UPPER_E) integral = false;
       }
-      if (integral) return;
+    }
+    if (c === QUOTE || integral) {
+      if (!this.rules!.indexed) return;
+      // The common case, a $binary vector, without decoding its (long) string.
+      if (name === "$binary" && c === QUOTE && base64Length(b, start + 1, end - 1) >= 0) return;
+      const text = c === QUOTE
+        ? decodeStringBytes(b, start + 1, end - 1, true)
+        : decodeStringBytes(b, start, end, false);
+      const problem = ejsonValueProblem(name, text, c === QUOTE);
+      if (problem) throw new DocumentRuleError(problem, "SHRED_BAD_EJSON_VALUE");
+      return;
     }
     throw new DocumentRuleError(
       `the EJSON wrapper ${name} holds ${
@@ -463,14 +559,46 @@ export class ByteJsonScanner {
     );
   }
 
+  /** One more indexed object of `count` members (`IndexableValueValidator.validateObjectValue`). */
+  #countProperties(count: number): void {
+    const rules = this.rules!;
+    if (count > rules.maxObjectProperties) {
+      throw new DocumentRuleError(
+        `an indexed object has ${count} properties, over the ${rules.maxObjectProperties} allowed`,
+        "SHRED_DOC_LIMIT_VIOLATION",
+      );
+    }
+    this.indexedProperties += count;
+    if (this.indexedProperties > rules.maxDocumentProperties) {
+      throw new DocumentRuleError(
+        `the document has more than ${rules.maxDocumentProperties} indexed properties`,
+        "SHRED_DOC_LIMIT_VIOLATION",
+      );
+    }
+  }
+
+  /** An indexed array's length against its limit (`IndexableValueValidator.validateArrayValue`). */
+  #checkArrayLength(n: number): void {
+    const rules = this.rules;
+    if (!rules?.indexed) return;
+    const limit = this.#referrer === VECTOR ? rules.maxVectorLength : rules.maxArrayLength;
+    if (n > limit) {
+      throw new DocumentRuleError(
+        `an indexed array has ${n} elements, over the ${limit} allowed`,
+        "SHRED_DOC_LIMIT_VIOLATION",
+      );
+    }
+  }
+
   #checkDepth(depth: number): void {
+    if (depth <= this.#maxDepth) return;
     if (this.rules && depth > this.rules.maxDepth) {
       throw new DocumentRuleError(
         `the document is nested deeper than the ${this.rules.maxDepth} levels allowed`,
         "SHRED_DOC_LIMIT_VIOLATION",
       );
     }
-    if (depth > MAX_JSON_DEPTH) this.fail("JSON nested too deeply");
+    this.fail("JSON nested too deeply");
   }
 
   /**
@@ -489,7 +617,10 @@ export class ByteJsonScanner {
       onElement(i);
       const c = this.skipWs();
       this.pos++;
-      if (c === RBRACKET) return i + 1;
+      if (c === RBRACKET) {
+        this.#checkArrayLength(i + 1);
+        return i + 1;
+      }
       if (c !== COMMA) this.fail("Expected ',' or ']'", this.pos - 1);
     }
   }
@@ -520,7 +651,10 @@ export class ByteJsonScanner {
       let d = b[this.pos] ?? -1;
       if (isWs(d)) d = this.skipWs();
       this.pos++;
-      if (d === RBRACKET) return allNumbers ? n : -1;
+      if (d === RBRACKET) {
+        this.#checkArrayLength(n);
+        return allNumbers ? n : -1;
+      }
       if (d !== COMMA) this.fail("Expected ',' or ']'", this.pos - 1);
     }
   }
@@ -528,7 +662,7 @@ export class ByteJsonScanner {
   /** Decodes the string at `pos` (consuming it) into a JS string. */
   readString(): string {
     const start = this.pos;
-    const escaped = this.skipString();
+    const escaped = this.skipString(true);
     return decodeStringBytes(this.bytes, start + 1, this.pos - 1, escaped);
   }
 

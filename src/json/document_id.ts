@@ -8,7 +8,7 @@
  */
 
 import { ByteJsonScanner, decodeStringBytes, DocumentRuleError } from "./byte_json.ts";
-import { base64DecodedLength } from "./raw_document.ts";
+import { ejsonValueProblem, javaUuid } from "./ejson.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -100,15 +100,14 @@ function wrappedIdKey(raw: Uint8Array): Uint8Array | null {
       return withType(TYPE_STRING, encoder.encode(uuid));
     }
     case "$objectId": {
-      // new ObjectId(value.asText()): 24 hex digits (an integer token's text counts too).
       const hex = str ?? integer;
-      if (hex === null || !/^[0-9a-fA-F]{24}$/.test(hex)) {
+      if (hex === null || ejsonValueProblem(name, hex, str !== null)) {
         return bad("$objectId must hold 24 hexadecimal digits");
       }
       return withType(TYPE_STRING, encoder.encode(hex.toLowerCase()));
     }
     case "$binary":
-      if (str === null || base64DecodedLength(str) < 0) {
+      if (str === null || ejsonValueProblem(name, str, true)) {
         return bad("$binary must hold a base64 string");
       }
       return null;
@@ -122,28 +121,6 @@ function withType(type: number, key: Uint8Array): Uint8Array {
   out[0] = type;
   out.set(key, 1);
   return out;
-}
-
-/**
- * `java.util.UUID.fromString(s).toString()`, or null where Java throws: five dash-separated groups
- * of hex digits (each parsed as a long, then masked to 8-4-4-4-12), at most 36 characters. Java also
- * accepts a `+` sign and non-ASCII digits in a group; those are refused here.
- */
-export function javaUuid(s: string): string | null {
-  if (s.length > 36) return null;
-  const groups = s.split("-");
-  if (groups.length !== 5) return null;
-  const widths = [8, 4, 4, 4, 12];
-  const out: string[] = [];
-  for (let i = 0; i < 5; i++) {
-    const g = groups[i]!;
-    if (!/^[0-9a-fA-F]{1,16}$/.test(g)) return null;
-    const n = BigInt(`0x${g}`);
-    if (n >= 2n ** 63n) return null;
-    const masked = n & ((1n << BigInt(widths[i]! * 4)) - 1n);
-    out.push(masked.toString(16).padStart(widths[i]!, "0"));
-  }
-  return out.join("-");
 }
 
 /**

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ByteJsonScanner, DATA_API_DOCUMENT_RULES, DocumentRuleError } from "./byte_json.ts";
-import { bigDecimalString, documentIdKey, javaUuid } from "./document_id.ts";
+import { bigDecimalString, documentIdKey } from "./document_id.ts";
+import { javaUuid } from "./ejson.ts";
 import { documentKey, KeyHashes } from "./document_key.ts";
 import { parseDocumentLine } from "./raw_document.ts";
 
@@ -91,7 +92,7 @@ Deno.test("document rules: what FullDocValidator and the parser refuse, and what
     parseDocumentLine(enc.encode(text), { rules: DATA_API_DOCUMENT_RULES });
   const ok = [
     '{"_id":1,"$vector":[1,2],"$vectorize":"t","$lexical":"l"}',
-    '{"_id":1,"a":{"$date":1},"b":{"$uuid":"x"},"c":[{"$objectId":"y"}],"d":{"$binary":"AA=="}}',
+    '{"_id":1,"a":{"$date":1},"b":{"$uuid":"1-2-3-4-5"},"c":[{"$objectId":"65f000000000000000000002"}],"d":{"$binary":"AA=="}}',
     '{"_id":1,"a.b":1,"ünï":"ok","x":{"_id":{"$date":1}}}',
     `{"_id":1,"n":${"9".repeat(100)},"f":-${"1".repeat(97)}.5}`,
     `{"_id":1,"a":${'{"b":'.repeat(14)}[1]${"}".repeat(14)}}`,
@@ -114,6 +115,38 @@ Deno.test("document rules: what FullDocValidator and the parser refuse, and what
     ['{"_id":1,"a":1,"\\u0061":2}', /Duplicate member name "a"/],
   ];
   for (const [t, pattern] of bad) assert.throws(() => check(t), pattern, t);
+
+  // Limits on indexed values: they apply when everything is indexed (no indexing option).
+  const unindexed = { ...DATA_API_DOCUMENT_RULES, indexed: false };
+  const props = (n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) => `"p${i + from}":0`).join(",");
+  const indexedOk = [
+    `{"_id":"${"i".repeat(8000)}","s":"${"é".repeat(4000)}","t":"${"\\n".repeat(8000)}"}`,
+    `{"_id":1,"$vectorize":"${"v".repeat(9000)}","$lexical":"${"l".repeat(9000)}"}`,
+    `{"_id":1,"$vector":[${Array(4096).fill(0.5).join(",")}],"a":[${
+      Array(1000).fill(1).join(",")
+    }]}`,
+    `{"_id":1,"$vector":{"$binary":"${"A".repeat(12000)}"}}`,
+    `{"_id":1,"o":{${props(998)}},"q":{${props(998)}}}`,
+  ];
+  for (const t of indexedOk) check(t);
+  const indexedBad: Array<[string, RegExp]> = [
+    [`{"_id":1,"s":"${"é".repeat(4001)}"}`, /a string is 8002 bytes long, over the 8000/],
+    [`{"_id":1,"a":[["${"x".repeat(8001)}"]]}`, /a string is 8001 bytes/],
+    [`{"_id":"${"i".repeat(8001)}"}`, /_id is a string of 8001 bytes/],
+    [`{"_id":1,"a":[${Array(1001).fill(1).join(",")}]}`, /an indexed array has 1001 elements/],
+    [`{"_id":1,"$vector":[${Array(4097).fill(0.5).join(",")}]}`, /4097 elements, over the 4096/],
+    [`{"_id":1,"o":{${props(1001)}}}`, /an indexed object has 1001 properties/],
+    [`{"_id":1,"o":{${props(1000)}},"q":{${props(1000)}}}`, /more than 2000 indexed properties/],
+    ['{"_id":1,"a":{"$uuid":"x"}}', /\$uuid "x" is not a UUID \(SHRED_BAD_EJSON_VALUE\)/],
+    ['{"_id":1,"a":[{"$date":"2024"}]}', /\$date holds a string/],
+    ['{"_id":1,"a":{"$objectId":"xyz"}}', /not 24 hexadecimal digits/],
+    ['{"_id":1,"a":{"$binary":"!!"}}', /\$binary does not hold a base64 string/],
+  ];
+  for (const [t, pattern] of indexedBad) {
+    assert.throws(() => check(t), pattern, t.slice(0, 60));
+    parseDocumentLine(enc.encode(t), { rules: unindexed });
+  }
   // Duplicates are refused in any JSON, with or without the document rules, also past the
   // pairwise limit.
   const many = Array.from({ length: 40 }, (_, i) => `"k${i}":${i}`).join(",");

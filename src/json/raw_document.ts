@@ -11,9 +11,11 @@
 import {
   ByteJsonScanner,
   decodeStringBytes,
+  DocumentRuleError,
   type DocumentRules,
   stripWhitespace,
 } from "./byte_json.ts";
+import { base64Length } from "./ejson.ts";
 
 /** What a vector-valued field held. */
 export type VectorKind = "array" | "binary" | "null" | "invalid";
@@ -92,12 +94,14 @@ export function inspectDocument(s: ByteJsonScanner, options: InspectOptions = {}
     }
     const name = keyName(s.bytes, keyStart, keyEnd, keyEscaped);
     if (name === "_id") {
-      // The id has rules of its own (document_id.ts), not those of fields.
+      // The id has rules of its own (document_id.ts), not those of fields; as an indexed value
+      // it still counts as one (its wrapper's one property, its string's length).
       const rules = s.rules;
       s.rules = null;
       s.skipValue(1);
       s.rules = rules;
       id = [valueStart, s.pos];
+      if (rules?.indexed) indexedId(s, valueStart, s.pos, rules);
     } else if (vectorFields.includes(name)) {
       vectors.push(measureVector(s, name, childPath));
     } else {
@@ -133,6 +137,23 @@ export function inspectDocument(s: ByteJsonScanner, options: InspectOptions = {}
     vectors,
     members,
   };
+}
+
+/** The indexed-value limits, applied to an `_id` (see {@linkcode DocumentRules.indexed}). */
+function indexedId(s: ByteJsonScanner, start: number, end: number, rules: DocumentRules): void {
+  const b = s.bytes;
+  if (b[start] === 0x7b) {
+    s.indexedProperties += 1;
+    return;
+  }
+  if (b[start] !== 0x22 || end - start - 2 <= rules.maxStringBytes) return;
+  const bytes = new TextEncoder().encode(decodeStringBytes(b, start + 1, end - 1, true)).length;
+  if (bytes > rules.maxStringBytes) {
+    throw new DocumentRuleError(
+      `_id is a string of ${bytes} bytes, over the ${rules.maxStringBytes} bytes an indexed string may have`,
+      "SHRED_DOC_LIMIT_VIOLATION",
+    );
+  }
 }
 
 /**
@@ -198,7 +219,12 @@ function measureVector(s: ByteJsonScanner, field: string, path: number): VectorV
     s.walkObject(2, (ks, ke, esc) => {
       members++;
       if (keyName(s.bytes, ks, ke, esc) === "$binary" && s.peekKind() === "string") {
-        bytesLen = base64DecodedLength(s.readString());
+        const start = s.pos + 1;
+        const escaped = s.skipString(true);
+        // Valid base64 has no escapes (but may be written with "\/"): decode only then.
+        bytesLen = escaped
+          ? base64DecodedLength(decodeStringBytes(s.bytes, start, s.pos - 1, true))
+          : base64Length(s.bytes, start, s.pos - 1);
       } else {
         s.skipValue(2, path);
       }
@@ -214,20 +240,8 @@ function measureVector(s: ByteJsonScanner, field: string, path: number): VectorV
 
 /** Decoded byte length of a standard base64 string, or -1 when it is not valid base64. */
 export function base64DecodedLength(text: string): number {
-  let n = text.length;
-  if (n % 4 !== 0) return -1;
-  let pad = 0;
-  while (n > 0 && text.charCodeAt(n - 1) === 0x3d && pad < 2) {
-    n--;
-    pad++;
-  }
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    const ok = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
-      c === 0x2b || c === 0x2f;
-    if (!ok) return -1;
-  }
-  return (text.length / 4) * 3 - pad;
+  const bytes = new TextEncoder().encode(text);
+  return bytes.length === text.length ? base64Length(bytes, 0, bytes.length) : -1;
 }
 
 /**

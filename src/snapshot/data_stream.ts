@@ -6,7 +6,7 @@
  * {@link dataFileProblems}, so restore never re-implements verification.
  */
 
-import { DATA_API_DOCUMENT_RULES } from "../json/byte_json.ts";
+import { DATA_API_DOCUMENT_RULES, type DocumentRules } from "../json/byte_json.ts";
 import { documentKey, hashName, keyHash, KeyHashes, type KeySpec } from "../json/document_key.ts";
 import type { InspectOptions, RawDocument } from "../json/raw_document.ts";
 import {
@@ -134,12 +134,25 @@ function documentParser(
         ...(inspect?.watch ?? ["$vectorize", "$lexical"]),
         ...(key.kind === "table" ? key.columns : []),
       ],
-      rules: collection ? DATA_API_DOCUMENT_RULES : undefined,
+      rules: collection ? documentRules(entry.definition) : undefined,
     },
     key,
     hashes,
     maxDocumentChars: collection ? MAX_DOCUMENT_CHARS : undefined,
   });
+}
+
+/**
+ * The document rules for a collection: the limits on indexed values apply to every value unless
+ * the definition's `indexing` option leaves some unindexed (then they are not checked, see
+ * docs/FORMAT.md).
+ */
+function documentRules(definition: Record<string, unknown>): DocumentRules {
+  const indexing = definition.indexing as { allow?: unknown[]; deny?: unknown[] } | undefined;
+  const all = indexing === undefined ||
+    (indexing.allow?.length === 1 && indexing.allow[0] === "*" && !indexing.deny?.length) ||
+    (!indexing.allow?.length && !indexing.deny?.length);
+  return all ? DATA_API_DOCUMENT_RULES : { ...DATA_API_DOCUMENT_RULES, indexed: false };
 }
 
 function keySpec(entry: CollectionEntry): KeySpec {
