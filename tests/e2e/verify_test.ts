@@ -280,6 +280,11 @@ Deno.test("verify: a line that restore would refuse fails deep verify with file,
       ),
     ],
     [
+      "an indexed string over 8000 bytes",
+      `{"_id":"long-string","s":"${"é".repeat(4001)}"}`,
+      new RegExp(`${atLine}: .*a string is 8002 bytes long, over the 8000 bytes`),
+    ],
+    [
       "nesting deeper than 16",
       `{"_id":"deep17","a":${'{"b":'.repeat(16)}1${"}".repeat(16)}}`,
       new RegExp(
@@ -293,8 +298,8 @@ Deno.test("verify: a line that restore would refuse fails deep verify with file,
     ],
     [
       "a document over 4,000,000 characters",
-      `{"_id":"huge","s":"${"x".repeat(4_000_000)}"}`,
-      new RegExp(`${atLine}: .*the document is 4000021 characters long, over the 4000000 allowed`),
+      `{"_id":"huge","a":[${Array(600).fill(`"${"x".repeat(7000)}"`).join(",")}]}`,
+      new RegExp(`${atLine}: .*the document is 4201820 characters long, over the 4000000 allowed`),
     ],
   ];
   await using target = await (async () => {
