@@ -9,6 +9,7 @@
  */
 
 import { base64Length, ejsonValueProblem } from "./ejson.ts";
+import { type IndexLayer, type IndexProjection, memberIndexing } from "./indexing.ts";
 
 /** Thrown when bytes are not valid JSON; `offset` is the byte position of the problem. */
 export class JsonSyntaxError extends SyntaxError {
@@ -60,12 +61,13 @@ export interface DocumentRules {
   /** Characters of a dotted property path, `a.b.c` (`max-property-path-length`, 1000; 250 before). */
   maxPathLength: number;
   /**
-   * Whether every value is indexed (the collection has no `indexing` option), so the limits on
-   * indexed values below apply to all of them (`DocumentShredder.IndexableValueValidator`, and
-   * `WritableShreddedDocument.shredObject` for EJSON values). With allow/deny lists they apply to
-   * part of the document only, and are not checked.
+   * Whether to apply the limits on indexed values below (`DocumentShredder.
+   * IndexableValueValidator`, and `WritableShreddedDocument.shredObject` for EJSON values) to the
+   * indexed part of the document: all of it, or what `projection` selects.
    */
   indexed: boolean;
+  /** The collection's `indexing` allow or deny list (absent or null: everything is indexed). */
+  projection?: IndexProjection | null;
   /** UTF-8 bytes of an indexed string (`max-string-length-in-bytes`, 8000; 16,000 chars before). */
   maxStringBytes: number;
   /** Elements of an indexed array (`max-array-length`, 1000), of `$vector` (4096). */
@@ -151,6 +153,31 @@ export class ByteJsonScanner {
     this.#rules = rules;
     this.#maxNumberLength = rules?.maxNumberLength ?? Infinity;
     this.#maxDepth = Math.min(rules?.maxDepth ?? MAX_JSON_DEPTH, MAX_JSON_DEPTH);
+    this.#projection = rules?.projection ?? null;
+    this.#layer = this.#projection?.root ?? null;
+    this.#included = true;
+  }
+
+  /** Runs `scan` with the document rules off (the `_id`, which has rules of its own). */
+  withoutRules<T>(scan: () => T): T {
+    const rules = this.#rules;
+    const maxNumberLength = this.#maxNumberLength;
+    const maxDepth = this.#maxDepth;
+    this.#rules = null;
+    this.#maxNumberLength = Infinity;
+    this.#maxDepth = MAX_JSON_DEPTH;
+    try {
+      return scan();
+    } finally {
+      this.#rules = rules;
+      this.#maxNumberLength = maxNumberLength;
+      this.#maxDepth = maxDepth;
+    }
+  }
+
+  /** Whether the value being scanned is indexed (see {@linkcode DocumentRules.projection}). */
+  get indexedHere(): boolean {
+    return this.#included;
   }
   /** Name spans (start, end) of the objects being walked, innermost last: duplicate detection. */
   readonly #keys: number[] = [];
@@ -160,6 +187,11 @@ export class ByteJsonScanner {
   #referrer = PLAIN;
   /** What the member whose name was just checked is. */
   #nextReferrer = PLAIN;
+  #projection: IndexProjection | null = null;
+  /** Position in the projection's path tree (null: decided for everything below). */
+  #layer: IndexLayer | null = null;
+  /** Whether the value being scanned is in the indexed part of the document. */
+  #included = true;
 
   constructor(bytes: Uint8Array) {
     this.bytes = bytes;
@@ -279,7 +311,10 @@ export class ByteJsonScanner {
     this.pos = p + 1;
     const rules = this.rules;
     // Escapes only shrink a string, so only long ones need measuring.
-    if (value && rules?.indexed && p - start > rules.maxStringBytes && this.#referrer === PLAIN) {
+    if (
+      value && rules?.indexed && p - start > rules.maxStringBytes && this.#referrer === PLAIN &&
+      this.#included
+    ) {
       const bytes = escaped
         ? utf8Encoder.encode(decodeStringBytes(b, start, p, true)).length
         : p - start;
@@ -389,6 +424,8 @@ export class ByteJsonScanner {
     /** A first name starting with `$`: allowed only as a one-member EJSON wrapper. */
     let dollar: string | null = null;
     let firstValue = -1;
+    let firstIncluded = true;
+    let included = 0;
     try {
       for (;;) {
         if (this.skipWs() !== QUOTE) this.fail("Expected a member name");
@@ -418,17 +455,32 @@ export class ByteJsonScanner {
         this.skipWs();
         if (count === 0) firstValue = this.pos;
         const outer = this.#referrer;
+        const outerIncluded = this.#included;
+        const outerLayer = this.#layer;
+        if (outerLayer !== null) {
+          const m = memberIndexing(
+            this.#projection!,
+            outerLayer,
+            decodeStringBytes(this.bytes, keyStart, keyEnd, escaped),
+          );
+          this.#included = m.included;
+          this.#layer = m.layer;
+        }
+        if (this.#included) included++;
+        if (count === 0) firstIncluded = this.#included;
         this.#referrer = this.#nextReferrer;
         this.#nextReferrer = PLAIN;
         onMember(keyStart, keyEnd, escaped, childPath);
         this.#referrer = outer;
+        this.#included = outerIncluded;
+        this.#layer = outerLayer;
         count++;
         const valueEnd = this.pos;
         const c = this.skipWs();
         this.pos++;
         if (c === RBRACE) {
-          if (dollar !== null) this.#checkWrapper(dollar, firstValue, valueEnd);
-          if (rules?.indexed) this.#countProperties(count);
+          if (dollar !== null) this.#checkWrapper(dollar, firstValue, valueEnd, firstIncluded);
+          if (rules?.indexed && this.#included) this.#countProperties(included);
           return this.pos;
         }
         if (c !== COMMA) this.fail("Expected ',' or '}'", this.pos - 1);
@@ -529,7 +581,7 @@ export class ByteJsonScanner {
    * An EJSON wrapper must hold a string or an integer (`FullDocValidator.validateObjectValue`);
    * when indexed, a value its type can read (`WritableShreddedDocument.shredObject`).
    */
-  #checkWrapper(name: string, start: number, end: number): void {
+  #checkWrapper(name: string, start: number, end: number, indexed: boolean): void {
     const b = this.bytes;
     const c = b[start];
     let integral = false;
@@ -541,7 +593,7 @@ export class ByteJsonScanner {
       }
     }
     if (c === QUOTE || integral) {
-      if (!this.rules!.indexed) return;
+      if (!this.rules!.indexed || !indexed) return;
       // The common case, a $binary vector, without decoding its (long) string.
       if (name === "$binary" && c === QUOTE && base64Length(b, start + 1, end - 1) >= 0) return;
       const text = c === QUOTE
@@ -580,7 +632,7 @@ export class ByteJsonScanner {
   /** An indexed array's length against its limit (`IndexableValueValidator.validateArrayValue`). */
   #checkArrayLength(n: number): void {
     const rules = this.rules;
-    if (!rules?.indexed) return;
+    if (!rules?.indexed || !this.#included) return;
     const limit = this.#referrer === VECTOR ? rules.maxVectorLength : rules.maxArrayLength;
     if (n > limit) {
       throw new DocumentRuleError(

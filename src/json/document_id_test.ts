@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ByteJsonScanner, DATA_API_DOCUMENT_RULES, DocumentRuleError } from "./byte_json.ts";
 import { bigDecimalString, documentIdKey } from "./document_id.ts";
 import { javaUuid } from "./ejson.ts";
+import { indexProjection, pathSegments } from "./indexing.ts";
 import { documentKey, KeyHashes } from "./document_key.ts";
 import { parseDocumentLine } from "./raw_document.ts";
 
@@ -188,4 +189,59 @@ Deno.test("ByteJsonScanner refuses invalid UTF-8 in strings, accepts every valid
       String(b),
     );
   }
+});
+
+Deno.test("document rules: indexed-value limits follow the collection's indexing allow or deny list", () => {
+  const withIndexing = (indexing: Record<string, string[]>) => ({
+    ...DATA_API_DOCUMENT_RULES,
+    projection: indexProjection({ indexing }),
+  });
+  const long = (n = 9000) => `"${"x".repeat(n)}"`;
+  const props = (n: number) => Array.from({ length: n }, (_, i) => `"p${i}":0`).join(",");
+  const cases: Array<[Record<string, string[]>, string[], Array<[string, RegExp]>]> = [
+    [{ deny: ["text"] }, [
+      `{"_id":1,"text":${long()}}`,
+      `{"_id":1,"text":{"deep":[${long()}],"o":{${props(1001)}}}}`,
+    ], [
+      [`{"_id":1,"text":"a","other":${long()}}`, /a string is 9000 bytes/],
+    ]],
+    [{ allow: ["a.b"] }, [
+      `{"_id":${long()},"a":{"c":${long()}},"z":[${Array(1001).fill(1).join(",")}]}`,
+      `{"_id":1,"d":{"$date":"not indexed"},"a":[{"c":${long()}}]}`,
+    ], [
+      [`{"_id":1,"a":{"b":${long()}}}`, /a string is 9000 bytes/],
+      [`{"_id":1,"a":[{"b":[${long()}]}]}`, /a string is 9000 bytes/],
+      [`{"_id":1,"a":{"b":{"$date":"x"}}}`, /\$date holds a string/],
+      [`{"_id":1,"$vector":[${Array(4097).fill(1).join(",")}]}`, /over the 4096/],
+    ]],
+    [{ allow: ["a"] }, [
+      `{"_id":1,"b":{${props(1001)}},"a":{${props(999)}}}`,
+    ], [
+      [`{"_id":1,"a":{${props(1001)}}}`, /an indexed object has 1001 properties/],
+    ]],
+    [{ deny: ["*"] }, [
+      `{"_id":${long()},"s":${long()},"o":{${props(1001)}}}`,
+    ], [
+      [`{"_id":1,"$vector":[${Array(4097).fill(1).join(",")}]}`, /over the 4096/],
+    ]],
+    [{ deny: ["a&.b"] }, [
+      `{"_id":1,"a.b":${long()}}`,
+    ], [
+      [`{"_id":1,"a":{"b":${long()}}}`, /a string is 9000 bytes/],
+    ]],
+  ];
+  for (const [indexing, ok, bad] of cases) {
+    const rules = withIndexing(indexing);
+    for (const t of ok) parseDocumentLine(enc.encode(t), { rules });
+    for (const [t, pattern] of bad) {
+      assert.throws(
+        () => parseDocumentLine(enc.encode(t), { rules }),
+        pattern,
+        `${JSON.stringify(indexing)} ${t.slice(0, 50)}`,
+      );
+    }
+  }
+  assert.deepEqual(pathSegments("a&.b.c&&d"), ["a.b", "c&d"]);
+  assert.equal(indexProjection({ indexing: { allow: ["*"] } }), null);
+  assert.equal(indexProjection({}), null);
 });

@@ -96,12 +96,9 @@ export function inspectDocument(s: ByteJsonScanner, options: InspectOptions = {}
     if (name === "_id") {
       // The id has rules of its own (document_id.ts), not those of fields; as an indexed value
       // it still counts as one (its wrapper's one property, its string's length).
-      const rules = s.rules;
-      s.rules = null;
-      s.skipValue(1);
-      s.rules = rules;
+      s.withoutRules(() => s.skipValue(1));
       id = [valueStart, s.pos];
-      if (rules?.indexed) indexedId(s, valueStart, s.pos, rules);
+      if (s.rules?.indexed && s.indexedHere) indexedId(s, valueStart, s.pos, s.rules);
     } else if (vectorFields.includes(name)) {
       vectors.push(measureVector(s, name, childPath));
     } else {

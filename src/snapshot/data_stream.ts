@@ -8,6 +8,7 @@
 
 import { DATA_API_DOCUMENT_RULES, type DocumentRules } from "../json/byte_json.ts";
 import { documentKey, hashName, keyHash, KeyHashes, type KeySpec } from "../json/document_key.ts";
+import { indexProjection } from "../json/indexing.ts";
 import type { InspectOptions, RawDocument } from "../json/raw_document.ts";
 import {
   type CollectionEntry,
@@ -142,17 +143,9 @@ function documentParser(
   });
 }
 
-/**
- * The document rules for a collection: the limits on indexed values apply to every value unless
- * the definition's `indexing` option leaves some unindexed (then they are not checked, see
- * docs/FORMAT.md).
- */
+/** The document rules for a collection: the limits on indexed values where it indexes. */
 function documentRules(definition: Record<string, unknown>): DocumentRules {
-  const indexing = definition.indexing as { allow?: unknown[]; deny?: unknown[] } | undefined;
-  const all = indexing === undefined ||
-    (indexing.allow?.length === 1 && indexing.allow[0] === "*" && !indexing.deny?.length) ||
-    (!indexing.allow?.length && !indexing.deny?.length);
-  return all ? DATA_API_DOCUMENT_RULES : { ...DATA_API_DOCUMENT_RULES, indexed: false };
+  return { ...DATA_API_DOCUMENT_RULES, projection: indexProjection(definition) };
 }
 
 function keySpec(entry: CollectionEntry): KeySpec {
