@@ -8,7 +8,14 @@
  * manifest records are computed exactly the way verify recomputes them.
  */
 
-import { ByteJsonScanner, decodeStringBytes, stripWhitespace } from "./byte_json.ts";
+import {
+  ByteJsonScanner,
+  decodeStringBytes,
+  DocumentRuleError,
+  type DocumentRules,
+  stripWhitespace,
+} from "./byte_json.ts";
+import { base64Length } from "./ejson.ts";
 
 /** What a vector-valued field held. */
 export type VectorKind = "array" | "binary" | "null" | "invalid";
@@ -53,6 +60,8 @@ export interface InspectOptions {
   vectorFields?: readonly string[];
   /** Further top-level fields whose spans to report (default `["$vectorize", "$lexical"]`). */
   watch?: readonly string[];
+  /** Also enforce these Data API document rules (collections; see {@linkcode DocumentRules}). */
+  rules?: DocumentRules | undefined;
 }
 
 const DEFAULT_VECTOR_FIELDS = ["$vector"] as const;
@@ -77,7 +86,7 @@ export function inspectDocument(s: ByteJsonScanner, options: InspectOptions = {}
   let prevEnd = start + 1;
   let pending: MemberSpan | null = null;
 
-  s.walkObject(1, (keyStart, keyEnd, keyEscaped) => {
+  s.walkObject(1, (keyStart, keyEnd, keyEscaped, childPath) => {
     const valueStart = s.pos;
     if (pending) {
       pending.nextKeyStart = keyStart - 1 - start;
@@ -85,12 +94,15 @@ export function inspectDocument(s: ByteJsonScanner, options: InspectOptions = {}
     }
     const name = keyName(s.bytes, keyStart, keyEnd, keyEscaped);
     if (name === "_id") {
-      s.skipValue(1);
+      // The id has rules of its own (document_id.ts), not those of fields; as an indexed value
+      // it still counts as one (its wrapper's one property, its string's length).
+      s.withoutRules(() => s.skipValue(1));
       id = [valueStart, s.pos];
+      if (s.rules?.indexed && s.indexedHere) indexedId(s, valueStart, s.pos, s.rules);
     } else if (vectorFields.includes(name)) {
-      vectors.push(measureVector(s, name));
+      vectors.push(measureVector(s, name, childPath));
     } else {
-      s.skipValue(1);
+      s.skipValue(1, childPath);
     }
     if (name === "_id" || vectorFields.includes(name) || watch.includes(name)) {
       pending = {
@@ -110,8 +122,9 @@ export function inspectDocument(s: ByteJsonScanner, options: InspectOptions = {}
   s.sawWhitespace = hadWhitespace || sawWhitespace;
   if (sawWhitespace) {
     // Rare: the server pretty-printed. Re-inspect a compacted copy so spans refer to it.
-    const compact = stripWhitespace(s.bytes.subarray(start, s.pos));
-    return inspectDocument(new ByteJsonScanner(compact), options);
+    const compact = new ByteJsonScanner(stripWhitespace(s.bytes.subarray(start, s.pos)));
+    compact.rules = s.rules;
+    return inspectDocument(compact, options);
   }
   const bytes = s.bytes.subarray(start, s.pos);
   const idSpan = id as [number, number] | null;
@@ -123,12 +136,30 @@ export function inspectDocument(s: ByteJsonScanner, options: InspectOptions = {}
   };
 }
 
+/** The indexed-value limits, applied to an `_id` (see {@linkcode DocumentRules.indexed}). */
+function indexedId(s: ByteJsonScanner, start: number, end: number, rules: DocumentRules): void {
+  const b = s.bytes;
+  if (b[start] === 0x7b) {
+    s.indexedProperties += 1;
+    return;
+  }
+  if (b[start] !== 0x22 || end - start - 2 <= rules.maxStringBytes) return;
+  const bytes = new TextEncoder().encode(decodeStringBytes(b, start + 1, end - 1, true)).length;
+  if (bytes > rules.maxStringBytes) {
+    throw new DocumentRuleError(
+      `_id is a string of ${bytes} bytes, over the ${rules.maxStringBytes} bytes an indexed string may have`,
+      "SHRED_DOC_LIMIT_VIOLATION",
+    );
+  }
+}
+
 /**
  * Parses one JSON Lines record (without its newline) as a document. Throws
  * {@linkcode JsonSyntaxError} when the line is not exactly one JSON object.
  */
 export function parseDocumentLine(line: Uint8Array, options: InspectOptions = {}): RawDocument {
   const s = new ByteJsonScanner(line);
+  s.rules = options.rules ?? null;
   const doc = inspectDocument(s, options);
   s.expectEnd();
   return doc;
@@ -167,14 +198,14 @@ function keyName(bytes: Uint8Array, start: number, end: number, escaped: boolean
 }
 
 /** Measures a vector value: a JSON array of numbers or `{"$binary": "<base64 float32>"}`. */
-function measureVector(s: ByteJsonScanner, field: string): VectorValue {
+function measureVector(s: ByteJsonScanner, field: string, path: number): VectorValue {
   const kind = s.peekKind();
   if (kind === "null") {
     s.skipValue(1);
     return { field, kind: "null", dimension: 0 };
   }
   if (kind === "array") {
-    const n = s.numberArrayLength(2);
+    const n = s.numberArrayLength(2, path);
     return n > 0
       ? { field, kind: "array", dimension: n }
       : { field, kind: "invalid", dimension: 0 };
@@ -185,9 +216,14 @@ function measureVector(s: ByteJsonScanner, field: string): VectorValue {
     s.walkObject(2, (ks, ke, esc) => {
       members++;
       if (keyName(s.bytes, ks, ke, esc) === "$binary" && s.peekKind() === "string") {
-        bytesLen = base64DecodedLength(s.readString());
+        const start = s.pos + 1;
+        const escaped = s.skipString(true);
+        // Valid base64 has no escapes (but may be written with "\/"): decode only then.
+        bytesLen = escaped
+          ? base64DecodedLength(decodeStringBytes(s.bytes, start, s.pos - 1, true))
+          : base64Length(s.bytes, start, s.pos - 1);
       } else {
-        s.skipValue(2);
+        s.skipValue(2, path);
       }
     });
     if (members === 1 && bytesLen > 0 && bytesLen % 4 === 0) {
@@ -195,26 +231,14 @@ function measureVector(s: ByteJsonScanner, field: string): VectorValue {
     }
     return { field, kind: "invalid", dimension: 0 };
   }
-  s.skipValue(1);
+  s.skipValue(1, path);
   return { field, kind: "invalid", dimension: 0 };
 }
 
 /** Decoded byte length of a standard base64 string, or -1 when it is not valid base64. */
 export function base64DecodedLength(text: string): number {
-  let n = text.length;
-  if (n % 4 !== 0) return -1;
-  let pad = 0;
-  while (n > 0 && text.charCodeAt(n - 1) === 0x3d && pad < 2) {
-    n--;
-    pad++;
-  }
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    const ok = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
-      c === 0x2b || c === 0x2f;
-    if (!ok) return -1;
-  }
-  return (text.length / 4) * 3 - pad;
+  const bytes = new TextEncoder().encode(text);
+  return bytes.length === text.length ? base64Length(bytes, 0, bytes.length) : -1;
 }
 
 /**

@@ -9,9 +9,18 @@ import type { Manifest } from "./types.ts";
 import { dataFileName, MAX_LINE_BYTES } from "./names.ts";
 import { vectorStats } from "./definition.ts";
 
-type ValidateFn = ((data: unknown) => boolean) & {
-  errors?: Array<{ instancePath: string; message?: string }> | null;
-};
+/** The parts of an ajv error (verbose mode) used to describe it. */
+interface SchemaError {
+  instancePath: string;
+  schemaPath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+  schema?: unknown;
+  data?: unknown;
+}
+
+type ValidateFn = ((data: unknown) => boolean) & { errors?: SchemaError[] | null };
 
 let compiled: ValidateFn | undefined;
 
@@ -21,6 +30,7 @@ function validator(): ValidateFn {
     const ajv = new (AjvClass as unknown as new (o: object) => { compile(s: object): ValidateFn })({
       allErrors: true,
       strict: false,
+      verbose: true,
     });
     compiled = ajv.compile(schema);
   }
@@ -35,9 +45,9 @@ function validator(): ValidateFn {
 export function manifestProblems(data: unknown): string[] {
   const validate = validator();
   if (!validate(data)) {
-    return (validate.errors ?? []).slice(0, 5).map((e) =>
-      `${e.instancePath || "(root)"} ${e.message ?? "is invalid"}`
-    );
+    const described = (validate.errors ?? []).map(describeError).filter((d) => d !== null);
+    const unique = [...new Set(described)];
+    return unique.length > 0 ? unique.slice(0, 5) : ["(the manifest) does not match its schema"];
   }
   const m = data as Manifest;
   const problems: string[] = [];
@@ -100,4 +110,96 @@ export function manifestProblems(data: unknown): string[] {
     problems.push(`/status "${m.status}" contradicts ${failed} failed collection(s)`);
   }
   return problems;
+}
+
+/**
+ * One schema violation in words: which field, what it holds, what was expected. ajv's own list
+ * repeats each problem once per schema branch (`must match "then" schema`, `must be null`, `must
+ * match exactly one schema in oneOf`); those wrappers and the `null` alternatives of optional
+ * fields are dropped, since the error inside them says what is wrong. Null when nothing is left.
+ */
+function describeError(e: SchemaError): string | null {
+  const at = e.instancePath || "(the manifest)";
+  const p = e.params;
+  switch (e.keyword) {
+    case "if":
+    case "oneOf":
+    case "anyOf":
+    case "allOf":
+      return null;
+    case "type":
+      if (p.type === "null" && e.schemaPath.includes("/oneOf/")) return null;
+      return `${at} is ${shown(e.data)}, expected ${
+        p.type === "null" ? "null" : withArticle(String(p.type))
+      }`;
+    case "required":
+      return `${at} is missing the field "${p.missingProperty}"`;
+    case "additionalProperties":
+      return `${at} has a field this format does not know: "${p.additionalProperty}"`;
+    case "enum":
+      return `${at} is ${shown(e.data)}, expected one of ${
+        (p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")
+      }`;
+    case "const":
+      return `${at} is ${shown(e.data)}, expected ${JSON.stringify(p.allowedValue)}`;
+    case "pattern":
+      return `${at} is ${shown(e.data)}, expected a string matching ${p.pattern}`;
+    case "maximum":
+    case "minimum":
+    case "exclusiveMaximum":
+    case "exclusiveMinimum":
+      return `${at} is ${shown(e.data)}, expected a number ${p.comparison} ${p.limit}`;
+    case "not":
+      return `${at} must not have ${forbidden(e.schema)}${condition(e.schemaPath, e.schema)}`;
+    default:
+      return `${at} ${e.message ?? "is invalid"}`;
+  }
+}
+
+/** A value as it appears in the manifest, shortened, with its JSON type. */
+function shown(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  const short = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  if (v === null) return "null";
+  return `${short} (${Array.isArray(v) ? "an array" : withArticle(typeof v)})`;
+}
+
+function withArticle(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+/** The fields a `not: {required}` (or `not: {anyOf: [{required}…]}`) schema forbids. */
+function forbidden(schema: unknown): string {
+  const s = schema as { required?: string[]; anyOf?: Array<{ required?: string[] }> } | undefined;
+  const names = s?.required ?? s?.anyOf?.flatMap((a) => a.required ?? []) ?? [];
+  return names.length > 0 ? names.map((n) => `"${n}"`).join(" or ") : "what it has";
+}
+
+/**
+ * ` when <field> is <value>` for a `not` inside an if/then/else branch. ajv gives the path relative
+ * to the `$ref`'d definition, so the definition is found by the `not` schema it holds.
+ */
+function condition(schemaPath: string, not: unknown): string {
+  const m = /^#(.*)\/(then|else)\/not$/.exec(schemaPath);
+  if (!m) return "";
+  const parts = m[1]!.split("/").filter(Boolean);
+  const at = (node: unknown, path: string[]): unknown =>
+    path.reduce<unknown>((n, k) => (n as Record<string, unknown> | undefined)?.[k], node);
+  const wanted = JSON.stringify(not);
+  const search = (node: unknown): unknown => {
+    if (node === null || typeof node !== "object") return undefined;
+    if (JSON.stringify(at(node, [...parts, m[2]!, "not"])) === wanted) {
+      return at(node, [...parts, "if"]);
+    }
+    for (const child of Object.values(node)) {
+      const found = search(child);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  const props = (search(schema) as { properties?: Record<string, { const?: unknown }> })
+    ?.properties ?? {};
+  const [field, rule] = Object.entries(props)[0] ?? [];
+  if (!field || rule?.const === undefined) return "";
+  return ` when ${field} is ${m[2] === "then" ? "" : "not "}${JSON.stringify(rule.const)}`;
 }

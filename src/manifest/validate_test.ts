@@ -61,3 +61,53 @@ Deno.test("manifestProblems: cross-field rules the schema cannot express", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("manifestProblems: schema errors name the field, what it holds and what was expected", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "astrabak-manifest-" });
+  try {
+    const good = (await makeSnapshot(dir, { sample: { articles: 5, dimension: 4 } })).manifest;
+    // Hostile manifests break the types on purpose.
+    // deno-lint-ignore no-explicit-any
+    type Edit = (m: any) => void;
+    const cases: Array<[string, Edit, string[]]> = [
+      ["a count as a string", (m) => (m.collections[0].document_count = "40"), [
+        '/collections/0/document_count is "40" (a string), expected an integer',
+      ]],
+      ["an absurd count", (m) => (m.collections[1].document_count = 1e15), [
+        "/collections/1/document_count is 1000000000000000 (a number), expected a number <= 1000000000000",
+      ]],
+      ["an unknown kind", (m) => (m.collections[0].kind = "view"), [
+        '/collections/0/kind is "view" (a string), expected one of "collection", "table"',
+      ]],
+      ["an error on an ok collection", (m) => (m.collections[0].error = "x"), [
+        '/collections/0 must not have "error" when status is "ok"',
+      ]],
+      ["table fields on a collection", (m) => (m.collections[0].vector_columns = []), [
+        '/collections/0 must not have "vector_columns" or "projection_schema" when kind is not "table"',
+      ]],
+      ["an unknown field", (m) => (m.collections[0].foo = 1), [
+        '/collections/0 has a field this format does not know: "foo"',
+      ]],
+      ["a missing field", (m) => delete m.collections[0].compressed, [
+        '/collections/0 is missing the field "compressed"',
+      ]],
+      ["another encoding", (m) => (m.document_format.encoding = "latin1"), [
+        '/document_format/encoding is "latin1" (a string), expected "utf-8"',
+      ]],
+      ["no hash on an ok collection", (m) => (m.collections[0].data_sha256 = null), [
+        "/collections/0/data_sha256 is null, expected a string",
+      ]],
+    ];
+    for (const [what, edit, expected] of cases) {
+      const m = structuredClone(good);
+      edit(m);
+      const problems = manifestProblems(m);
+      assert.deepEqual(problems, expected, what);
+      for (const p of problems) {
+        assert.doesNotMatch(p, /"then"|"else"|oneOf|must NOT be valid/, what);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -6,18 +6,26 @@
  * {@link dataFileProblems}, so restore never re-implements verification.
  */
 
+import { DATA_API_DOCUMENT_RULES, type DocumentRules } from "../json/byte_json.ts";
+import { documentKey, hashName, keyHash, KeyHashes, type KeySpec } from "../json/document_key.ts";
+import { indexProjection } from "../json/indexing.ts";
 import type { InspectOptions, RawDocument } from "../json/raw_document.ts";
 import {
   type CollectionEntry,
   MAX_LINE_BYTES,
+  primaryKeyColumns,
   vectorFields,
   vectorStats,
 } from "../manifest/mod.ts";
 import { ByteLimitStream } from "../streams/byte_limit_stream.ts";
 import { DigestStream } from "../streams/digest_stream.ts";
 import { gunzipStream } from "../streams/gzip_stream.ts";
-import { DocumentParseStream } from "../streams/document_parse_stream.ts";
-import { type DocumentStats, DocumentStatsStream } from "../streams/document_stats_stream.ts";
+import { DocumentParseStream, MAX_DOCUMENT_CHARS } from "../streams/document_parse_stream.ts";
+import {
+  describeId,
+  type DocumentStats,
+  DocumentStatsStream,
+} from "../streams/document_stats_stream.ts";
 import { LineSplitStream } from "../streams/line_split_stream.ts";
 
 /** What reading a data file found. */
@@ -28,6 +36,11 @@ export interface DataFileFigures {
   uncompressedBytes: number | null;
   /** Null in quick mode. */
   stats: DocumentStats | null;
+  /**
+   * Hashes of keys (`_id`s, primary keys) seen on more than one line: candidates for
+   * {@linkcode duplicateKeyProblems}. Null unless asked for (`duplicates`).
+   */
+  repeatedKeys: Set<string> | null;
 }
 
 /**
@@ -48,7 +61,12 @@ export interface DataFileRead {
 export function readDataFile(
   bytes: ReadableStream<Uint8Array>,
   entry: CollectionEntry,
-  options: { quick: boolean; inspect?: Omit<InspectOptions, "vectorFields"> },
+  options: {
+    quick: boolean;
+    inspect?: Pick<InspectOptions, "watch">;
+    /** Record key hashes to find keys that appear twice (deep verify). */
+    duplicates?: boolean;
+  },
 ): DataFileRead {
   const label = `${entry.keyspace}.${entry.name}`;
   const digest = new DigestStream();
@@ -62,6 +80,7 @@ export function readDataFile(
         sizeBytes: d.bytes,
         uncompressedBytes: null,
         stats: null,
+        repeatedKeys: null,
       })),
     };
   }
@@ -81,20 +100,116 @@ export function readDataFile(
     requireId: entry.kind === "collection",
     vectorFields: vectors,
   });
+  const hashes = options.duplicates ? new KeyHashes(entry.document_count ?? 0) : undefined;
   const documents = plain
     .pipeThrough(cap)
     .pipeThrough(new LineSplitStream(Math.min(MAX_LINE_BYTES, Math.max(declared, 1))))
-    .pipeThrough(
-      new DocumentParseStream({ vectorFields: vectors.map((v) => v.field), ...options.inspect }),
-    ).pipeThrough(stats);
+    .pipeThrough(documentParser(entry, options.inspect, hashes))
+    .pipeThrough(stats);
   const figures = Promise.all([digest.result, stats.result]).then(([d, st]) => ({
     sha256: d.hex,
     sizeBytes: d.bytes,
     uncompressedBytes: cap.bytes,
     stats: st,
+    repeatedKeys: hashes ? hashes.repeated() : null,
   }));
   figures.catch(() => {});
   return { documents, figures };
+}
+
+/**
+ * The parse stage for `entry`: the backup's inspector plus every check an insert of the document
+ * would make that can be made offline (document rules for collections, `_id` or primary key).
+ */
+function documentParser(
+  entry: CollectionEntry,
+  inspect: Pick<InspectOptions, "watch"> | undefined,
+  hashes: KeyHashes | undefined,
+): DocumentParseStream {
+  const collection = entry.kind === "collection";
+  const key = keySpec(entry);
+  return new DocumentParseStream({
+    inspect: {
+      vectorFields: vectorFields(entry.kind, entry.definition).map((v) => v.field),
+      watch: [
+        ...(inspect?.watch ?? ["$vectorize", "$lexical"]),
+        ...(key.kind === "table" ? key.columns : []),
+      ],
+      rules: collection ? documentRules(entry.definition) : undefined,
+    },
+    key,
+    hashes,
+    maxDocumentChars: collection ? MAX_DOCUMENT_CHARS : undefined,
+  });
+}
+
+/** The document rules for a collection: the limits on indexed values where it indexes. */
+function documentRules(definition: Record<string, unknown>): DocumentRules {
+  return { ...DATA_API_DOCUMENT_RULES, projection: indexProjection(definition) };
+}
+
+function keySpec(entry: CollectionEntry): KeySpec {
+  return entry.kind === "collection"
+    ? { kind: "collection" }
+    : { kind: "table", columns: primaryKeyColumns(entry.definition) };
+}
+
+/** Most duplicate lines named in one finding. */
+const MAX_DUPLICATES_SHOWN = 5;
+
+/**
+ * Second pass of the duplicate search: re-reads the data file (already verified in every other
+ * respect) and compares, exactly, the keys whose hashes {@linkcode readDataFile} saw more than
+ * once. Returns one finding naming the lines, or nothing when every candidate was a hash
+ * collision.
+ */
+export async function duplicateKeyProblems(
+  bytes: ReadableStream<Uint8Array>,
+  entry: CollectionEntry,
+  candidates: ReadonlySet<string>,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const read = readDataFile(bytes, entry, { quick: false });
+  const key = keySpec(entry);
+  const first = new Map<string, number>();
+  const repeats: string[] = [];
+  let total = 0;
+  let line = 0;
+  const latin1 = new TextDecoder("latin1");
+  await read.documents!.pipeTo(
+    new WritableStream({
+      write(page) {
+        for (const doc of page) {
+          line++;
+          const k = documentKey(doc, key);
+          if (k === null || !candidates.has(hashName(keyHash(k)))) continue;
+          const text = latin1.decode(k);
+          const seen = first.get(text);
+          if (seen === undefined) first.set(text, line);
+          else {
+            total++;
+            if (repeats.length < MAX_DUPLICATES_SHOWN) {
+              repeats.push(`line ${line} repeats the ${keyLabel(entry, doc)} of line ${seen}`);
+            }
+          }
+        }
+      },
+    }),
+    signal ? { signal } : {},
+  );
+  await read.figures;
+  if (total === 0) return [];
+  const what = entry.kind === "collection" ? "_id" : "primary key";
+  return [
+    `${total} line(s) repeat the ${what} of an earlier line, which a restore cannot write twice: ${
+      repeats.join("; ")
+    }${total > repeats.length ? `; and ${total - repeats.length} more` : ""}`,
+  ];
+}
+
+function keyLabel(entry: CollectionEntry, doc: RawDocument): string {
+  if (entry.kind === "collection") return describeId(doc);
+  return "primary key";
 }
 
 /**

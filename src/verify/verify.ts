@@ -2,7 +2,9 @@
  * @module
  * `astrabak verify` as a library call, in restic-check style phases: entry safety → manifest →
  * names and status → files present and nothing extra → per data file: hash, size, and (unless
- * quick) gunzip, line-by-line parse, `_id`, counts and vector dimensions. It collects every finding
+ * quick) gunzip, line-by-line parse, every check an insert would make offline (`_id`, primary
+ * key, document rules), counts, vector dimensions and keys that appear twice (a second pass over
+ * the file only when two key hashes match). It collects every finding
  * instead of stopping at the first, and never throws for a bad snapshot, only for an unreadable
  * path.
  */
@@ -11,7 +13,7 @@ import { errorMessage, VerificationError } from "../errors.ts";
 import { type CollectionEntry, type Manifest, MANIFEST_FILE } from "../manifest/mod.ts";
 import { type ProgressTask, startTask } from "../progress/progress.ts";
 import type { Reporter } from "../reporter.ts";
-import { dataFileProblems, readDataFile } from "../snapshot/data_stream.ts";
+import { dataFileProblems, duplicateKeyProblems, readDataFile } from "../snapshot/data_stream.ts";
 import {
   openSnapshot,
   readerNameProblems,
@@ -186,7 +188,10 @@ async function verifyEntry(
     const stored = (await reader.open(entry.data_file, options.signal)).pipeThrough(
       progressBytes(progress),
     );
-    const read = readDataFile(stored, entry, { quick: options.quick });
+    const read = readDataFile(stored, entry, {
+      quick: options.quick,
+      duplicates: !options.quick,
+    });
     if (read.documents) {
       await read.documents.pipeTo(
         new WritableStream({ write: (page) => progress.advance(page.length, 0) }),
@@ -197,6 +202,16 @@ async function verifyEntry(
     verdict.bytes = figures.sizeBytes;
     verdict.documents = figures.stats?.documents ?? entry.document_count;
     verdict.problems.push(...dataFileProblems(figures, entry));
+    if (verdict.problems.length === 0 && figures.repeatedKeys && figures.repeatedKeys.size > 0) {
+      verdict.problems.push(
+        ...await duplicateKeyProblems(
+          await reader.open(entry.data_file, options.signal),
+          entry,
+          figures.repeatedKeys,
+          options.signal,
+        ),
+      );
+    }
   } catch (e) {
     if (options.signal?.aborted) throw e;
     // A deep read stops at the first broken byte; a hash-only pass says whether the file is the

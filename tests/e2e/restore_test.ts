@@ -505,7 +505,7 @@ Deno.test("restore: insertMany batches stay under 4 MB whatever --batch-size say
   const snap = await makeSnapshot(t.dir, {
     sample: { articles: 1, dimension: 4 },
     prepare: (api) => {
-      // Strings over 8000 bytes are refused where indexed (DocumentShredder.java).
+      // The 100 KB text is left unindexed: the Data API refuses indexed strings over 8000 bytes.
       api.store.createCollection(KS, "big", {
         vector: { dimension: 4 },
         indexing: { deny: ["text"] },

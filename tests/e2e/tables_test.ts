@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { parseManifest } from "../../src/manifest/mod.ts";
 import { FakeDataApi } from "../fakes/data_api/server.ts";
 import { seedSample, seedTables } from "../fakes/data_api/sample_data.ts";
-import { copyDir } from "../support/snapshots.ts";
+import { copyDir, dataLines, editManifest, replaceLines } from "../support/snapshots.ts";
 import { fakeEnv, NOT_A_KEYSPACE, readData, runCli } from "./run_cli.ts";
 
 const KS = "default_keyspace";
@@ -228,6 +228,47 @@ Deno.test("tables: a tampered row vector is caught by verify", async () => {
   const r = await runCli(["verify", copy], { dir: t.dir });
   assert.equal(r.code, 2);
   assert.match(r.stdout, /products.*has a emb of dimension 7, but the definition says 8/);
+});
+
+Deno.test("tables: a primary key twice, or a row without one, fails verify naming the line; restore writes nothing", async () => {
+  await using t = await setup();
+  const { snapshot } = await backup(t);
+  const rows = await dataLines(snapshot, "products");
+  const last = rows.length;
+  const cases: Array<[string, string, RegExp]> = [
+    [
+      "a primary key twice",
+      rows[0]!.replace(/"name":("[^"]*"|null)/, '"name":"changed"'),
+      new RegExp(`line ${last} repeats the primary key of line 1`),
+    ],
+    [
+      "a row without one of its primary-key columns",
+      rows[0]!.replace(/"sku":"[^"]*",/, ""),
+      new RegExp(
+        `line ${last}: the Data API would refuse this document: the row has no value for primary-key column sku \\(MISSING_PRIMARY_KEY_COLUMNS\\)`,
+      ),
+    ],
+  ];
+  for (const [i, [what, line, pattern]] of cases.entries()) {
+    const copy = join(t.dir, "backups", `20261125_00001${i}`);
+    await copyDir(snapshot, copy);
+    await editManifest(copy, (m) => (m.snapshot = `20261125_00001${i}`));
+    await replaceLines(copy, "products", [...rows.slice(0, -1), line]);
+    const r = await runCli(["verify", copy], { dir: t.dir });
+    assert.equal(r.code, 2, `${what}: ${r.stdout}${r.stderr}`);
+    assert.match(
+      r.stdout,
+      /FAILED +default_keyspace\.products \(default_keyspace\.products\.jsonl\.gz\): /,
+    );
+    assert.match(r.stdout, pattern, what);
+    const restored = await runCli(["restore", copy], {
+      dir: t.dir,
+      env: fakeEnv(t.target, { ASTRA_DB_KEYSPACE: NOT_A_KEYSPACE }),
+    });
+    assert.equal(restored.code, 2, `${what}: ${restored.stderr}`);
+    assert.match(restored.stderr, pattern, what);
+    assert.equal(t.target.requests.length, 0, `${what}: restore wrote nothing`);
+  }
 });
 
 Deno.test("tables: a table the Data API cannot recreate is backed up with a warning and refused by restore", async () => {

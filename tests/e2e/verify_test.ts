@@ -6,14 +6,18 @@
 import assert from "node:assert/strict";
 import * as zip from "@zip.js/zip.js";
 import { join } from "node:path";
-import { ls, runCli } from "./run_cli.ts";
+import { fakeEnv, ls, runCli } from "./run_cli.ts";
+import { FakeDataApi } from "../fakes/data_api/server.ts";
 import {
   copyDir,
+  dataLines,
   editManifest,
   flipByte,
   gzip,
   makeSnapshot,
   replaceDataFile,
+  replaceLines,
+  type ReplaceLinesOptions,
 } from "../support/snapshots.ts";
 
 async function scratch() {
@@ -87,12 +91,12 @@ Deno.test("verify: every tamper case fails with exit 2 and a reason naming the f
           s,
           (m) => ((m.collections[0] as unknown as Record<string, unknown>).document_count = "40"),
         ),
-      /\/collections\/0\/document_count must be integer/,
+      /\/collections\/0\/document_count is "40" \(a string\), expected an integer/,
     ],
     [
       "manifest with absurd numbers",
       (s) => editManifest(s, (m) => (m.collections[1]!.document_count = 1e15)),
-      /document_count must be <= 1000000000000/,
+      /document_count is 1000000000000000 \(a number\), expected a number <= 1000000000000/,
     ],
     [
       "future format version",
@@ -129,7 +133,7 @@ Deno.test("verify: every tamper case fails with exit 2 and a reason naming the f
     [
       "data file named outside the snapshot",
       (s) => editManifest(s, (m) => (m.collections[0]!.data_file = "../../etc/passwd")),
-      /data_file must match pattern/,
+      /data_file is "\.\.\/\.\.\/etc\/passwd" \(a string\), expected a string matching /,
     ],
     ["gzip bomb", (s) =>
       replaceDataFile(s, "customers", gzip(new Uint8Array(50_000_000)), (e) => {
@@ -179,6 +183,181 @@ Deno.test("verify: every tamper case fails with exit 2 and a reason naming the f
     const r = await verify(t.dir, snap);
     assert.equal(r.code, 2, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, pattern, `${what}:\n${r.stdout}`);
+  }
+});
+
+const enc = new TextEncoder();
+
+/** Bytes of `parts` joined: text as UTF-8, numbers as raw bytes. */
+function bytesOf(...parts: Array<string | number[]>): Uint8Array {
+  const chunks = parts.map((p) => typeof p === "string" ? enc.encode(p) : new Uint8Array(p));
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+Deno.test("verify: a line that restore would refuse fails deep verify with file, line and reason; restore writes nothing", async () => {
+  await using t = await scratch();
+  const base = await tamperable(t.dir);
+  const good = await dataLines(base, "customers");
+  assert.equal(good.length, 100);
+  // The line holding {"$uuid":"0192f1a2-…-000000000002"} (the server's order is arbitrary), and
+  // the last line, after it, where the cases go.
+  const u = good.findIndex((l) =>
+    l.startsWith('{"_id":{"$uuid":"0192f1a2-0000-7000-8000-000000000002"}')
+  );
+  assert.ok(u >= 0 && u < 99);
+  const at = 99;
+  const uLine = `line ${u + 1}`;
+  const atLine = `line ${at + 1}`;
+  // Each case puts one line at `at` of customers and expects this reason in the verdict.
+  const cases: Array<[string, string | Uint8Array, RegExp]> = [
+    [
+      "two lines with the same _id",
+      good[u]!,
+      new RegExp(
+        `${atLine} repeats the _id=\\{"\\$uuid":"0192f1a2-0000-7000-8000-000000000002"\\} of ${uLine}`,
+      ),
+    ],
+    [
+      "the same stored _id spelled differently (a plain string and its $uuid)",
+      '{"_id":"0192f1a2-0000-7000-8000-000000000002","kind":"plain"}',
+      new RegExp(`${atLine} repeats the _id="0192f1a2-0000-7000-8000-000000000002" of ${uLine}`),
+    ],
+    [
+      "an _id of a type the Data API refuses",
+      '{"_id":{"a":1},"name":"x"}',
+      new RegExp(
+        `${atLine}: the Data API would refuse this document: _id \\{"a":1\\} is an object, .*\\(SHRED_BAD_DOCID_TYPE\\)`,
+      ),
+    ],
+    [
+      "an empty string _id",
+      '{"_id":"","name":"x"}',
+      new RegExp(`${atLine}: .*_id is an empty string \\(SHRED_BAD_DOCID_VALUE\\)`),
+    ],
+    [
+      "a $date _id that is not an integer",
+      '{"_id":{"$date":"2024-01-01"}}',
+      new RegExp(`${atLine}: .*\\$date must hold an integer .*\\(SHRED_BAD_DOCID_TYPE\\)`),
+    ],
+    [
+      "a $uuid _id that is not a UUID",
+      '{"_id":{"$uuid":"not-a-uuid"}}',
+      new RegExp(`${atLine}: .*\\$uuid must hold a UUID string \\(SHRED_BAD_DOCID_TYPE\\)`),
+    ],
+    [
+      "invalid UTF-8 in a string",
+      bytesOf('{"_id":"bad-utf8","name":"', [0xc3, 0x28], '"}'),
+      new RegExp(`${atLine} is not a valid JSON document \\(Invalid UTF-8 in string at byte 26\\)`),
+    ],
+    [
+      "a name twice in one object",
+      '{"_id":"twice","a":{"b":1,"b":2}}',
+      new RegExp(
+        `${atLine} is not a valid JSON document \\(Duplicate member name "b" at byte 26\\)`,
+      ),
+    ],
+    [
+      "a field name starting with $",
+      '{"_id":"dollar","x":{"$where":"1","y":2}}',
+      new RegExp(`${atLine}: .*field name "\\$where" starts with '\\$' \\(SHRED_BAD_FIELD_NAME\\)`),
+    ],
+    [
+      "an empty field name",
+      '{"_id":"empty-name","":1}',
+      new RegExp(`${atLine}: .*a field name is empty \\(SHRED_BAD_FIELD_NAME\\)`),
+    ],
+    [
+      "an EJSON wrapper holding an object",
+      '{"_id":"ejson","when":{"$date":{"x":1}}}',
+      new RegExp(
+        `${atLine}: .*the EJSON wrapper \\$date holds an object .*\\(SHRED_BAD_EJSON_VALUE\\)`,
+      ),
+    ],
+    [
+      "an indexed string over 8000 bytes",
+      `{"_id":"long-string","s":"${"é".repeat(4001)}"}`,
+      new RegExp(`${atLine}: .*a string is 8002 bytes long, over the 8000 bytes`),
+    ],
+    [
+      "nesting deeper than 16",
+      `{"_id":"deep17","a":${'{"b":'.repeat(16)}1${"}".repeat(16)}}`,
+      new RegExp(
+        `${atLine}: .*nested deeper than the 16 levels allowed \\(SHRED_DOC_LIMIT_VIOLATION\\)`,
+      ),
+    ],
+    [
+      "a number longer than 100 characters",
+      `{"_id":"long-number","n":${"1".repeat(101)}}`,
+      new RegExp(`${atLine}: .*a number has 101 characters, over the 100`),
+    ],
+    [
+      "a document over 4,000,000 characters",
+      `{"_id":"huge","a":[${Array(600).fill(`"${"x".repeat(7000)}"`).join(",")}]}`,
+      new RegExp(`${atLine}: .*the document is 4201820 characters long, over the 4000000 allowed`),
+    ],
+  ];
+  await using target = await (async () => {
+    const api = await FakeDataApi.start();
+    return { api, [Symbol.asyncDispose]: () => api.close() };
+  })();
+  for (const [i, [what, line, pattern]] of cases.entries()) {
+    const snap = join(t.dir, `20261125_1202${String(i).padStart(2, "0")}`);
+    await copyDir(base, snap);
+    await editManifest(snap, (m) => (m.snapshot = snap.slice(-15)));
+    const lines: Array<string | Uint8Array> = [...good];
+    lines[at] = line;
+    await replaceLines(snap, "customers", lines);
+    const r = await verify(t.dir, snap);
+    assert.equal(r.code, 2, `${what}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+    assert.match(
+      r.stdout,
+      /FAILED +default_keyspace\.customers \(default_keyspace\.customers\.jsonl\.gz\): /,
+      what,
+    );
+    assert.match(r.stdout, pattern, `${what}:\n${r.stdout}`);
+    const restored = await runCli(["restore", snap], { dir: t.dir, env: fakeEnv(target.api) });
+    assert.equal(restored.code, 2, `${what}: restore exit ${restored.code}\n${restored.stderr}`);
+    assert.match(restored.stderr, /Refusing to restore: the snapshot failed verification/, what);
+    assert.match(restored.stderr, pattern, what);
+    assert.equal(target.api.requests.length, 0, `${what}: restore wrote nothing`);
+  }
+});
+
+Deno.test("verify: CRLF line ends and multi-member gzip are read as written, and restore the same documents", async () => {
+  await using t = await scratch();
+  const base = await tamperable(t.dir);
+  const good = await dataLines(base, "customers");
+  const variants: Array<[string, ReplaceLinesOptions]> = [
+    ["CRLF line ends", { eol: "\r\n" }],
+    ["three gzip members", { members: 3 }],
+  ];
+  for (const [i, [what, options]] of variants.entries()) {
+    const snap = join(t.dir, `20261125_1203${String(i).padStart(2, "0")}`);
+    await copyDir(base, snap);
+    await editManifest(snap, (m) => (m.snapshot = snap.slice(-15)));
+    await replaceLines(snap, "customers", good, options);
+    const r = await verify(t.dir, snap);
+    assert.equal(r.code, 0, `${what}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /ok +default_keyspace\.customers: 100 documents/, what);
+    const api = await FakeDataApi.start();
+    try {
+      const restored = await runCli(["restore", snap, "--collections", "customers"], {
+        dir: t.dir,
+        env: fakeEnv(api),
+      });
+      assert.equal(restored.code, 0, `${what}: ${restored.stderr}`);
+      const docs = [...api.store.keyspace("default_keyspace").get("customers")!.docs.values()]
+        .map((d) => d.full).sort();
+      assert.deepEqual(docs, [...good].sort(), what);
+    } finally {
+      await api.close();
+    }
   }
 });
 

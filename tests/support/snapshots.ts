@@ -3,7 +3,7 @@
  * them, for verify and restore tests.
  */
 
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { type BackupReport, runBackup } from "../../src/backup/backup.ts";
@@ -94,4 +94,57 @@ export async function flipByte(path: string, offset: number): Promise<void> {
 /** gzip of the given text (one member), for crafted data files. */
 export function gzip(data: string | Uint8Array): Uint8Array {
   return new Uint8Array(gzipSync(data));
+}
+
+/** Options of {@linkcode replaceLines}. */
+export interface ReplaceLinesOptions {
+  /** Line terminator (default `\n`). */
+  eol?: string;
+  /** Split the data into this many gzip members, concatenated (default 1). */
+  members?: number;
+}
+
+/**
+ * Rewrites a collection's data file from `lines` (text or raw bytes) and makes the manifest agree
+ * in every figure (hash, sizes, document count, totals), so that only the lines' content is on
+ * trial.
+ */
+export async function replaceLines(
+  dir: string,
+  collection: string,
+  lines: ReadonlyArray<string | Uint8Array>,
+  options: ReplaceLinesOptions = {},
+): Promise<void> {
+  const enc = new TextEncoder();
+  const eol = enc.encode(options.eol ?? "\n");
+  const parts = lines.flatMap((l) => [typeof l === "string" ? enc.encode(l) : l, eol]);
+  const plain = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    plain.set(p, at);
+    at += p.length;
+  }
+  const members = options.members ?? 1;
+  const step = Math.ceil(plain.length / members);
+  const gz: Uint8Array[] = [];
+  for (let i = 0; i < members; i++) gz.push(gzip(plain.subarray(i * step, (i + 1) * step)));
+  const bytes = new Uint8Array(gz.reduce((n, p) => n + p.length, 0));
+  at = 0;
+  for (const p of gz) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  let before = 0;
+  await replaceDataFile(dir, collection, bytes, (e) => {
+    before = e.document_count ?? 0;
+    e.document_count = lines.length;
+    e.uncompressed_size_bytes = plain.length;
+  });
+  await editManifest(dir, (m) => (m.totals.documents += lines.length - before));
+}
+
+/** The lines of a collection's (gzipped) data file, as text. */
+export async function dataLines(dir: string, collection: string): Promise<string[]> {
+  const bytes = await Deno.readFile(join(dir, `default_keyspace.${collection}.jsonl.gz`));
+  return new TextDecoder().decode(gunzipSync(bytes)).trimEnd().split("\n");
 }
