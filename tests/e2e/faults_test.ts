@@ -17,6 +17,7 @@ import {
   testSandbox,
   withFakeDataApi,
 } from "./run_cli.ts";
+import { canMountTmpfs, modesBypassed } from "../support/host.ts";
 
 const setup = withFakeDataApi;
 
@@ -78,8 +79,15 @@ Deno.test("faults: SIGKILL at random points never leaves a snapshot that looks w
   const outcomes = { killedEarly: 0, inprogress: 0, finished: 0 };
   for (let i = 0; i < 20; i++) {
     const out = join(t.dir, `run${i}`);
+    const seen = t.api.requests.length;
     const child = spawnCli(["backup", "--out", out, "--zip"], { dir: t.dir, env: fakeEnv(t.api) });
-    await new Promise((r) => setTimeout(r, 100 + rand() * 900));
+    // The clock starts at the run's first request, not at spawn: a loaded machine takes longer
+    // to start the CLI, and a kill before any work proves nothing.
+    const started = Date.now();
+    while (t.api.requests.length === seen && Date.now() - started < 30_000) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => setTimeout(r, rand() * 800));
     try {
       child.kill("SIGKILL");
     } catch {
@@ -249,35 +257,6 @@ Deno.test({
     }
   },
 });
-
-/** Whether this process can write into a directory of mode 0500 (root can). */
-async function modesBypassed(): Promise<boolean> {
-  const probe = await Deno.makeTempDir();
-  try {
-    await Deno.chmod(probe, 0o500);
-    return await Deno.writeTextFile(join(probe, "x"), "x").then(() => true, () => false);
-  } finally {
-    await Deno.chmod(probe, 0o700);
-    await Deno.remove(probe, { recursive: true });
-  }
-}
-
-async function canMountTmpfs(): Promise<boolean> {
-  if (Deno.build.os !== "linux") return false;
-  const probe = await Deno.makeTempDir();
-  try {
-    const ok = (await new Deno.Command("mount", {
-      args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe],
-      stderr: "null",
-    }).output()).success;
-    if (ok) await new Deno.Command("umount", { args: [probe] }).output();
-    return ok;
-  } catch {
-    return false;
-  } finally {
-    await Deno.remove(probe).catch(() => {});
-  }
-}
 
 Deno.test({
   name: "faults: a full disk mid-backup removes the partial snapshot and says so (tmpfs)",

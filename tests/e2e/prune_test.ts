@@ -11,6 +11,7 @@ import { FakeBox } from "../fakes/box/server.ts";
 import { FakeDataApi } from "../fakes/data_api/server.ts";
 import { seedSample } from "../fakes/data_api/sample_data.ts";
 import { fakeEnv, ls, runCli } from "./run_cli.ts";
+import { canMountTmpfs, modesBypassed } from "../support/host.ts";
 
 const SECRET = "box-SECRET-prune-4e8d2a";
 
@@ -379,32 +380,3 @@ Deno.test("backup --keep-*: prunes --out and Box after a complete backup, never 
   assert.equal(noRule.code, 1);
   assert.match(noRule.stderr, /Cannot use --keep-min without a keep rule/);
 });
-
-/** Whether this process can write into a directory of mode 0500 (root can). */
-async function modesBypassed(): Promise<boolean> {
-  const probe = await Deno.makeTempDir();
-  try {
-    await Deno.chmod(probe, 0o500);
-    return await Deno.writeTextFile(join(probe, "x"), "x").then(() => true, () => false);
-  } finally {
-    await Deno.chmod(probe, 0o700);
-    await Deno.remove(probe, { recursive: true });
-  }
-}
-
-async function canMountTmpfs(): Promise<boolean> {
-  if (Deno.build.os !== "linux") return false;
-  const probe = await Deno.makeTempDir();
-  try {
-    const ok = (await new Deno.Command("mount", {
-      args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe],
-      stderr: "null",
-    }).output()).success;
-    if (ok) await new Deno.Command("umount", { args: [probe] }).output();
-    return ok;
-  } catch {
-    return false;
-  } finally {
-    await Deno.remove(probe).catch(() => {});
-  }
-}

@@ -7,38 +7,17 @@
  */
 
 import assert from "node:assert/strict";
-import { FakeDataApi } from "../fakes/data_api/server.ts";
+import type { FakeDataApi } from "../fakes/data_api/server.ts";
 import { seedTables } from "../fakes/data_api/sample_data.ts";
 import { makeSnapshot } from "../support/snapshots.ts";
-import { fakeEnv, NOT_A_KEYSPACE, runCli } from "./run_cli.ts";
+import { docsOf, restoreInto, restoreTarget } from "../support/restore_target.ts";
 
 const KS = "default_keyspace";
 
-async function setup(options: Parameters<typeof FakeDataApi.start>[0] = {}) {
-  const target = await FakeDataApi.start(options);
-  const dir = await Deno.makeTempDir({ prefix: "astrabak-capabilities-" });
-  return {
-    target,
-    dir,
-    async [Symbol.asyncDispose]() {
-      await target.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
+const setup = (options: Parameters<typeof FakeDataApi.start>[0] = {}) =>
+  restoreTarget(options, "astrabak-capabilities-");
 
-function restore(t: { target: FakeDataApi; dir: string }, args: string[]) {
-  return runCli(["restore", ...args], {
-    dir: t.dir,
-    env: fakeEnv(t.target, { ASTRA_DB_KEYSPACE: NOT_A_KEYSPACE }),
-  });
-}
-
-function docsOf(api: FakeDataApi, collection: string): string[] {
-  const c = api.store.keyspace(KS).get(collection);
-  assert.ok(c, `${KS}.${collection} exists`);
-  return [...c.docs.values()].map((d) => d.full).sort();
-}
+const restore = restoreInto;
 
 /** The commands that change a target. */
 const WRITES = ["deleteCollection", "insertMany", "insertOne", "deleteMany", "dropTable"];

@@ -5,25 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { FakeDataApi } from "../fakes/data_api/server.ts";
 import { seedTables } from "../fakes/data_api/sample_data.ts";
 import { makeSnapshot } from "../support/snapshots.ts";
 import { fakeEnv, NOT_A_KEYSPACE, runCli, spawnCli } from "./run_cli.ts";
+import { restoreTarget } from "../support/restore_target.ts";
 
 const KS = "default_keyspace";
 
-async function setup() {
-  const target = await FakeDataApi.start();
-  const dir = await Deno.makeTempDir({ prefix: "astrabak-restore-report-" });
-  return {
-    target,
-    dir,
-    async [Symbol.asyncDispose]() {
-      await target.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
+const setup = () => restoreTarget({}, "astrabak-restore-report-");
 
 type T = Awaited<ReturnType<typeof setup>>;
 

@@ -6,34 +6,17 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { FakeDataApi } from "../fakes/data_api/server.ts";
+import type { FakeDataApi } from "../fakes/data_api/server.ts";
 import { parseTree } from "../fakes/data_api/json_tree.ts";
 import { fakeEmbedding } from "../fakes/data_api/store.ts";
 import { NASTY_DOCS } from "../fakes/data_api/sample_data.ts";
 import { copyDir, editManifest, flipByte, makeSnapshot } from "../support/snapshots.ts";
-import { fakeEnv, NOT_A_KEYSPACE, runCli } from "./run_cli.ts";
+import { docsOf, restoreInto, restoreTarget } from "../support/restore_target.ts";
 
 const KS = "default_keyspace";
 
-async function setup(options: Parameters<typeof FakeDataApi.start>[0] = {}) {
-  const target = await FakeDataApi.start(options);
-  const dir = await Deno.makeTempDir({ prefix: "astrabak-restore-" });
-  return {
-    target,
-    dir,
-    async [Symbol.asyncDispose]() {
-      await target.close();
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
-
-/** Every stored document of a collection, as the server would return it with {"*": true}. */
-function docsOf(api: FakeDataApi, collection: string, keyspace = KS): string[] {
-  const c = api.store.keyspace(keyspace).get(collection);
-  assert.ok(c, `${keyspace}.${collection} exists`);
-  return [...c.docs.values()].map((d) => d.full).sort();
-}
+const setup = (options: Parameters<typeof FakeDataApi.start>[0] = {}) =>
+  restoreTarget(options, "astrabak-restore-");
 
 /** The source documents as captured in the snapshot (each data line). */
 async function snapshotLines(snapshot: string, collection: string): Promise<string[]> {
@@ -46,12 +29,7 @@ async function snapshotLines(snapshot: string, collection: string): Promise<stri
   return text.trimEnd().split("\n").sort();
 }
 
-function restore(t: { target: FakeDataApi; dir: string }, args: string[]) {
-  return runCli(["restore", ...args], {
-    dir: t.dir,
-    env: fakeEnv(t.target, { ASTRA_DB_KEYSPACE: NOT_A_KEYSPACE }),
-  });
-}
+const restore = restoreInto;
 
 const withoutVectorize = (line: string) => line.replace(/,"\$vectorize":"[^"]*"/, "");
 
