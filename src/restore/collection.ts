@@ -171,11 +171,12 @@ export async function restoreCollection(
           confirmed += out.inserted;
           for (const i of out.confirmed) {
             const d = batch[i]!;
-            sample.offer({
-              doc: d,
-              sent: bodies[i]!,
+            // Copies: the bytes may be views into a large read buffer that must not be kept.
+            sample.offer(() => ({
+              doc: { ...d, bytes: d.bytes.slice(), id: d.id?.slice() ?? null },
+              sent: bodies[i]!.slice(),
               exact: table || !embeds(d, spec, options.vectorize, lost),
-            });
+            }));
           }
           conflicts += out.alreadyExisting;
           ambiguous += out.alreadyExistingAfterRetry;
@@ -469,12 +470,13 @@ class Reservoir<T> {
   readonly items: T[] = [];
   #seen = 0;
   constructor(readonly size: number) {}
-  offer(item: T): void {
+  /** Offers the next item; `make` builds it only if it is kept. */
+  offer(make: () => T): void {
     this.#seen++;
-    if (this.items.length < this.size) this.items.push(item);
+    if (this.items.length < this.size) this.items.push(make());
     else {
       const j = Math.floor(Math.random() * this.#seen);
-      if (j < this.size) this.items[j] = item;
+      if (j < this.size) this.items[j] = make();
     }
   }
 }
