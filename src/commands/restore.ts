@@ -285,7 +285,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     )
     .option(
       "--count-scan-limit <n>",
-      `count by a full key scan collections that hold at most this many documents, ${
+      `collections (or tables) of at most this many documents are counted afterwards by a full key scan, ${
         rangeText(COUNT_SCAN_LIMIT_RANGE)
       }`,
       numberIn(COUNT_SCAN_LIMIT_RANGE),

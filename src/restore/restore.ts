@@ -149,7 +149,10 @@ export interface RestoreCollectionReport {
    * and `sample` says what the read-back found); null when nothing was counted.
    */
   count_proof: "scan" | "sample" | null;
-  /** True when count_before/count_after are estimatedDocumentCount's (approximate). */
+  /**
+   * True when count_after (and, with append, count_before) is estimatedDocumentCount's answer
+   * (approximate); a new target's count_before is 0, exactly.
+   */
   count_estimated: boolean;
   /** The sample read-back (count_proof `sample`). */
   sample: SampleReadBack | null;
