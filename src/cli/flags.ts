@@ -41,6 +41,10 @@ export const PARALLEL_RANGE: FlagRange = { min: 1, max: 64, integer: true };
 export const BATCH_SIZE_RANGE: FlagRange = { min: 1, max: 100, integer: true };
 /** `--collection-limit`: collections a database allows (the Data API's setting is a count). */
 export const COLLECTION_LIMIT_RANGE: FlagRange = { min: 1, max: 10_000, integer: true };
+/** `--count-scan-limit` (restore): 0 (never scan) to a billion documents. */
+export const COUNT_SCAN_LIMIT_RANGE: FlagRange = { min: 0, max: 1_000_000_000, integer: true };
+/** `--sample` (restore): documents held in memory and read back (10 000 × 1 MB at worst). */
+export const SAMPLE_RANGE: FlagRange = { min: 1, max: 10_000, integer: true };
 /** `--compression-level`: gzip's levels. */
 export const COMPRESSION_LEVEL_RANGE: FlagRange = { min: 1, max: 9, integer: true };
 

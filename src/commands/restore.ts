@@ -25,9 +25,11 @@ import {
   COLLECTION_LIMIT_RANGE,
   type ConnectFlags,
   connectOptions,
+  COUNT_SCAN_LIMIT_RANGE,
   numberIn,
   PARALLEL_RANGE,
   rangeText,
+  SAMPLE_RANGE,
 } from "../cli/flags.ts";
 import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
@@ -35,6 +37,10 @@ import { describeEntries } from "../manifest/mod.ts";
 import { IF_EXISTS, type IfExists, type Rename } from "../restore/plan.ts";
 import { describeDropped, restoreFigures } from "../restore/collection.ts";
 import {
+  COUNT_MODES,
+  type CountMode,
+  DEFAULT_COUNT_SAMPLE,
+  DEFAULT_COUNT_SCAN_LIMIT,
   DEFAULT_RESTORE_BATCH_SIZE,
   DEFAULT_RESTORE_CONCURRENCY,
   type RestoreOptions,
@@ -63,6 +69,9 @@ export interface RestoreFlags extends OutputFlags, ConnectFlags {
   batchSize?: number;
   adaptDefinitions?: boolean;
   collectionLimit?: number;
+  count?: string;
+  countScanLimit?: number;
+  sample?: number;
 }
 
 /** Resolves flags into {@linkcode RestoreOptions}; `snapshot` is an already resolved local path. */
@@ -94,6 +103,9 @@ export async function parseRestoreOptions(
     ...(flags.collectionLimit === undefined ? {} : { collectionLimit: flags.collectionLimit }),
     concurrency: flags.concurrency ?? DEFAULT_RESTORE_CONCURRENCY,
     batchSize: flags.batchSize ?? DEFAULT_RESTORE_BATCH_SIZE,
+    count: (flags.count ?? "auto") as CountMode,
+    countScanLimit: flags.countScanLimit ?? DEFAULT_COUNT_SCAN_LIMIT,
+    sample: flags.sample ?? DEFAULT_COUNT_SAMPLE,
     ...connectOptions(flags),
     signal,
   };
@@ -264,6 +276,28 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       `documents per insertMany, ${rangeText(BATCH_SIZE_RANGE)} (the Data API's limit)`,
       numberIn(BATCH_SIZE_RANGE),
       DEFAULT_RESTORE_BATCH_SIZE,
+    )
+    .addOption(
+      new Option(
+        "--count <mode>",
+        "how the result is proven besides the server's confirmations: auto (a full key scan up to --count-scan-limit, a sample read-back above) or exact (always the full scan)",
+      ).choices([...COUNT_MODES]).default("auto"),
+    )
+    .option(
+      "--count-scan-limit <n>",
+      `collections (or tables) of at most this many documents are counted afterwards by a full key scan, ${
+        rangeText(COUNT_SCAN_LIMIT_RANGE)
+      }`,
+      numberIn(COUNT_SCAN_LIMIT_RANGE),
+      DEFAULT_COUNT_SCAN_LIMIT,
+    )
+    .option(
+      "--sample <n>",
+      `above the limit: documents the server confirmed, chosen at random, read back and compared, ${
+        rangeText(SAMPLE_RANGE)
+      }`,
+      numberIn(SAMPLE_RANGE),
+      DEFAULT_COUNT_SAMPLE,
     );
   addBoxOption(cmd, "to restore latest or box:<…> from (downloaded, SHA-1 checked, into --from)");
   addConnectionOptions(
@@ -282,8 +316,13 @@ refuse a definition (lexical or reranking off, vectorize absent, a deprecated or
 model: add --adapt-definitions to leave those out), or if the new collections would pass the
 database's collection limit. --if-exists replace drops nothing before the server has accepted the
 new definition. Existing _ids are
-never overwritten by append: they are counted as already present. After writing, every
-collection is counted by a full _id scan and compared with what was written.
+never overwritten by append: they are counted as already present. Every write is confirmed per
+document by the server. After writing, a collection (or table) of at most --count-scan-limit
+documents is counted by a full key scan (the server reads each whole document for it) and
+compared with what was written; above the limit (unless --count exact) its size is the
+server's estimate and --sample documents the server confirmed, chosen at random, are read back
+by _id and compared byte for byte (table rows: by primary key). The report's count_proof says
+which proof was used.
 
 --collections and the old side of --rename take name (that name in every keyspace) or
 keyspace.name (one keyspace), and are checked against the manifest before the deep verify.

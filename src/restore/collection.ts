@@ -17,21 +17,29 @@ import { type ProgressTask, startTask } from "../progress/progress.ts";
 import type { Reporter } from "../reporter.ts";
 import { dataFileProblems, readDataFile } from "../snapshot/data_stream.ts";
 import type { SnapshotReader } from "../snapshot/reader.ts";
-import { countByScan, createCollection, deleteCollection } from "../source/collections.ts";
+import {
+  countByScan,
+  createCollection,
+  deleteCollection,
+  estimatedDocumentCount,
+} from "../source/collections.ts";
 import type { DataApiClient } from "../source/data_api.ts";
-import { insertBatch, MAX_INSERT_DOCUMENTS } from "../source/insert.ts";
+import { insertBatch, MAX_INSERT_DOCUMENTS, readBack } from "../source/insert.ts";
 import { createTableFromDefinition, dropTable } from "../source/tables.ts";
 import { BatchStream } from "../streams/batch_stream.ts";
 import { concurrentSink } from "../streams/concurrent_sink.ts";
 import { compactDuration } from "./duration.ts";
 import type { PlannedCollection } from "./plan.ts";
 import {
+  DEFAULT_COUNT_SAMPLE,
+  DEFAULT_COUNT_SCAN_LIMIT,
   DEFAULT_RESTORE_BATCH_SIZE,
   DEFAULT_RESTORE_CONCURRENCY,
   MAX_BATCH_BYTES,
   MAX_RESTORE_BYTES_IN_FLIGHT,
   type RestoreCollectionReport,
   type RestoreOptions,
+  type SampleReadBack,
   type VectorizeMode,
 } from "./restore.ts";
 
@@ -57,6 +65,9 @@ export function emptyReport(p: PlannedCollection): RestoreCollectionReport {
     lexical_texts_not_restored: 0,
     count_before: null,
     count_after: null,
+    count_proof: null,
+    count_estimated: false,
+    sample: null,
     write_seconds: null,
     existing_before_replace: null,
     ...(p.unchecked ? { unchecked: p.unchecked } : {}),
@@ -93,6 +104,8 @@ export async function restoreCollection(
   let ambiguous = 0;
   let dropped = false;
   let created = false;
+  let scan = true;
+  const sample = new Reservoir<Sampled>(options.sample ?? DEFAULT_COUNT_SAMPLE);
   let progress: ProgressTask = { advance() {}, end() {} };
   try {
     if (p.action === "replace") {
@@ -108,9 +121,7 @@ export async function restoreCollection(
       } else await createCollection(client, keyspace, name, p.definition, signal);
     }
     created = true;
-    r.count_before = p.action === "append"
-      ? await countByScan(client, keyspace, name, keys, signal)
-      : 0;
+    scan = await countBefore(p, r, client, keys, options, signal);
     reporter.info(
       `${r.source} → ${r.target}: writing ${r.documents_in_snapshot} ${
         table ? "rows" : "documents"
@@ -132,7 +143,8 @@ export async function restoreCollection(
     const durations = table ? durationColumns(p.entry.definition) : [];
     const read = readDataFile(await reader.open(p.entry.data_file!, signal), p.entry, {
       quick: false,
-      ...(table ? { inspect: { watch: durations } } : {}),
+      // Key columns are watched too: the sample proof reads rows back by primary key.
+      ...(table ? { inspect: { watch: [...durations, ...keys] } } : {}),
     });
     const batches = read.documents!.pipeThrough(
       new BatchStream(
@@ -157,6 +169,15 @@ export async function restoreCollection(
             signal,
           });
           confirmed += out.inserted;
+          for (const i of out.confirmed) {
+            const d = batch[i]!;
+            // Copies: the bytes may be views into a large read buffer that must not be kept.
+            sample.offer(() => ({
+              doc: { ...d, bytes: d.bytes.slice(), id: d.id?.slice() ?? null },
+              sent: bodies[i]!.slice(),
+              exact: table || !embeds(d, spec, options.vectorize, lost),
+            }));
+          }
           conflicts += out.alreadyExisting;
           ambiguous += out.alreadyExistingAfterRetry;
           r.refused += out.failed.length;
@@ -198,37 +219,13 @@ export async function restoreCollection(
     reporter.error(`${r.target}: ${r.error}`);
     return r;
   }
-  try {
-    r.count_after = await countByScan(client, keyspace, name, keys, signal);
-  } catch (e) {
-    r.error = [
-      r.error,
-      `could not count the ${table ? "rows" : "documents"} afterwards: ${errorMessage(e)}`,
-    ]
-      .filter(Boolean).join("; ");
-    r.status = "failed";
-  }
   r.confirmed_writes = confirmed;
-  if (r.count_before !== null && r.count_after !== null) {
-    r.inserted = r.count_after - r.count_before;
-    let consistent: boolean;
-    if (table) {
-      // Table inserts are upserts: a confirmed row either added a key or overwrote one.
-      r.overwritten = Math.max(0, confirmed - r.inserted);
-      consistent = r.inserted <= confirmed && (p.action === "append" || r.overwritten === 0);
-    } else {
-      // Conflicts that were not this restore's own retried writes were there before.
-      r.already_present = Math.max(0, confirmed + conflicts - r.inserted);
-      consistent = r.inserted >= confirmed && r.inserted <= confirmed + ambiguous &&
-        (p.action === "append" || r.already_present === 0);
-    }
-    if (r.status !== "failed" && !consistent) {
-      r.status = "failed";
-      r.error =
-        `the ${p.entry.kind} holds ${r.count_after} after restore (${r.count_before} before), but the server confirmed ${confirmed} writes${
-          table ? "" : ` and reported ${conflicts} _ids as existing`
-        } (was something else writing to it?)`;
-    }
+  if (scan) await proveByScan(p, r, client, keys, { confirmed, conflicts, ambiguous }, signal);
+  else {
+    await proveBySample(p, r, client, keys, sample.items, { confirmed, conflicts, ambiguous }, {
+      signal,
+      reporter,
+    });
   }
   if (r.status !== "failed") r.status = r.refused > 0 ? "failed" : "ok";
   if (r.status === "failed" && !r.error && r.refused > 0) {
@@ -242,10 +239,276 @@ export async function restoreCollection(
   return r;
 }
 
+/** What the server answered for the writes of one collection. */
+interface Writes {
+  confirmed: number;
+  conflicts: number;
+  ambiguous: number;
+}
+
+/**
+ * Counts the target before writing and decides the proof: true to scan after writing. Without
+ * append the target starts empty; with append a target above `--count-scan-limit` is not scanned
+ * before either (its estimate is taken instead; tables have none), and a scan stops as soon as it
+ * passes the limit, so a big target is never read whole.
+ */
+async function countBefore(
+  p: PlannedCollection,
+  r: RestoreCollectionReport,
+  client: DataApiClient,
+  keys: readonly string[],
+  options: RestoreOptions,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  const exact = options.count === "exact";
+  const limit = options.countScanLimit ?? DEFAULT_COUNT_SCAN_LIMIT;
+  const { keyspace, name } = p.target;
+  if (p.action !== "append") {
+    r.count_before = 0;
+    return exact || r.documents_in_snapshot <= limit;
+  }
+  if (exact) {
+    r.count_before = await countByScan(client, keyspace, name, keys, signal);
+    return true;
+  }
+  /** What the target may hold already and still be scanned afterwards. */
+  const room = limit - r.documents_in_snapshot;
+  let estimate: number | null = null;
+  if (p.entry.kind === "collection") {
+    try {
+      estimate = await estimatedDocumentCount(client, keyspace, name, signal);
+    } catch (e) {
+      if (signal?.aborted) throw e;
+    }
+  }
+  if (room >= 0 && (estimate === null || estimate <= room)) {
+    const n = await countByScan(client, keyspace, name, keys, signal, room);
+    if (n <= room) {
+      r.count_before = n;
+      return true;
+    }
+  }
+  r.count_before = estimate;
+  r.count_estimated = estimate !== null;
+  return false;
+}
+
+/**
+ * The exact proof: a full key scan afterwards, compared with the count before and what the server
+ * confirmed (the only exact answer after retries, conflicts or a failure).
+ */
+async function proveByScan(
+  p: PlannedCollection,
+  r: RestoreCollectionReport,
+  client: DataApiClient,
+  keys: readonly string[],
+  w: Writes,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const table = p.entry.kind === "table";
+  r.count_proof = "scan";
+  try {
+    r.count_after = await countByScan(client, p.target.keyspace, p.target.name, keys, signal);
+  } catch (e) {
+    r.error = [
+      r.error,
+      `could not count the ${table ? "rows" : "documents"} afterwards: ${errorMessage(e)}`,
+    ]
+      .filter(Boolean).join("; ");
+    r.status = "failed";
+  }
+  if (r.count_before === null || r.count_after === null) return;
+  r.inserted = r.count_after - r.count_before;
+  let consistent: boolean;
+  if (table) {
+    // Table inserts are upserts: a confirmed row either added a key or overwrote one.
+    r.overwritten = Math.max(0, w.confirmed - r.inserted);
+    consistent = r.inserted <= w.confirmed && (p.action === "append" || r.overwritten === 0);
+  } else {
+    // Conflicts that were not this restore's own retried writes were there before.
+    r.already_present = Math.max(0, w.confirmed + w.conflicts - r.inserted);
+    consistent = r.inserted >= w.confirmed && r.inserted <= w.confirmed + w.ambiguous &&
+      (p.action === "append" || r.already_present === 0);
+  }
+  if (r.status !== "failed" && !consistent) {
+    r.status = "failed";
+    r.error =
+      `the ${p.entry.kind} holds ${r.count_after} after restore (${r.count_before} before), but the server confirmed ${w.confirmed} writes${
+        table ? "" : ` and reported ${w.conflicts} _ids as existing`
+      } (was something else writing to it?)`;
+  }
+}
+
+/**
+ * The proof above `--count-scan-limit`: the server's per-document confirmations, its estimate of
+ * the collection's size (tables have none: estimatedDocumentCount answers
+ * UNSUPPORTED_TABLE_COMMAND), and a read-back of a random sample of the confirmed documents.
+ */
+async function proveBySample(
+  p: PlannedCollection,
+  r: RestoreCollectionReport,
+  client: DataApiClient,
+  keys: readonly string[],
+  sample: readonly Sampled[],
+  w: Writes,
+  { signal, reporter }: { signal: AbortSignal | undefined; reporter: Reporter },
+): Promise<void> {
+  const table = p.entry.kind === "table";
+  const { keyspace, name } = p.target;
+  r.count_proof = "sample";
+  if (table) {
+    // Upserts: without a count, added and overwritten rows cannot be told apart.
+    r.inserted = w.confirmed;
+  } else {
+    r.count_estimated = true;
+    try {
+      r.count_after = await estimatedDocumentCount(client, keyspace, name, signal);
+    } catch (e) {
+      reporter.warn(`${r.target}: estimatedDocumentCount failed: ${errorMessage(e)}`);
+    }
+    // Identical documents found after an uncertain attempt of ours count as ours.
+    r.inserted = w.confirmed + w.ambiguous;
+    r.already_present = w.conflicts - w.ambiguous;
+    if (p.action !== "append" && r.already_present > 0 && r.status !== "failed") {
+      r.status = "failed";
+      r.error =
+        `${r.already_present} _ids already existed in the new collection (was something else writing to it?)`;
+    }
+  }
+  try {
+    r.sample = table
+      ? await readBackRows(client, keyspace, name, keys, sample, signal)
+      : await readBackDocuments(client, keyspace, name, sample, signal);
+  } catch (e) {
+    // As a failed count after a scan: the collection failed, the restore goes on.
+    r.status = "failed";
+    r.error = [r.error, `could not read the sample back: ${errorMessage(e)}`].filter(Boolean)
+      .join("; ");
+    return;
+  }
+  const bad = r.sample.checked - r.sample.matched;
+  if (bad > 0 && r.status !== "failed") {
+    r.status = "failed";
+    r.error = `${bad} of ${r.sample.checked} sampled ${
+      table ? "rows" : "documents"
+    } the server confirmed writing ${
+      table ? "are missing" : "are missing or stored differently"
+    } (first: ${r.sample.mismatched[0]}): the ${p.entry.kind} does not hold what was written`;
+  }
+}
+
+/** Sampled collection documents by `_id` (insert.ts readBack), compared byte-for-byte when `exact`. */
+async function readBackDocuments(
+  client: DataApiClient,
+  keyspace: string,
+  name: string,
+  sample: readonly Sampled[],
+  signal: AbortSignal | undefined,
+): Promise<SampleReadBack> {
+  const got = await readBack(
+    client,
+    { keyspace, collection: name },
+    sample.map((s) => ({ id: s.doc.id, sent: s.sent })),
+    signal,
+  );
+  const mismatched: string[] = [];
+  let matched = 0;
+  for (const s of sample) {
+    const id = s.doc.id ? decoder.decode(s.doc.id) : "(none)";
+    if ((s.exact ? got.identical : got.found).has(id)) matched++;
+    else if (mismatched.length < 20) mismatched.push(`_id ${id}`);
+  }
+  return { compared: "bytes", checked: sample.length, matched, mismatched };
+}
+
+/**
+ * Sampled table rows by their full primary key, one `find` each: present or not (the server
+ * answers rows in its own spelling, so the bytes are not compared).
+ */
+async function readBackRows(
+  client: DataApiClient,
+  keyspace: string,
+  name: string,
+  keys: readonly string[],
+  sample: readonly Sampled[],
+  signal: AbortSignal | undefined,
+): Promise<SampleReadBack> {
+  const mismatched: string[] = [];
+  let matched = 0;
+  const projection = keys.map((k) => `${JSON.stringify(k)}:1`).join(",");
+  for (const s of sample) {
+    const key = keys.map((k) => {
+      const m = s.doc.members.find((x) => x.name === k);
+      const value = m ? decoder.decode(s.doc.bytes.subarray(m.valueStart, m.valueEnd)) : "null";
+      return `${JSON.stringify(k)}:${value}`;
+    }).join(",");
+    const res = await client.command(
+      { keyspace, collection: name },
+      "find",
+      `{"find":{"filter":{${key}},"projection":{${projection}}}}`,
+      { signal },
+    );
+    if ((res.documents ?? []).length > 0) matched++;
+    else if (mismatched.length < 20) mismatched.push(`{${key}}`);
+  }
+  return { compared: "primary_key", checked: sample.length, matched, mismatched };
+}
+
+/** A document kept for the sample: what was sent, and whether the server stores exactly that. */
+interface Sampled {
+  doc: RawDocument;
+  sent: Uint8Array;
+  exact: boolean;
+}
+
+/**
+ * A uniform random sample of at most `size` items from a stream of unknown length, in memory for
+ * `size` items only (reservoir sampling, Algorithm R).
+ */
+class Reservoir<T> {
+  readonly items: T[] = [];
+  #seen = 0;
+  constructor(readonly size: number) {}
+  /** Offers the next item; `make` builds it only if it is kept. */
+  offer(make: () => T): void {
+    this.#seen++;
+    if (this.items.length < this.size) this.items.push(make());
+    else {
+      const j = Math.floor(Math.random() * this.#seen);
+      if (j < this.size) this.items[j] = make();
+    }
+  }
+}
+
+/** True when the server embeds the sent document from `$vectorize`, so it stores a `$vector` we did not send. */
+function embeds(
+  d: RawDocument,
+  spec: ReturnType<typeof vectorSpec>,
+  mode: VectorizeMode,
+  lost: { vectorize: boolean },
+): boolean {
+  if (spec?.vectorize !== true || lost.vectorize) return false;
+  if (!d.members.some((m) => m.name === "$vectorize")) return false;
+  return mode === "reembed" || !d.members.some((m) => m.name === "$vector");
+}
+
 /** What a collection's restore did, in words (the progress line and the final report). */
 export function restoreFigures(r: RestoreCollectionReport): string {
   const table = r.kind === "table";
   const unit = table ? "rows" : "documents";
+  if (r.count_proof === "sample") {
+    const s = r.sample;
+    const read = s
+      ? `; ${s.matched} of ${s.checked} sampled ${unit} read back ${
+        s.compared === "bytes" ? "identical" : "by primary key"
+      }`
+      : "";
+    return table
+      ? `${r.inserted} rows written (confirmed by the server; above --count-scan-limit, not counted), ${r.refused} refused${read}`
+      : `${r.inserted} inserted, ${r.already_present} already present, ${r.refused} refused; ${
+        r.count_after === null ? "an unknown number of" : `~${r.count_after}`
+      } documents in the collection (estimatedDocumentCount; above --count-scan-limit, not counted)${read}`;
+  }
   if (r.count_before === null || r.count_after === null) {
     // No count to trust: say what the server confirmed, and that the total is unknown.
     return `${r.confirmed_writes} ${unit} confirmed written, ${r.refused} refused; the ${

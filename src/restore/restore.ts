@@ -61,6 +61,24 @@ export const DEFAULT_RESTORE_BATCH_SIZE = 50;
 /** Bytes of documents per insertMany: well under the server's 20 MB request limit. */
 export const MAX_BATCH_BYTES = 4_000_000;
 
+/**
+ * Collections (or tables) holding at most this many documents after the restore are counted by a
+ * full key scan. Above it the scan is too dear: the server reads every whole document whatever the
+ * projection (CollectionReadOperation.documentColumns selects doc_json, stargate/data-api), so 1M
+ * documents would be 20k–50k sequential requests and a billed full read (twice with append).
+ */
+export const DEFAULT_COUNT_SCAN_LIMIT = 100_000;
+
+/** Snapshot documents read back at random when a collection is above the scan limit. */
+export const DEFAULT_COUNT_SAMPLE = 200;
+
+/**
+ * How a restore proves what it wrote, besides the server's per-document confirmations: `auto`
+ * scans up to `--count-scan-limit` documents and samples above it, `exact` always scans.
+ */
+export const COUNT_MODES = ["auto", "exact"] as const;
+export type CountMode = typeof COUNT_MODES[number];
+
 /** How restore treats documents of vectorize collections that carry both `$vector` and `$vectorize`. */
 export type VectorizeMode = "keep-vector" | "reembed";
 
@@ -85,6 +103,12 @@ export interface RestoreOptions extends ConnectOptions {
   concurrency?: number;
   /** Documents per insertMany (≤ 100; default {@linkcode DEFAULT_RESTORE_BATCH_SIZE}). */
   batchSize?: number;
+  /** `--count` (default auto). */
+  count?: CountMode;
+  /** `--count-scan-limit` (default {@linkcode DEFAULT_COUNT_SCAN_LIMIT}). */
+  countScanLimit?: number;
+  /** `--sample` (default {@linkcode DEFAULT_COUNT_SAMPLE}). */
+  sample?: number;
   signal?: AbortSignal | undefined;
 }
 
@@ -119,6 +143,19 @@ export interface RestoreCollectionReport {
   lexical_texts_not_restored: number;
   count_before: number | null;
   count_after: number | null;
+  /**
+   * How the result was proven besides the server's confirmations: `scan` (a full key scan, exact
+   * counts) or `sample` (above `--count-scan-limit`: counts are the server's estimate or unknown,
+   * and `sample` says what the read-back found); null when nothing was counted.
+   */
+  count_proof: "scan" | "sample" | null;
+  /**
+   * True when count_after (and, with append, count_before) is estimatedDocumentCount's answer
+   * (approximate); a new target's count_before is 0, exactly.
+   */
+  count_estimated: boolean;
+  /** The sample read-back (count_proof `sample`). */
+  sample: SampleReadBack | null;
   /** Seconds spent streaming documents into the target (not counting verification or counts). */
   write_seconds: number | null;
   /** `replace`: what the target held before it was (or, in a dry run, would be) dropped. */
@@ -128,6 +165,21 @@ export interface RestoreCollectionReport {
   unchecked?: string;
   /** Set when the collection could not be created (so there is nothing to count or append to). */
   not_created?: boolean;
+}
+
+/**
+ * Snapshot documents the server confirmed writing, chosen at random while they were written, then
+ * read back: collections by `_id`, compared byte-for-byte with what was sent (presence only for
+ * documents the server embeds from `$vectorize`); tables by primary key (presence: the server
+ * answers rows in its own spelling).
+ */
+export interface SampleReadBack {
+  compared: "bytes" | "primary_key";
+  checked: number;
+  /** Found (and, for bytes, identical). */
+  matched: number;
+  /** `_id`s or keys not found or stored differently (first 20). */
+  mismatched: string[];
 }
 
 /**

@@ -109,7 +109,9 @@ export async function deleteCollection(
  * Counts documents (or rows) exactly by paging through their keys: countDocuments stops at 1000,
  * estimatedDocumentCount is approximate, and tables support neither, so a restore proves its
  * result this way. `keys` are the columns to project (`_id` for collections, the primary key for
- * tables).
+ * tables). The server reads every whole document whatever the projection (doc_json is always
+ * selected: CollectionReadOperation.documentColumns in stargate/data-api), so a scan costs a full
+ * read; with `max` it stops as soon as it has seen more than `max` (and returns that partial count).
  */
 export async function countByScan(
   client: DataApiClient,
@@ -117,11 +119,13 @@ export async function countByScan(
   collection: string,
   keys: readonly string[] = ["_id"],
   signal?: AbortSignal,
+  max = Infinity,
 ): Promise<number> {
   let n = 0;
   const projection = Object.fromEntries(keys.map((k) => [k, 1]));
   for await (const page of readPages(client, keyspace, collection, { signal, projection })) {
     n += page.length;
+    if (n > max) break;
   }
   return n;
 }

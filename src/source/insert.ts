@@ -37,6 +37,8 @@ export interface BatchOutcome {
    */
   alreadyExistingAfterRetry: number;
   failed: InsertFailure[];
+  /** Indexes into the batch of the documents the server answered "OK" for (restore samples them). */
+  confirmed: number[];
 }
 
 const encoder = new TextEncoder();
@@ -81,6 +83,7 @@ export async function insertBatch(
     alreadyExisting: 0,
     alreadyExistingAfterRetry: 0,
     failed: [],
+    confirmed: [],
   };
   let pending = docs.map((_, i) => i);
   let retried = false;
@@ -107,6 +110,7 @@ export async function insertBatch(
       const i = pending[k]!;
       if (r.status === "OK") {
         outcome.inserted++;
+        outcome.confirmed.push(i);
         return;
       }
       const err = r.errorsIdx === undefined ? undefined : res.errors[r.errorsIdx];
@@ -129,12 +133,12 @@ export async function insertBatch(
     pending = again;
   }
   if (toCheck.length > 0) {
-    outcome.alreadyExistingAfterRetry = await countStoredAsSent(
+    outcome.alreadyExistingAfterRetry = (await readBack(
       client,
       target,
       toCheck.map((i) => ({ id: docs[i]!.id, sent: bodies[i]! })),
       options.signal,
-    );
+    )).identical.size;
   }
   return outcome;
 }
@@ -142,21 +146,28 @@ export async function insertBatch(
 /** `_id`s per read-back `find` (the server's $in limit is 100; one page of 20 holds them). */
 const READ_BACK_CHUNK = 20;
 
+/** What {@linkcode readBack} found: the `_id`s (raw JSON text) present, and those stored as sent. */
+export interface ReadBack {
+  found: Set<string>;
+  identical: Set<string>;
+}
+
 /**
- * How many of `docs` the collection holds with exactly the bytes we sent (`find` by `_id`,
+ * Which of `docs` the collection holds, and which with exactly the bytes we sent (`find` by `_id`,
  * projection `{"*": true}`, following `nextPageState`). The server stores a document as sent and
- * answers it in the same compact form (which is how the snapshot got those bytes).
+ * answers it in the same compact form (which is how the snapshot got those bytes). Used after an
+ * uncertain write and for restore's sample proof (restore/collection.ts).
  */
-async function countStoredAsSent(
+export async function readBack(
   client: DataApiClient,
   target: { keyspace: string; collection: string },
   docs: ReadonlyArray<{ id: Uint8Array | null; sent: Uint8Array }>,
   signal: AbortSignal | undefined,
-): Promise<number> {
+): Promise<ReadBack> {
   const sentById = new Map<string, Uint8Array>();
   for (const d of docs) if (d.id) sentById.set(decoder.decode(d.id), d.sent);
   const ids = [...sentById.keys()];
-  let same = 0;
+  const out: ReadBack = { found: new Set(), identical: new Set() };
   for (let k = 0; k < ids.length; k += READ_BACK_CHUNK) {
     const inList = ids.slice(k, k + READ_BACK_CHUNK).join(",");
     let pageState: string | null = null;
@@ -169,13 +180,16 @@ async function countStoredAsSent(
         { signal },
       );
       for (const doc of res.documents ?? []) {
-        const sent = doc.id ? sentById.get(decoder.decode(doc.id)) : undefined;
-        if (sent && equalBytes(sent, doc.bytes)) same++;
+        const id = doc.id ? decoder.decode(doc.id) : undefined;
+        const sent = id === undefined ? undefined : sentById.get(id);
+        if (id === undefined || !sent) continue;
+        out.found.add(id);
+        if (equalBytes(sent, doc.bytes)) out.identical.add(id);
       }
       pageState = res.nextPageState || null;
     } while (pageState !== null);
   }
-  return same;
+  return out;
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -28,6 +28,11 @@ export type FaultAction =
    * "unable to determine if the operation was successful", stargate/data-api errors.yaml).
    */
   | { kind: "documentError"; errorCode: string; count: number; applied?: boolean }
+  /**
+   * insertMany only: the first `count` documents of the request are answered "OK" but not stored,
+   * a write the server confirmed and then lost (what restore's count or sample proof must catch).
+   */
+  | { kind: "lose"; count: number }
   /** Answer normally, with this warning added to `status.warnings` (CommandResult.addWarning). */
   | { kind: "warning"; errorCode: string; message: string }
   /** Run a callback (for example drop the collection) before answering normally. */

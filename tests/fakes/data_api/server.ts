@@ -139,7 +139,10 @@ export class FakeDataApi {
   #server!: Deno.HttpServer<Deno.NetAddr>;
   #held = new HeldRequests();
   /** The documentError fault of the request being dispatched (dispatch is synchronous). */
-  #documentFault: { errorCode: string; count: number; applied?: boolean } | undefined;
+  #documentFault:
+    | { kind: "documentError"; errorCode: string; count: number; applied?: boolean }
+    | { kind: "lose"; count: number }
+    | undefined;
 
   private constructor(options: FakeDataApiOptions) {
     this.options = options;
@@ -274,7 +277,9 @@ export class FakeDataApi {
           "Request invalid: the body is not a JSON object with one command.",
         );
       }
-      this.#documentFault = fault?.kind === "documentError" ? fault : undefined;
+      this.#documentFault = fault?.kind === "documentError" || fault?.kind === "lose"
+        ? fault
+        : undefined;
       body = this.#dispatch(command, get(root, command)!, keyspace, collection);
     } catch (e) {
       if (!(e instanceof FakeApiError)) throw e;
@@ -645,7 +650,11 @@ export class FakeDataApi {
         continue;
       }
       try {
-        if (injected && i < injected.count) {
+        if (injected?.kind === "lose" && i < injected.count) {
+          results.push({ id: idText, status: "OK" });
+          continue;
+        }
+        if (injected?.kind === "documentError" && i < injected.count) {
           if (injected.applied) c.insert(doc, fakeEmbedding);
           throw new FakeApiError(injected.errorCode, `injected ${injected.errorCode}`);
         }
