@@ -1,6 +1,6 @@
 /**
  * `deno task fake-data-api [--profile NAME] [--port N] [--page-size N] [--table-page-size N]
- * [--gzip-responses] [--empty] [--max-collections N] [--no-lexical] [--no-reranking]
+ * [--gzip-responses] [--empty] [--max-collections N] [--no-lexical] [--no-reranking | --reranking]
  * [--no-vectorize]`: runs the fake Data API with the sample collections and tables until
  * interrupted, and prints how to point astrabak at it. A test fixture, not part of astrabak.
  * Profiles (profiles.ts) play a real server version; the other options override the profile.
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     "max-collections": { type: "string" },
     "no-lexical": { type: "boolean" },
     "no-reranking": { type: "boolean" },
+    reranking: { type: "boolean" },
     "no-vectorize": { type: "boolean" },
   },
 });
@@ -51,6 +52,7 @@ const api = await FakeDataApi.start({
       : { maxCollections: Number(values["max-collections"]) }),
     ...(values["no-lexical"] ? { lexicalAvailable: false } : {}),
     ...(values["no-reranking"] ? { rerankingEnabled: false } : {}),
+    ...(values.reranking ? { rerankingEnabled: true } : {}),
     ...(values["no-vectorize"] ? { vectorizeAvailable: false } : {}),
   },
 });
