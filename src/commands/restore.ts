@@ -13,6 +13,7 @@ import {
   type ReadTextFile,
   resolveBox,
   resolveConnection,
+  resolveEmbeddingApiKey,
   snapshotDir,
 } from "../config/resolve.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
@@ -63,6 +64,7 @@ export interface RestoreFlags extends OutputFlags, ConnectFlags {
   batchSize?: number;
   adaptDefinitions?: boolean;
   collectionLimit?: number;
+  embeddingApiKeyFile?: string;
 }
 
 /** Resolves flags into {@linkcode RestoreOptions}; `snapshot` is an already resolved local path. */
@@ -73,7 +75,11 @@ export async function parseRestoreOptions(
   readTextFile: ReadTextFile,
   signal?: AbortSignal,
 ): Promise<RestoreOptions> {
-  const connection = await resolveConnection(flags, env, readTextFile, { keyspaces: "flag-only" });
+  const resolved = await resolveConnection(flags, env, readTextFile, { keyspaces: "flag-only" });
+  const connection = Object.freeze({
+    ...resolved,
+    embeddingApiKey: await resolveEmbeddingApiKey(flags.embeddingApiKeyFile, env, readTextFile),
+  });
   if (connection.keyspaces.length > 1) {
     throw new ConfigError(
       "Cannot restore into several keyspaces: give --keyspace once (or not at all)",
@@ -254,6 +260,10 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       ).choices(["keep-vector", "reembed"]).default("keep-vector"),
     )
     .option(
+      "--embedding-api-key-file <path>",
+      "file holding the embedding provider's API key, for --vectorize reembed through a provider that authenticates by header (else env ASTRABAK_EMBEDDING_API_KEY; never on the command line)",
+    )
+    .option(
       "--concurrency <n>",
       `insertMany requests in flight per collection, ${rangeText(PARALLEL_RANGE)}`,
       numberIn(PARALLEL_RANGE),
@@ -284,6 +294,12 @@ database's collection limit. --if-exists replace drops nothing before the server
 new definition. Existing _ids are
 never overwritten by append: they are counted as already present. After writing, every
 collection is counted by a full _id scan and compared with what was written.
+
+--vectorize reembed has the target embed every $vectorize text again. When the collection's
+provider authenticates by header (findEmbeddingProviders says HEADER, and the collection stores no
+shared secret), its API key comes from ASTRABAK_EMBEDDING_API_KEY or --embedding-api-key-file
+PATH and is sent as x-embedding-api-key on the inserts only; without it the plan refuses before
+anything is written.
 
 --collections and the old side of --rename take name (that name in every keyspace) or
 keyspace.name (one keyspace), and are checked against the manifest before the deep verify.
