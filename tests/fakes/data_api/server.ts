@@ -382,7 +382,7 @@ export class FakeDataApi {
     const renamed = DEPRECATED_NAMESPACE_COMMANDS[command];
     if (renamed !== undefined) {
       const body = command === "findNamespaces"
-        ? JSON.stringify({ status: { namespaces: [...this.store.keyspaces.keys()] } })
+        ? JSON.stringify({ status: { namespaces: this.#keyspaceNames() } })
         : this.#general(renamed, args);
       return withWarning(
         body,
@@ -397,7 +397,7 @@ export class FakeDataApi {
       case "findRerankingProviders":
         return this.#providers(command, args);
       case "findKeyspaces":
-        return JSON.stringify({ status: { keyspaces: [...this.store.keyspaces.keys()] } });
+        return JSON.stringify({ status: { keyspaces: this.#keyspaceNames() } });
       case "createKeyspace": {
         const name = get(args, "name");
         if (name?.t !== "str") {
@@ -430,6 +430,16 @@ export class FakeDataApi {
       default:
         throw unknownCommand(command);
     }
+  }
+
+  /**
+   * What findKeyspaces lists: every keyspace of the driver's metadata, system ones included
+   * (stargate/data-api service/operation/keyspaces/FindKeyspacesOperation.java; application.conf
+   * `refreshed-keyspaces` drops only dse_*, solr_admin and OpsCenter), the system keyspaces of
+   * Cassandra 5 / HCD first as the driver's metadata map has them.
+   */
+  #keyspaceNames(): string[] {
+    return [...SYSTEM_KEYSPACES, ...this.store.keyspaces.keys()];
   }
 
   /**
@@ -731,6 +741,17 @@ export class FakeDataApi {
 }
 
 const OK = `{"status":{"ok":1}}`;
+
+/** Keyspaces of Cassandra 5 / HCD that hold no user data; findKeyspaces lists them. */
+const SYSTEM_KEYSPACES = [
+  "system",
+  "system_auth",
+  "system_distributed",
+  "system_schema",
+  "system_traces",
+  "system_views",
+  "system_virtual_schema",
+];
 
 /** Excerpt of stargate/data-api src/main/resources/embedding-providers-config.yaml (as listed). */
 const EMBEDDING_PROVIDERS: Record<
