@@ -37,6 +37,7 @@ import { packSnapshot } from "../snapshot/zip.ts";
 import { type CollectionInfo, listCollections } from "../source/collections.ts";
 import { connect, type ConnectOptions } from "../source/connect.ts";
 import type { DataApiClient } from "../source/data_api.ts";
+import { findUserKeyspaces, type KeyspaceListing } from "../source/keyspaces.ts";
 import { listTables, listTablesOrWhyNot } from "../source/tables.ts";
 import { DEFAULT_GZIP_LEVEL } from "../streams/gzip_stream.ts";
 import { assertZipVerifies } from "../verify/verify.ts";
@@ -65,6 +66,11 @@ export interface BackupOptions extends ConnectOptions {
   cleanStaleAfterMs?: number | null;
   /** Which objects to back up (default all). */
   kind?: "collections" | "tables" | "all";
+  /**
+   * `--all-keyspaces`: back up every user keyspace `findKeyspaces` lists, instead of
+   * `connection.keyspaces` (which is then empty).
+   */
+  allKeyspaces?: boolean;
   /** Collections backed up at the same time (default 4). */
   parallel?: number;
   signal?: AbortSignal;
@@ -102,13 +108,29 @@ export interface BackupReport {
   upload: UploadResult | null;
   /** Why the upload failed (the local snapshot and zip are complete and kept). */
   upload_error?: string;
+  /**
+   * User keyspaces the token can see that this backup did not include (absent when the server
+   * would not say: findKeyspaces refused).
+   */
+  keyspaces_not_backed_up?: string[];
 }
 
 /** Runs a backup; see the module doc. Throws ConfigError/SourceError before anything is written. */
-export async function runBackup(options: BackupOptions, reporter: Reporter): Promise<BackupReport> {
+export async function runBackup(
+  requested: BackupOptions,
+  reporter: Reporter,
+): Promise<BackupReport> {
+  const client = connect(requested.connection, requested, reporter);
+  const signal = requested.signal;
+  // 0. --all-keyspaces: every keyspace the token can see, else the named ones.
+  const all = requested.allKeyspaces ? await listAllKeyspaces(client, requested) : undefined;
+  const options: BackupOptions = all
+    ? {
+      ...requested,
+      connection: Object.freeze({ ...requested.connection, keyspaces: all.keyspaces }),
+    }
+    : requested;
   const conn = options.connection;
-  const client = connect(conn, options, reporter);
-  const signal = options.signal;
 
   // 1. Discover and select, before touching the disk: a wrong token, endpoint or name fails here
   //    with exit 1 and nothing written.
@@ -128,6 +150,14 @@ export async function runBackup(options: BackupOptions, reporter: Reporter): Pro
     }
   }
   const selected = selectCollections(available, options.include, options.exclude, reporter);
+  // One findKeyspaces, once the named keyspaces answered: what exists but is left out.
+  const listing = all ?? await otherKeyspaces(client, signal, reporter);
+  const notBackedUp = listing
+    ? [...listing.keyspaces.filter((k) => !conn.keyspaces.includes(k)), ...listing.unaddressable]
+    : undefined;
+  if (notBackedUp && notBackedUp.length > 0) {
+    reporter.info(`Keyspaces not backed up (not selected): ${notBackedUp.join(", ")}`);
+  }
   if (selected.length === 0) {
     // Nothing selected is a mistake unless the database really holds nothing at all.
     const other = kind === "all"
@@ -155,9 +185,17 @@ export async function runBackup(options: BackupOptions, reporter: Reporter): Pro
     await handleStale(options, reporter);
     const workdir = await SnapshotWorkdir.create(options.outDir, options.now);
     reporter.debug(`Writing into ${workdir.path}`);
+    if (listing && listing.unaddressable.length > 0) {
+      const w = `keyspace${listing.unaddressable.length === 1 ? "" : "s"} ${
+        listing.unaddressable.join(", ")
+      } not backed up: astrabak addresses only names of letters, digits and underscores`;
+      warnings.push(w);
+      reporter.warn(w);
+    }
     let report: BackupReport;
     try {
       report = await backupInto(workdir, selected, client, options, reporter, warnings);
+      if (notBackedUp) report.keyspaces_not_backed_up = notBackedUp;
     } catch (e) {
       await workdir.discard();
       if (signal?.aborted) {
@@ -183,6 +221,52 @@ export async function runBackup(options: BackupOptions, reporter: Reporter): Pro
   } finally {
     lock.release();
   }
+}
+
+/**
+ * The keyspaces a backup without --all-keyspaces leaves out are named when that is cheap: one
+ * findKeyspaces; if the server refuses it (or fails), nothing is said (undefined).
+ */
+async function otherKeyspaces(
+  client: DataApiClient,
+  signal: AbortSignal | undefined,
+  reporter: Reporter,
+): Promise<KeyspaceListing | undefined> {
+  try {
+    return await findUserKeyspaces(client, signal);
+  } catch (e) {
+    if (!(e instanceof SourceError)) throw e;
+    reporter.debug(`findKeyspaces: ${e.message}; other keyspaces not looked for`);
+    return undefined;
+  }
+}
+
+/**
+ * `--all-keyspaces`: the user keyspaces the token can see are what gets backed up, so a refusal
+ * or an empty list is an error (exit 1, nothing written).
+ */
+async function listAllKeyspaces(
+  client: DataApiClient,
+  options: BackupOptions,
+): Promise<KeyspaceListing> {
+  const listing = await findUserKeyspaces(client, options.signal);
+  if (!listing) {
+    throw new ConfigError(
+      `Cannot back up every keyspace: the Data API at ${client.endpoint} did not list them (findKeyspaces refused)`,
+      { hint: "name the keyspaces with --keyspace (repeatable) instead of --all-keyspaces" },
+    );
+  }
+  if (listing.keyspaces.length === 0) {
+    throw new ConfigError(
+      `Cannot back up every keyspace: the Data API at ${client.endpoint} lists no user keyspace${
+        listing.unaddressable.length > 0
+          ? ` astrabak can address (only ${listing.unaddressable.join(", ")})`
+          : ""
+      }`,
+      { hint: "check that the token may see this database's keyspaces" },
+    );
+  }
+  return listing;
 }
 
 async function backupInto(

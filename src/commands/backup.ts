@@ -59,6 +59,7 @@ export interface BackupFlags extends OutputFlags, ConnectFlags, RetentionFlags {
   kind?: string;
   compressionLevel?: number;
   parallel?: number;
+  allKeyspaces?: boolean;
 }
 
 /** Turns flags and environment into {@linkcode BackupOptions} (reads the token file if named). */
@@ -85,9 +86,16 @@ export async function parseBackupOptions(
       );
     }
   }
-  const connection = await resolveConnection(flags, env, readTextFile);
+  // --all-keyspaces: the keyspaces come from the server, not from ASTRA_DB_KEYSPACE's default.
+  const connection = await resolveConnection(
+    flags,
+    env,
+    readTextFile,
+    flags.allKeyspaces ? { keyspaces: "flag-only" } : {},
+  );
   return {
     connection,
+    allKeyspaces: flags.allKeyspaces === true,
     outDir: snapshotDir(flags.out, env),
     include,
     exclude,
@@ -109,9 +117,15 @@ export async function parseBackupOptions(
 
 /**
  * Refuses flags that contradict each other, rather than silently honouring one of them:
- * `--no-compress` with `--compression-level`.
+ * `--no-compress` with `--compression-level`, `--all-keyspaces` with `--keyspace`.
  */
 function checkContradictions(flags: BackupFlags): void {
+  if (flags.allKeyspaces && (flags.keyspace?.length ?? 0) > 0) {
+    throw new ConfigError(
+      "Cannot use --keyspace with --all-keyspaces: --all-keyspaces backs up every keyspace",
+      { hint: "drop one of the two flags" },
+    );
+  }
   if (flags.compress === false && flags.compressionLevel !== undefined) {
     throw new ConfigError(
       "Cannot use --compression-level with --no-compress: nothing is compressed",
@@ -136,6 +150,13 @@ export function formatBackupReport(r: BackupReport): string[] {
     );
   }
   for (const w of r.manifest.warnings ?? []) lines.push(`  WARNING ${w}`);
+  if (r.keyspaces_not_backed_up && r.keyspaces_not_backed_up.length > 0) {
+    lines.push(
+      `  not backed up: keyspace${r.keyspaces_not_backed_up.length === 1 ? "" : "s"} ${
+        r.keyspaces_not_backed_up.join(", ")
+      } (not selected; add --keyspace NAME or --all-keyspaces)`,
+    );
+  }
   const t = r.manifest.totals;
   lines.push(`${t.collections_ok} ok, ${t.collections_failed} failed, ${t.documents} documents`);
   if (r.zip) lines.push(`Zip: ${r.zip.path} (${r.zip.size_bytes} bytes)`);
@@ -169,6 +190,10 @@ export function registerBackup(program: Command, ctx: CliContext): void {
       "--exclude <names>",
       "skip these collections or tables: name or keyspace.name (comma-separated, repeatable; an unknown name is a warning)",
       collect,
+    )
+    .option(
+      "--all-keyspaces",
+      "back up every keyspace the token can see (findKeyspaces; system keyspaces left out; not with --keyspace)",
     )
     .addOption(
       new Option("--kind <kind>", "what to back up: collections, tables, or all").choices([
@@ -214,6 +239,8 @@ every file is complete and synced; if any collection fails it becomes <ts>.INCOM
 The output directory is locked while a run writes into it (a second one refuses to start), and
 one that is a snapshot or lies inside one is refused. A selection that selects nothing is an
 error (exit 1); a database that holds nothing is backed up with an EMPTY BACKUP warning.
+Without --all-keyspaces the report names the keyspaces that exist but were not backed up (when
+the server lists them).
 
 Example:
   ASTRA_DB_APPLICATION_TOKEN=AstraCS:... astrabak backup \\

@@ -13,6 +13,7 @@ import {
   type ReadTextFile,
   resolveBox,
   resolveConnection,
+  resolveEmbeddingApiKey,
   snapshotDir,
 } from "../config/resolve.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
@@ -72,6 +73,7 @@ export interface RestoreFlags extends OutputFlags, ConnectFlags {
   count?: string;
   countScanLimit?: number;
   sample?: number;
+  embeddingApiKeyFile?: string;
 }
 
 /** Resolves flags into {@linkcode RestoreOptions}; `snapshot` is an already resolved local path. */
@@ -82,7 +84,11 @@ export async function parseRestoreOptions(
   readTextFile: ReadTextFile,
   signal?: AbortSignal,
 ): Promise<RestoreOptions> {
-  const connection = await resolveConnection(flags, env, readTextFile, { keyspaces: "flag-only" });
+  const resolved = await resolveConnection(flags, env, readTextFile, { keyspaces: "flag-only" });
+  const connection = Object.freeze({
+    ...resolved,
+    embeddingApiKey: await resolveEmbeddingApiKey(flags.embeddingApiKeyFile, env, readTextFile),
+  });
   if (connection.keyspaces.length > 1) {
     throw new ConfigError(
       "Cannot restore into several keyspaces: give --keyspace once (or not at all)",
@@ -266,6 +272,10 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       ).choices(["keep-vector", "reembed"]).default("keep-vector"),
     )
     .option(
+      "--embedding-api-key-file <path>",
+      "file holding the embedding provider's API key, for --vectorize reembed through a provider that authenticates by header (else env ASTRABAK_EMBEDDING_API_KEY; never on the command line)",
+    )
+    .option(
       "--concurrency <n>",
       `insertMany requests in flight per collection, ${rangeText(PARALLEL_RANGE)}`,
       numberIn(PARALLEL_RANGE),
@@ -323,6 +333,12 @@ compared with what was written; above the limit (unless --count exact) its size 
 server's estimate and --sample documents the server confirmed, chosen at random, are read back
 by _id and compared byte for byte (table rows: by primary key). The report's count_proof says
 which proof was used.
+
+--vectorize reembed has the target embed every $vectorize text again. When the collection's
+provider authenticates by header (findEmbeddingProviders says HEADER, and the collection stores no
+shared secret), its API key comes from ASTRABAK_EMBEDDING_API_KEY or --embedding-api-key-file
+PATH and is sent as x-embedding-api-key on the inserts only; without it the plan refuses before
+anything is written.
 
 --collections and the old side of --rename take name (that name in every keyspace) or
 keyspace.name (one keyspace), and are checked against the manifest before the deep verify.

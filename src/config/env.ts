@@ -15,6 +15,8 @@ export const ENV_VARS = {
   ASTRA_DB_PASSWORD: "password for non-Astra servers (secret)",
   ASTRABAK_OUT: "snapshot directory (same as --out; default ./backups)",
   ASTRABAK_TOKEN_FILE: "file holding the token (same as --token-file)",
+  ASTRABAK_EMBEDDING_API_KEY:
+    "embedding provider API key for restore --vectorize reembed, sent as x-embedding-api-key (secret; or --embedding-api-key-file)",
   BOX_CLIENT_ID: "Box app client id (Client Credentials Grant)",
   BOX_CLIENT_SECRET: "Box app client secret (secret; never accepted on the command line)",
   BOX_ENTERPRISE_ID: "Box enterprise id: act as the app's service account",

@@ -32,6 +32,8 @@ export interface ConnectionConfig {
   readonly token: string;
   /** Where the token came from, for logs (never the token itself). */
   readonly tokenSource: string;
+  /** The embedding provider key (restore only; see {@linkcode resolveEmbeddingApiKey}). */
+  readonly embeddingApiKey?: EmbeddingApiKey | null;
 }
 
 /** Names of keyspaces, collections and tables: the Data API allows letters, digits, underscore. */
@@ -185,38 +187,11 @@ async function resolveToken(
     const source = flags.tokenFile !== undefined
       ? `--token-file ${file}`
       : `ASTRABAK_TOKEN_FILE (${file})`;
-    let text: string;
-    try {
-      text = await readTextFile(file);
-    } catch (e) {
-      if (e instanceof Deno.errors.NotCapable) {
-        throw new ConfigError(
-          `Cannot read token file "${file}": the permission sandbox does not allow it`,
-          {
-            hint:
-              `rebuild with ASTRABAK_ALLOW_READ=${file} deno task compile (or run with --allow-read=${file})`,
-          },
-        );
-      }
-      throw new ConfigError(`Cannot read token file "${file}": ${ioReason(e)}`, {
-        hint: "check the path given to --token-file (or ASTRABAK_TOKEN_FILE) and its permissions",
-      });
-    }
-    const token = text.trim();
-    if (!token) throw new ConfigError(`Cannot use token file "${file}": it is empty`);
-    const lines = token.split(/\r\n|\r|\n/).length;
-    if (lines > 1) {
-      registerSecret(token);
-      throw new ConfigError(
-        `Cannot use token file "${file}": it has ${lines} lines, but holds one token on one line`,
-        { hint: "put only the token (AstraCS:…) in the file" },
-      );
-    }
-    checkToken(token, `token file "${file}"`);
+    const token = await readSecretFile(file, readTextFile, TOKEN_SECRET);
     return { token, tokenSource: source };
   }
   if (env.ASTRA_DB_APPLICATION_TOKEN) {
-    checkToken(env.ASTRA_DB_APPLICATION_TOKEN, "ASTRA_DB_APPLICATION_TOKEN");
+    checkHeaderValue(env.ASTRA_DB_APPLICATION_TOKEN, "ASTRA_DB_APPLICATION_TOKEN", TOKEN_SECRET);
     return { token: env.ASTRA_DB_APPLICATION_TOKEN, tokenSource: "ASTRA_DB_APPLICATION_TOKEN" };
   }
   if (env.ASTRA_DB_USERNAME || env.ASTRA_DB_PASSWORD) {
@@ -238,17 +213,82 @@ async function resolveToken(
   });
 }
 
+/** How one kind of secret is named in messages, and how to fix it. */
+interface SecretKind {
+  /** "token", "embedding API key". */
+  noun: string;
+  /** Where a file of it is named: "--token-file (or ASTRABAK_TOKEN_FILE)". */
+  fileFlag: string;
+  /** What the file or value should hold. */
+  shape: string;
+}
+
+const TOKEN_SECRET: SecretKind = {
+  noun: "token",
+  fileFlag: "--token-file (or ASTRABAK_TOKEN_FILE)",
+  shape: "a token is one line of visible ASCII characters, e.g. AstraCS:…; copy it again",
+};
+
+const EMBEDDING_KEY_SECRET: SecretKind = {
+  noun: "embedding API key",
+  fileFlag: "--embedding-api-key-file",
+  shape:
+    "an embedding API key is one line of visible ASCII characters (the provider's key); copy it again",
+};
+
 /**
- * Refuses a token that cannot be sent as an HTTP header value: a line break or control character
+ * Reads a file holding one secret on one line (a token, an embedding API key), registering it
+ * for redaction before any message could quote it. Messages name the file, never the secret.
+ */
+async function readSecretFile(
+  file: string,
+  readTextFile: ReadTextFile,
+  kind: SecretKind,
+): Promise<string> {
+  let text: string;
+  try {
+    text = await readTextFile(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) {
+      throw new ConfigError(
+        `Cannot read ${kind.noun} file "${file}": the permission sandbox does not allow it`,
+        {
+          hint:
+            `rebuild with ASTRABAK_ALLOW_READ=${file} deno task compile (or run with --allow-read=${file})`,
+        },
+      );
+    }
+    throw new ConfigError(`Cannot read ${kind.noun} file "${file}": ${ioReason(e)}`, {
+      hint: `check the path given to ${kind.fileFlag} and its permissions`,
+    });
+  }
+  const value = text.trim();
+  if (!value) throw new ConfigError(`Cannot use ${kind.noun} file "${file}": it is empty`);
+  const lines = value.split(/\r\n|\r|\n/).length;
+  if (lines > 1) {
+    registerSecret(value);
+    throw new ConfigError(
+      `Cannot use ${kind.noun} file "${file}": it has ${lines} lines, but holds one ${kind.noun} on one line`,
+      {
+        hint: `put only the ${kind.noun}${kind === TOKEN_SECRET ? " (AstraCS:…)" : ""} in the file`,
+      },
+    );
+  }
+  checkHeaderValue(value, `${kind.noun} file "${file}"`, kind);
+  return value;
+}
+
+/**
+ * Refuses a secret that cannot be sent as an HTTP header value: a line break or control character
  * (fetch would throw, or the request fail as if the network did), or a character outside visible
  * ASCII (application tokens are `AstraCS:` plus letters, digits and `:`). Names the position,
- * never the token.
+ * never the secret.
  */
-function checkToken(token: string, source: string): void {
-  const at = [...token].findIndex((c) => !/^[\x21-\x7e]$/.test(c));
+function checkHeaderValue(value: string, source: string, kind: SecretKind): void {
+  const at = [...value].findIndex((c) => !/^[\x21-\x7e]$/.test(c));
   if (at < 0) return;
-  registerSecret(token);
-  const c = [...token][at]!;
+  registerSecret(value);
+  const c = [...value][at]!;
   const what = /[\r\n]/.test(c)
     ? "a line break"
     : c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f
@@ -257,9 +297,40 @@ function checkToken(token: string, source: string): void {
     ? "a space"
     : "a character that is not plain ASCII";
   throw new ConfigError(
-    `Cannot use the token from ${source}: it contains ${what} at position ${at + 1}`,
-    { hint: "a token is one line of visible ASCII characters, e.g. AstraCS:…; copy it again" },
+    `Cannot use the ${kind.noun} from ${source}: it contains ${what} at position ${at + 1}`,
+    { hint: kind.shape },
   );
+}
+
+/** The embedding provider key restore sends as `x-embedding-api-key`, and where it came from. */
+export interface EmbeddingApiKey {
+  /** Secret: registered for redaction before this is returned. */
+  readonly key: string;
+  /** `--embedding-api-key-file PATH` or `ASTRABAK_EMBEDDING_API_KEY`, for messages. */
+  readonly source: string;
+}
+
+/**
+ * The embedding provider key for `--vectorize reembed` into a collection whose provider
+ * authenticates by header: `--embedding-api-key-file` wins over ASTRABAK_EMBEDDING_API_KEY; null
+ * when neither is given. Never from argv: only the file's path is.
+ */
+export async function resolveEmbeddingApiKey(
+  file: string | undefined,
+  env: Env,
+  readTextFile: ReadTextFile,
+): Promise<EmbeddingApiKey | null> {
+  if (file !== undefined) {
+    const key = await readSecretFile(file, readTextFile, EMBEDDING_KEY_SECRET);
+    registerSecret(key);
+    return Object.freeze({ key, source: `--embedding-api-key-file ${file}` });
+  }
+  const key = env.ASTRABAK_EMBEDDING_API_KEY;
+  if (key === undefined) return null;
+  // Registered first: even a refused key never reaches a message.
+  registerSecret(key);
+  checkHeaderValue(key, "ASTRABAK_EMBEDDING_API_KEY", EMBEDDING_KEY_SECRET);
+  return Object.freeze({ key, source: "ASTRABAK_EMBEDDING_API_KEY" });
 }
 
 /** Splits repeatable, comma-separated name flags into a clean list, validating each name. */

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { ConfigError } from "../errors.ts";
 import { ENV_PATTERNS } from "../cli/permissions.ts";
 import { ENV_VARS } from "./env.ts";
-import { nameRefMatches, parseNameList, parseNameRefs, resolveConnection } from "./resolve.ts";
+import {
+  nameRefMatches,
+  parseNameList,
+  parseNameRefs,
+  resolveConnection,
+  resolveEmbeddingApiKey,
+} from "./resolve.ts";
 import { clearSecrets, redactSecrets } from "./secrets.ts";
 
 const noFile = () => Promise.reject(new Deno.errors.NotFound("nope"));
@@ -148,4 +154,42 @@ Deno.test("resolveConnection: an AstraCS: token or any Astra host means astra un
   assert.equal(await env("https://astra-proxy.internal.example", "AstraCS:abc", "hcd"), "hcd");
   assert.equal(await env("http://localhost:8181", "Cassandra:dXNlcg==:cGFzcw=="), "hcd");
   assert.equal(await env("https://apps.astra.datastax.com.evil.example", "tok"), "hcd");
+});
+
+Deno.test("resolveEmbeddingApiKey: the file wins over the environment; the key is a secret, refused without being quoted", async () => {
+  clearSecrets();
+  assert.equal(await resolveEmbeddingApiKey(undefined, {}, noFile), null);
+  const fromEnv = await resolveEmbeddingApiKey(
+    undefined,
+    { ASTRABAK_EMBEDDING_API_KEY: "sk-env-key-123" },
+    noFile,
+  );
+  assert.deepEqual(fromEnv, { key: "sk-env-key-123", source: "ASTRABAK_EMBEDDING_API_KEY" });
+  assert.equal(redactSecrets("sent sk-env-key-123"), "sent ***");
+  const fromFile = await resolveEmbeddingApiKey(
+    "/k",
+    { ASTRABAK_EMBEDDING_API_KEY: "sk-env-key-123" },
+    () => Promise.resolve("sk-file-key-456\n"),
+  );
+  assert.deepEqual(fromFile, { key: "sk-file-key-456", source: "--embedding-api-key-file /k" });
+  assert.equal(redactSecrets("sk-file-key-456"), "***");
+  const bad = resolveEmbeddingApiKey(
+    undefined,
+    { ASTRABAK_EMBEDDING_API_KEY: "sk-bad key-789" },
+    noFile,
+  );
+  await assert.rejects(bad, (e) => {
+    assert.ok(e instanceof ConfigError);
+    assert.match(
+      e.message,
+      /Cannot use the embedding API key from ASTRABAK_EMBEDDING_API_KEY: it contains a space at position 7/,
+    );
+    assert.ok(!e.message.includes("sk-bad"));
+    return true;
+  });
+  await assert.rejects(
+    resolveEmbeddingApiKey("/missing", {}, noFile),
+    /Cannot read embedding API key file "\/missing"/,
+  );
+  clearSecrets();
 });

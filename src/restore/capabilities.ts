@@ -27,6 +27,7 @@ import {
 import type { DataApiClient } from "../source/data_api.ts";
 import { createTableCommand, createTypesOf } from "../source/tables.ts";
 import { findProviders, offerRefuses, type ProviderOffer } from "../source/providers.ts";
+import { findUserKeyspaces } from "../source/keyspaces.ts";
 import { definitionDifferences, type PlannedCollection } from "./plan.ts";
 
 /** A feature a definition can need that a target may lack. */
@@ -430,17 +431,13 @@ export async function databaseCollections(
   signal?: AbortSignal,
 ): Promise<{ count: number; atLeast: boolean; elsewhere: CollectionInfo[] }> {
   const count = [...listed.values()].filter((c) => c.kind === "collection").length;
-  let keyspaces: unknown;
-  try {
-    keyspaces = (await client.simple({}, { findKeyspaces: {} }, { signal })).status?.keyspaces;
-  } catch (e) {
-    // Refused (a gateway may not route the database-level command): count what was listed.
-    if (!(e instanceof SourceError) || (e.kind !== "command" && e.kind !== "http")) throw e;
-  }
-  if (!Array.isArray(keyspaces)) return { count, atLeast: true, elsewhere: [] };
+  // Refused (a gateway may not route the database-level command): count what was listed.
+  // System keyspaces hold no collections (and listing them would be refused).
+  const keyspaces = (await findUserKeyspaces(client, signal))?.keyspaces;
+  if (keyspaces === undefined) return { count, atLeast: true, elsewhere: [] };
   const elsewhere: CollectionInfo[] = [];
   for (const ks of keyspaces) {
-    if (typeof ks !== "string" || listedKeyspaces.has(ks)) continue;
+    if (listedKeyspaces.has(ks)) continue;
     elsewhere.push(...await listCollections(client, ks, signal));
   }
   return { count: count + elsewhere.length, atLeast: false, elsewhere };

@@ -30,6 +30,7 @@ import {
 } from "../verify/verify.ts";
 import { emptyReport, restoreCollection, restoreFigures } from "./collection.ts";
 import { databaseCollections, proveDefinitions } from "./capabilities.ts";
+import { requireEmbeddingKey } from "./embedding_key.ts";
 import {
   defaultCollectionLimit,
   type IfExists,
@@ -284,6 +285,8 @@ export async function runRestore(
         ? defaultCollectionLimit(client.environment)
         : { limit: options.collectionLimit, source: "--collection-limit" },
     });
+    // Before anything is created, dropped or written: can the target embed what reembed sends?
+    if (options.vectorize === "reembed") await requireEmbeddingKey(plan, client, signal);
     // Before anything is dropped or written: can the target create every definition?
     await proveDefinitions(
       plan,

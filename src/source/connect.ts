@@ -47,6 +47,7 @@ export function connect(
     environment: conn.environment,
     token: conn.token,
     tokenSource: conn.tokenSource,
+    embeddingApiKey: conn.embeddingApiKey?.key ?? null,
     requestTimeoutMs: options.requestTimeoutMs,
     retry: options.retry,
     rateLimiter: limiter,

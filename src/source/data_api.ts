@@ -45,7 +45,41 @@ export interface DataApiClientOptions {
   rateLimiter?: RateLimiter | undefined;
   /** Called for each entry of a response's `status.warnings` (any command). */
   onWarning?: (info: WarningInfo) => void;
+  /**
+   * The embedding provider key (secret), sent as `x-embedding-api-key` on the commands that make
+   * the server embed ({@linkcode EMBEDDING_COMMANDS}); null or absent: never sent.
+   */
+  embeddingApiKey?: string | null | undefined;
 }
+
+/**
+ * The header a vectorize provider that authenticates by HEADER reads its key from
+ * (stargate/data-api config/constants/HttpConstants.java EMBEDDING_AUTHENTICATION_TOKEN_HEADER_NAME;
+ * astra-db-ts 2.3.0 lib/headers-providers/impls/embedding/embedding-api-key-header-provider.ts
+ * sends `embeddingApiKey` under the same name).
+ */
+export const EMBEDDING_API_KEY_HEADER = "x-embedding-api-key";
+
+/**
+ * Commands on which the server embeds `$vectorize` texts, the only ones that carry the embedding
+ * key: astrabak never sorts or filters by `$vectorize`, so the key goes nowhere else.
+ */
+export const EMBEDDING_COMMANDS: ReadonlySet<string> = new Set(["insertOne", "insertMany"]);
+
+/**
+ * The server's answer when a provider that authenticates by header got no key: from v1.0.36
+ * EMBEDDING_PROVIDER_AUTHENTICATION_KEYS_NOT_PROVIDED (errors.yaml scope EMBEDDING_PROVIDER,
+ * service/embedding/operation/EmbeddingProvider.java checkEmbeddingApiKeyHeader), v1.0.14–v1.0.35
+ * EMBEDDING_PROVIDER_API_KEY_MISSING (exception/ErrorCodeV1.java).
+ */
+export const MISSING_EMBEDDING_KEY_CODES: ReadonlySet<string> = new Set([
+  "EMBEDDING_PROVIDER_AUTHENTICATION_KEYS_NOT_PROVIDED",
+  "EMBEDDING_PROVIDER_API_KEY_MISSING",
+]);
+
+/** How to give restore the embedding key, for every message that needs it. */
+export const EMBEDDING_KEY_FIX =
+  "set ASTRABAK_EMBEDDING_API_KEY or pass --embedding-api-key-file PATH (the provider's API key)";
 
 /** What {@linkcode DataApiClientOptions.onWarning} receives. */
 export interface WarningInfo {
@@ -117,6 +151,10 @@ export class DataApiClient {
   readonly environment: Environment;
   readonly requestTimeoutMs: number;
   readonly #headers: Headers;
+  /** {@linkcode DataApiClient.#headers} plus the embedding key, for EMBEDDING_COMMANDS. */
+  readonly #embeddingHeaders: Headers;
+  /** Whether an embedding key was configured. */
+  readonly hasEmbeddingApiKey: boolean;
   readonly #retry: RetryOptions;
   readonly #onRetry: ((info: RetryInfo) => void) | undefined;
   readonly #prefix: string;
@@ -143,6 +181,11 @@ export class DataApiClient {
       "Accept": "application/json",
       "User-Agent": `astrabak/${VERSION}`,
     });
+    this.#embeddingHeaders = new Headers(this.#headers);
+    this.hasEmbeddingApiKey = Boolean(options.embeddingApiKey);
+    if (options.embeddingApiKey) {
+      this.#embeddingHeaders.set(EMBEDDING_API_KEY_HEADER, options.embeddingApiKey);
+    }
   }
 
   /** The URL a command for `target` is posted to. */
@@ -223,7 +266,7 @@ export class DataApiClient {
     try {
       res = await fetch(this.url(target), {
         method: "POST",
-        headers: this.#headers,
+        headers: EMBEDDING_COMMANDS.has(name) ? this.#embeddingHeaders : this.#headers,
         body: body as BodyInit,
         signal,
       });
@@ -297,10 +340,17 @@ export class DataApiClient {
     if (parsed.errors.length > 0 && !options.acceptPartial?.(parsed)) {
       const first = parsed.errors[0]!;
       const code = typeof first.errorCode === "string" ? first.errorCode : undefined;
+      // A missing embedding key is fixed by the user, not by a retry: say how, in the message
+      // (it ends up in the per-collection error of the restore report).
+      const fix = code !== undefined && MISSING_EMBEDDING_KEY_CODES.has(code)
+        ? this.hasEmbeddingApiKey
+          ? "; the server did not accept the embedding key given"
+          : `; ${EMBEDDING_KEY_FIX}`
+        : "";
       throw new SourceError(
         `Data API ${name} on ${where} failed: ${code ?? "error"}: ${
           String(first.message ?? first.title ?? "no message").split("\n")[0]
-        }`,
+        }${fix}`,
         {
           kind: "command",
           command: name,

@@ -17,8 +17,16 @@ import type { DataApiClient } from "./data_api.ts";
 export type ProviderOffer =
   /** The feature is off: the server's errorCode. */
   | { available: false; code: string }
-  /** Provider → models usable for new collections (empty: any model the provider accepts). */
-  | { available: true; models: ReadonlyMap<string, ReadonlySet<string>> }
+  /**
+   * Provider → models usable for new collections (empty: any model the provider accepts), and
+   * provider → the ways it authenticates that are enabled (`supportedAuthentication`: NONE,
+   * HEADER, SHARED_SECRET; EmbeddingProvidersConfig.java).
+   */
+  | {
+    available: true;
+    models: ReadonlyMap<string, ReadonlySet<string>>;
+    auth: ReadonlyMap<string, ReadonlySet<string>>;
+  }
   /** The server cannot say (command unknown, or an answer of another shape). */
   | undefined;
 
@@ -43,7 +51,19 @@ export async function findProviders(
   const providers = status?.[`${kind}Providers`];
   if (!providers || typeof providers !== "object") return undefined;
   const models = new Map<string, Set<string>>();
+  const auth = new Map<string, Set<string>>();
   for (const [name, p] of Object.entries(providers as Record<string, unknown>)) {
+    const ways = (p as { supportedAuthentication?: unknown })?.supportedAuthentication;
+    auth.set(
+      name,
+      new Set(
+        ways && typeof ways === "object"
+          ? Object.entries(ways as Record<string, unknown>)
+            .filter(([, w]) => (w as { enabled?: unknown })?.enabled === true)
+            .map(([k]) => k)
+          : [],
+      ),
+    );
     const list = (p as { models?: unknown })?.models;
     models.set(
       name,
@@ -56,7 +76,7 @@ export async function findProviders(
       ),
     );
   }
-  return { available: true, models };
+  return { available: true, models, auth };
 }
 
 /**
@@ -76,4 +96,22 @@ export function offerRefuses(
     return `model ${model} of ${provider} is not offered for new collections here (deprecated, end of life or unknown)`;
   }
   return null;
+}
+
+/**
+ * Whether inserting `$vectorize` texts into a collection of `service` needs the caller's key in
+ * `x-embedding-api-key`: the provider authenticates by HEADER only (no NONE) and the collection
+ * names no shared secret (`service.authentication`, e.g. `providerKey`; the server then uses the
+ * stored secret). Undefined when the listing cannot tell.
+ */
+export function needsHeaderKey(
+  offer: ProviderOffer,
+  service: { provider?: unknown; authentication?: unknown },
+): boolean | undefined {
+  if (offer === undefined || !offer.available) return undefined;
+  const ways = offer.auth.get(String(service.provider));
+  if (!ways || ways.size === 0) return undefined;
+  const shared = service.authentication !== null && typeof service.authentication === "object" &&
+    Object.keys(service.authentication).length > 0;
+  return ways.has("HEADER") && !ways.has("NONE") && !shared;
 }

@@ -242,17 +242,20 @@ Deno.test("box: a download whose SHA-1 does not match is refused and removed", a
   );
 });
 
-Deno.test("box: no secret (Box client secret, Data API token) appears in any output, log, manifest or zip", async () => {
+Deno.test("box: no secret (Box client secret, Data API token, embedding key) appears in any output, log, manifest or zip", async () => {
   await using t = await setup();
   seedSample(t.api.store, { articles: 5, dimension: 4 });
   const outputs: string[] = [];
+  // Every run has the embedding provider key in its environment; reembed runs send it.
+  const EMBEDDING_KEY = "sk-EMBEDDING-SECRET-box-e2e-0123456789";
+  const run = (args: string[]) => t.run(args, { ASTRABAK_EMBEDDING_API_KEY: EMBEDDING_KEY });
   const runs: string[][] = [
     ["backup", "--out", t.out, "--verbose"],
     ["backup", "--out", t.out, "--json", "--log-format", "json"],
     ["list", "--from", t.out, "--json"],
   ];
   for (const args of runs) {
-    const r = await t.run(args);
+    const r = await run(args);
     outputs.push(r.stdout, r.stderr);
   }
   const [zip] = await zipsIn(t.out);
@@ -266,10 +269,23 @@ Deno.test("box: no secret (Box client secret, Data API token) appears in any out
     ["restore", "box:latest", "--from", t.out, "--dry-run", "--if-exists", "append", "--verbose"],
     ["restore", snapshot, "--if-exists", "replace", "--verbose"],
     ["restore", snapshot, "--if-exists", "append", "--json", "--log-format", "json"],
+    ["restore", snapshot, "--if-exists", "replace", "--vectorize", "reembed", "--verbose"],
+    [
+      "restore",
+      snapshot,
+      "--if-exists",
+      "replace",
+      "--vectorize",
+      "reembed",
+      "--json",
+      "--log-format",
+      "json",
+      "--verbose",
+    ],
   ];
   for (const args of more) {
     if (args[0] === "zip") await Deno.remove(join(t.out, zip!));
-    const r = await t.run(args);
+    const r = await run(args);
     assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
     outputs.push(r.stdout, r.stderr);
   }
@@ -279,19 +295,27 @@ Deno.test("box: no secret (Box client secret, Data API token) appears in any out
     times: Infinity,
     action: { kind: "status", status: 400, body: "bad" },
   });
-  const failed = await t.run(["upload", join(t.out, zip!), "--box-retries", "0"]);
+  const failed = await run(["upload", join(t.out, zip!), "--box-retries", "0"]);
   assert.equal(failed.code, 3);
   outputs.push(failed.stdout, failed.stderr);
   const token = t.env().ASTRA_DB_APPLICATION_TOKEN!;
   for (const o of outputs) {
-    assert.ok(!o.includes(SECRET) && !o.includes(token), `secret leaked in:\n${o}`);
+    assert.ok(
+      !o.includes(SECRET) && !o.includes(token) && !o.includes(EMBEDDING_KEY),
+      `secret leaked in:\n${o}`,
+    );
   }
   for await (const e of Deno.readDir(t.out)) {
     const p = join(t.out, e.name);
     const texts = e.isFile
       ? [new TextDecoder().decode(await Deno.readFile(p))]
       : await Array.fromAsync(Deno.readDir(p), (f) => readData(join(p, f.name)));
-    for (const text of texts) assert.ok(!text.includes(SECRET) && !text.includes(token), p);
+    for (const text of texts) {
+      assert.ok(
+        !text.includes(SECRET) && !text.includes(token) && !text.includes(EMBEDDING_KEY),
+        p,
+      );
+    }
   }
 });
 

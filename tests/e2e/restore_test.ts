@@ -31,6 +31,9 @@ async function snapshotLines(snapshot: string, collection: string): Promise<stri
 
 const restore = restoreInto;
 
+/** A recognisable embedding provider key (the fake's openai authenticates by header). */
+const EMBEDDING_KEY = "sk-EMBEDDING-KEY-e2e-0123456789abcdef";
+
 const withoutVectorize = (line: string) => line.replace(/,"\$vectorize":"[^"]*"/, "");
 
 Deno.test("restore: a full round trip is exact: documents, _id types, numbers, vectors, key order, definitions", async () => {
@@ -294,7 +297,7 @@ Deno.test("restore: latest is chosen by the timestamp in the name, not by file t
   assert.equal(JSON.parse(r.stdout).snapshot, newer);
 });
 
-Deno.test("restore: --vectorize reembed sends the text for the server to embed", async () => {
+Deno.test("restore: --vectorize reembed sends the text for the server to embed, with the provider key on the inserts only", async () => {
   await using t = await setup();
   const snap = await makeSnapshot(t.dir, { sample: { articles: 2, dimension: 8 } });
   const r = await restore(t, [
@@ -304,16 +307,98 @@ Deno.test("restore: --vectorize reembed sends the text for the server to embed",
     "--vectorize",
     "reembed",
     "--json",
-  ]);
+    "--verbose",
+  ], { ASTRABAK_EMBEDDING_API_KEY: EMBEDDING_KEY });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).collections[0].documents_reembedded, 40);
-  const sent = t.target.requestsOf("insertMany", "faq").map((q) => q.body).join("");
+  const inserts = t.target.requestsOf("insertMany", "faq");
+  const sent = inserts.map((q) => q.body).join("");
   assert.ok(
     sent.includes('"$vectorize"') && !sent.includes('"$vector"'),
     "only $vectorize went out",
   );
+  assert.ok(inserts.length > 0 && inserts.every((q) => q.embeddingApiKey === EMBEDDING_KEY));
+  // The key goes with the commands that embed, nowhere else.
+  assert.deepEqual(
+    t.target.requests.filter((q) => q.embeddingApiKey !== null && q.command !== "insertMany"),
+    [],
+  );
+  assert.ok(!(r.stdout + r.stderr).includes(EMBEDDING_KEY), "the key is never printed");
   // The fake embeds deterministically, so re-embedding reproduces the source exactly.
   assert.deepEqual(docsOf(t.target, "faq"), await snapshotLines(snap.snapshot, "faq"));
+});
+
+Deno.test("restore: --vectorize reembed through a header-authenticated provider without a key is refused in the plan, nothing written", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 2, dimension: 8 } });
+  for (const extra of [["--dry-run"], [], ["--json"]]) {
+    const r = await restore(t, [snap.snapshot, "--vectorize", "reembed", ...extra]);
+    const what = extra.join(" ") || "real run";
+    assert.equal(r.code, 1, `${what}: ${r.stderr}`);
+    const error = extra.includes("--json")
+      ? `${JSON.parse(r.stdout).message}\n${JSON.parse(r.stdout).hint}`
+      : r.stderr;
+    assert.match(
+      error,
+      /Cannot restore with --vectorize reembed: default_keyspace\.faq \(provider openai\) embed through a provider that authenticates by header, and no embedding API key was given/,
+      what,
+    );
+    assert.match(error, /ASTRABAK_EMBEDDING_API_KEY or pass --embedding-api-key-file PATH/, what);
+    assert.deepEqual([...t.target.store.keyspace(KS).keys()], [], `${what}: nothing created`);
+    assert.equal(t.target.requestsOf("insertMany").length, 0, what);
+  }
+});
+
+Deno.test("restore: --embedding-api-key-file gives the key; a refused key file is named, never quoted", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 2, dimension: 8 } });
+  const file = join(t.dir, "embedding.key");
+  await Deno.writeTextFile(file, EMBEDDING_KEY + "\n");
+  const r = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "faq",
+    "--vectorize",
+    "reembed",
+    "--embedding-api-key-file",
+    file,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const inserts = t.target.requestsOf("insertMany", "faq");
+  assert.ok(inserts.length > 0 && inserts.every((q) => q.embeddingApiKey === EMBEDDING_KEY));
+  assert.equal(t.target.store.keyspace(KS).get("faq")?.docs.size, 40);
+
+  await Deno.writeTextFile(file, EMBEDDING_KEY + "\nsecond line\n");
+  const bad = await restore(t, [snap.snapshot, "--embedding-api-key-file", file, "--dry-run"]);
+  assert.equal(bad.code, 1, bad.stderr);
+  assert.match(bad.stderr, /Cannot use embedding API key file ".*embedding\.key": it has 2 lines/);
+  assert.ok(!(bad.stdout + bad.stderr).includes(EMBEDDING_KEY));
+  const missing = await restore(t, [
+    snap.snapshot,
+    "--embedding-api-key-file",
+    join(t.dir, "nope.key"),
+    "--dry-run",
+  ]);
+  assert.equal(missing.code, 1, missing.stderr);
+  assert.match(missing.stderr, /Cannot read embedding API key file ".*nope\.key"/);
+});
+
+Deno.test("restore: when the provider listing cannot tell, the server's refusal of a keyless insert names the fix", async () => {
+  await using t = await setup({ serverVersion: "1.0.25" });
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 2, dimension: 8 } });
+  t.target.faults.add({
+    command: "findEmbeddingProviders",
+    times: Infinity,
+    action: { kind: "status", status: 404 },
+  });
+  const r = await restore(t, [snap.snapshot, "--collections", "faq", "--vectorize", "reembed"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stdout + r.stderr,
+    /EMBEDDING_PROVIDER_API_KEY_MISSING: .*; set ASTRABAK_EMBEDDING_API_KEY or pass --embedding-api-key-file PATH/,
+  );
+  assert.doesNotMatch(r.stderr, /retrying/);
+  assert.equal(t.target.store.keyspace(KS).get("faq")?.docs.size ?? 0, 0);
 });
 
 Deno.test("restore: a 503 burst mid-restore is retried; the result is exact", async () => {

@@ -159,7 +159,7 @@ Deno.test("selection: --vectorize reembed without a vectorize collection is warn
     "--vectorize",
     "reembed",
     "--dry-run",
-  ]);
+  ], { ASTRABAK_EMBEDDING_API_KEY: "sk-selection-test-key" });
   assert.equal(faq.code, 0, faq.stderr);
   assert.doesNotMatch(faq.stderr, /changes nothing/);
 });

@@ -107,6 +107,18 @@ const TABLE: Record<string, { family: "REQUEST" | "SERVER"; scope: string; title
     scope: "SCHEMA",
     title: "Reranking feature not enabled",
   },
+  // errors.yaml server-errors, scope EMBEDDING_PROVIDER (EmbeddingProviderException extends ServerException).
+  EMBEDDING_PROVIDER_AUTHENTICATION_KEYS_NOT_PROVIDED: {
+    family: "SERVER",
+    scope: "EMBEDDING_PROVIDER",
+    title: "Authentication header(s) missing from embedding request",
+  },
+  // v1.0.14–v1.0.35: exception/ErrorCodeV1.java (family/scope as its mapper gives them).
+  EMBEDDING_PROVIDER_API_KEY_MISSING: {
+    family: "REQUEST",
+    scope: "",
+    title: "The Embedding Provider API key is missing",
+  },
   VECTORIZE_FEATURE_NOT_AVAILABLE: {
     family: "REQUEST",
     scope: "SCHEMA",

@@ -120,6 +120,8 @@ export interface LoggedRequest {
   collection?: string | undefined;
   token: string | null;
   userAgent: string | null;
+  /** The `x-embedding-api-key` header (what the server hands a HEADER-authenticated provider). */
+  embeddingApiKey: string | null;
   /** Request body size in bytes. */
   size: number;
   /** Request body (first 100 000 characters). */
@@ -143,6 +145,8 @@ export class FakeDataApi {
     | { kind: "documentError"; errorCode: string; count: number; applied?: boolean }
     | { kind: "lose"; count: number }
     | undefined;
+  /** The `x-embedding-api-key` of the request being dispatched. */
+  #embeddingKey: string | null = null;
 
   private constructor(options: FakeDataApiOptions) {
     this.options = options;
@@ -227,6 +231,7 @@ export class FakeDataApi {
         collection,
         token,
         userAgent: req.headers.get("user-agent"),
+        embeddingApiKey: req.headers.get("x-embedding-api-key"),
         size: raw.length,
         body: text.slice(0, 100_000),
       });
@@ -280,6 +285,7 @@ export class FakeDataApi {
       this.#documentFault = fault?.kind === "documentError" || fault?.kind === "lose"
         ? fault
         : undefined;
+      this.#embeddingKey = req.headers.get("x-embedding-api-key");
       body = this.#dispatch(command, get(root, command)!, keyspace, collection);
     } catch (e) {
       if (!(e instanceof FakeApiError)) throw e;
@@ -381,7 +387,7 @@ export class FakeDataApi {
     const renamed = DEPRECATED_NAMESPACE_COMMANDS[command];
     if (renamed !== undefined) {
       const body = command === "findNamespaces"
-        ? JSON.stringify({ status: { namespaces: [...this.store.keyspaces.keys()] } })
+        ? JSON.stringify({ status: { namespaces: this.#keyspaceNames() } })
         : this.#general(renamed, args);
       return withWarning(
         body,
@@ -396,7 +402,7 @@ export class FakeDataApi {
       case "findRerankingProviders":
         return this.#providers(command, args);
       case "findKeyspaces":
-        return JSON.stringify({ status: { keyspaces: [...this.store.keyspaces.keys()] } });
+        return JSON.stringify({ status: { keyspaces: this.#keyspaceNames() } });
       case "createKeyspace": {
         const name = get(args, "name");
         if (name?.t !== "str") {
@@ -429,6 +435,16 @@ export class FakeDataApi {
       default:
         throw unknownCommand(command);
     }
+  }
+
+  /**
+   * What findKeyspaces lists: every keyspace of the driver's metadata, system ones included
+   * (stargate/data-api service/operation/keyspaces/FindKeyspacesOperation.java; application.conf
+   * `refreshed-keyspaces` drops only dse_*, solr_admin and OpsCenter), the system keyspaces of
+   * Cassandra 5 / HCD first as the driver's metadata map has them.
+   */
+  #keyspaceNames(): string[] {
+    return [...SYSTEM_KEYSPACES, ...this.store.keyspaces.keys()];
   }
 
   /**
@@ -539,6 +555,7 @@ export class FakeDataApi {
             "Command field 'document' value not valid.",
           );
         }
+        this.#checkEmbeddingKey(c, [doc]);
         const stored = c.insert(doc, fakeEmbedding);
         return `{"status":{"insertedIds":[${stringifyTree(get(stored.node, "_id")!)}]}}`;
       }
@@ -619,6 +636,39 @@ export class FakeDataApi {
     return `{"data":{"documents":[${docs}],"nextPageState":${next ?? "null"}}}`;
   }
 
+  /**
+   * The server embeds every `$vectorize` text of a command before it writes any document
+   * (service/operation/embeddings/EmbeddingDeferredAction.java), so a provider that
+   * authenticates by HEADER without `x-embedding-api-key` fails the whole command, nothing
+   * written: EMBEDDING_PROVIDER_AUTHENTICATION_KEYS_NOT_PROVIDED from v1.0.36
+   * (service/embedding/operation/EmbeddingProvider.java checkEmbeddingApiKeyHeader, errors.yaml
+   * scope EMBEDDING_PROVIDER), EMBEDDING_PROVIDER_API_KEY_MISSING from v1.0.14 to v1.0.35
+   * (exception/ErrorCodeV1.java). A collection created with a shared secret
+   * (`service.authentication`) needs no header (embedding/operation/
+   * SyncServiceCredentialResolvingProvider.java). Any non-empty key is taken as the provider's.
+   */
+  #checkEmbeddingKey(c: FakeCollection, docs: readonly JNode[]): void {
+    if (this.#embeddingKey) return;
+    const service = c.vector?.service as
+      | { provider?: string; authentication?: Record<string, unknown> }
+      | undefined;
+    if (!service || Object.keys(service.authentication ?? {}).length > 0) return;
+    const ways = (EMBEDDING_PROVIDERS[service.provider ?? ""]?.about.supportedAuthentication ??
+      {}) as Record<string, { enabled?: boolean }>;
+    if (!ways.HEADER?.enabled || ways.NONE?.enabled) return;
+    if (!docs.some((d) => get(d, "$vectorize")?.t === "str")) return;
+    const provider = service.provider!;
+    throw versionBefore(this.store.features.serverVersion, "1.0.36")
+      ? new FakeApiError(
+        "EMBEDDING_PROVIDER_API_KEY_MISSING",
+        `The Embedding Provider API key is missing: header value \`x-embedding-api-key\` is missing for embedding provider: ${provider}`,
+      )
+      : new FakeApiError(
+        "EMBEDDING_PROVIDER_AUTHENTICATION_KEYS_NOT_PROVIDED",
+        `Missing authentication header(s) from embedding request (provider '${provider}'): 'x-embedding-api-key' header is missing').`,
+      );
+  }
+
   #insertMany(args: JNode, c: FakeCollection): string {
     const docs = get(args, "documents");
     if (!docs || docs.t !== "arr") {
@@ -634,6 +684,7 @@ export class FakeDataApi {
         `Command field 'documents' value not valid: amount of documents to insert is over the max limit (${docs.a.length} vs ${max}).`,
       );
     }
+    this.#checkEmbeddingKey(c, docs.a);
     const options = get(args, "options");
     const ordered = toPlain(get(options, "ordered") ?? { t: "bool", v: false }) === true;
     const detailed =
@@ -699,6 +750,17 @@ export class FakeDataApi {
 }
 
 const OK = `{"status":{"ok":1}}`;
+
+/** Keyspaces of Cassandra 5 / HCD that hold no user data; findKeyspaces lists them. */
+const SYSTEM_KEYSPACES = [
+  "system",
+  "system_auth",
+  "system_distributed",
+  "system_schema",
+  "system_traces",
+  "system_views",
+  "system_virtual_schema",
+];
 
 /** Excerpt of stargate/data-api src/main/resources/embedding-providers-config.yaml (as listed). */
 const EMBEDDING_PROVIDERS: Record<
