@@ -154,21 +154,23 @@ export function fixFor(r: DefinitionRefusal): string {
 
 /**
  * A collection under whose name a definition can be validated without changing anything: one
- * whose definition differs (so the server answers EXISTING_COLLECTION_DIFFERENT_SETTINGS and never
- * reaches its idempotent re-create), preferably in `keyspace`, else in any keyspace (feature flags
- * are server-wide). Returns `{ proven: true }` when one already holds this exact definition.
+ * that holds this exact definition (the server validates it, then answers with its idempotent
+ * no-op), else one whose definition differs (validated, then refused as
+ * EXISTING_COLLECTION_DIFFERENT_SETTINGS), preferably in `keyspace`, else in any keyspace
+ * (feature flags are server-wide). An existing equal collection is no proof by itself: its model
+ * may have been deprecated since, or a feature switched off.
  */
 export function probeNameFor(
   definition: Record<string, unknown>,
   keyspace: string,
   existing: Iterable<CollectionInfo>,
   sameDefinition: (a: Record<string, unknown>, b: Record<string, unknown>) => boolean,
-): { proven: true } | { keyspace: string; name: string } | undefined {
+): { keyspace: string; name: string } | undefined {
   let here: CollectionInfo | undefined;
   let other: CollectionInfo | undefined;
   for (const c of existing) {
     if (c.kind === "collection" && sameDefinition(definition, c.definition)) {
-      return { proven: true };
+      return { keyspace: c.keyspace, name: c.name };
     }
     if (c.keyspace === keyspace) here ??= c;
     else if (c.kind === "collection") other ??= c;
@@ -222,13 +224,18 @@ export async function proveDefinitions(
     const creates = p.action === "create" && !options.dryRun;
     if (p.action === "replace" || p.action === "append") {
       // Under its own name: nothing can be created, and nothing is dropped until this passes.
-      if (current?.kind === "collection" && same(p.definition, current.definition)) return;
+      // An equal definition proves only that append can go on: a collection that exists may no
+      // longer be creatable (a model deprecated since, a feature switched off), and replace must
+      // create it again, so the server is asked (an equal create is its idempotent no-op).
+      if (
+        p.action === "append" && current?.kind === "collection" &&
+        same(p.definition, current.definition)
+      ) return;
       ask = p.target;
     } else if (creates) {
       ask = p.target;
     } else {
       const probe = probeNameFor(p.definition, keyspace, known, same);
-      if (probe && "proven" in probe) return;
       if (!probe) return await askProviders(p, offer);
       ask = probe;
     }
@@ -255,7 +262,10 @@ export async function proveDefinitions(
       }
       const refusal = refusalOf(e, p.definition);
       if (refusal) return refusal;
-      if (!options.dryRun) await dropCreated(createdHere, client, reporter, signal);
+      // An interruption is cleaned up by runRestore, which says so in its message.
+      if (!options.dryRun && !signal?.aborted) {
+        await dropCreated(createdHere, client, reporter, signal);
+      }
       throw e;
     }
   };
@@ -396,16 +406,22 @@ function codeOf(why: string, command: string): string {
 }
 
 /** Drops the collections created by {@linkcode proveDefinitions} (they are empty); returns how many. */
-async function dropCreated(
-  created: PlannedCollection[],
+/**
+ * Drops the empty collections this restore created before its writes (a refused plan, or an
+ * interruption before the first document). It runs on its own 30 s clock: the run's signal may be
+ * the very interruption that calls for the cleanup.
+ */
+export async function dropCreated(
+  created: readonly PlannedCollection[],
   client: DataApiClient,
   reporter: Reporter,
-  signal?: AbortSignal,
+  _signal?: AbortSignal,
 ): Promise<number> {
   let n = 0;
   for (const p of created) {
+    if (!p.created) continue;
     try {
-      await deleteCollection(client, p.target.keyspace, p.target.name, signal);
+      await deleteCollection(client, p.target.keyspace, p.target.name, AbortSignal.timeout(30_000));
       p.created = false;
       n++;
     } catch (e) {

@@ -70,7 +70,7 @@ Deno.test("withoutFeature leaves out exactly one feature and says what it was", 
   assert.equal(withoutFeature({}, "lexical"), undefined, "nothing to leave out");
 });
 
-Deno.test("probeNameFor picks an existing name of the keyspace, else a collection elsewhere, or proves by an equal one", () => {
+Deno.test("probeNameFor asks under an equal collection first (an idempotent no-op the server still validates), else a name of the keyspace, else elsewhere", () => {
   const same = (a: Record<string, unknown>, b: Record<string, unknown>) =>
     JSON.stringify(a) === JSON.stringify(b);
   const existing = [
@@ -79,8 +79,8 @@ Deno.test("probeNameFor picks an existing name of the keyspace, else a collectio
     { keyspace: "ks", name: "c", kind: "collection" as const, definition: { x: 1 } },
   ];
   assert.deepEqual(probeNameFor({ y: 1 }, "ks", existing, same), { keyspace: "ks", name: "t" });
-  assert.deepEqual(probeNameFor({ x: 1 }, "ks", existing, same), { proven: true });
-  assert.deepEqual(probeNameFor({}, "empty", existing, same), { proven: true });
+  assert.deepEqual(probeNameFor({ x: 1 }, "ks", existing, same), { keyspace: "ks", name: "c" });
+  assert.deepEqual(probeNameFor({}, "empty", existing, same), { keyspace: "other", name: "o" });
   assert.deepEqual(probeNameFor({ z: 1 }, "empty", existing, same), {
     keyspace: "other",
     name: "o",

@@ -25,7 +25,7 @@ import {
 } from "../source/collections.ts";
 import type { DataApiClient } from "../source/data_api.ts";
 import { insertBatch, MAX_INSERT_DOCUMENTS, readBack } from "../source/insert.ts";
-import { createTableFromDefinition, dropTable } from "../source/tables.ts";
+import { createIndexesOf, createTableWithoutIndexes, dropTable } from "../source/tables.ts";
 import { BatchStream } from "../streams/batch_stream.ts";
 import { concurrentSink } from "../streams/concurrent_sink.ts";
 import { compactDuration } from "./duration.ts";
@@ -104,6 +104,7 @@ export async function restoreCollection(
   let ambiguous = 0;
   let dropped = false;
   let created = false;
+  let indexError: string | undefined;
   let scan = true;
   const sample = new Reservoir<Sampled>(options.sample ?? DEFAULT_COUNT_SAMPLE);
   let progress: ProgressTask = { advance() {}, end() {} };
@@ -117,7 +118,19 @@ export async function restoreCollection(
     }
     if (p.action !== "append" && !p.created) {
       if (table) {
-        await createTableFromDefinition(client, keyspace, name, p.definition, signal);
+        await createTableWithoutIndexes(client, keyspace, name, p.definition, signal);
+        created = true;
+        // The table exists now: an index the target refuses must not leave it empty, so the rows
+        // are written whatever happens here, and the index failure fails the table afterwards.
+        try {
+          await createIndexesOf(client, keyspace, name, p.definition, signal);
+        } catch (e) {
+          if (signal?.aborted) throw e;
+          indexError = `the rows were restored, but an index could not be created: ${
+            errorMessage(e)
+          }`;
+          reporter.error(`${r.target}: ${indexError}`);
+        }
       } else await createCollection(client, keyspace, name, p.definition, signal);
     }
     created = true;
@@ -227,7 +240,8 @@ export async function restoreCollection(
       reporter,
     });
   }
-  if (r.status !== "failed") r.status = r.refused > 0 ? "failed" : "ok";
+  if (r.status !== "failed") r.status = r.refused > 0 || indexError ? "failed" : "ok";
+  if (indexError && !r.error) r.error = indexError;
   if (r.status === "failed" && !r.error && r.refused > 0) {
     r.error = `${r.refused} ${table ? "row" : "document"}(s) were refused by the server (first: ${
       r.refusals[0]?.errorCode

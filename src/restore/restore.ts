@@ -29,7 +29,7 @@ import {
   type VerifyReport,
 } from "../verify/verify.ts";
 import { emptyReport, restoreCollection, restoreFigures } from "./collection.ts";
-import { databaseCollections, proveDefinitions } from "./capabilities.ts";
+import { databaseCollections, dropCreated, proveDefinitions } from "./capabilities.ts";
 import { requireEmbeddingKey } from "./embedding_key.ts";
 import {
   defaultCollectionLimit,
@@ -218,6 +218,9 @@ export async function runRestore(
     throw e;
   }
   let writing = false;
+  /** The plan, once made: collections it created before writing are dropped on interruption. */
+  let planned: PlannedCollection[] = [];
+  let connected: DataApiClient | undefined;
   try {
     // 0. Names are checked against the manifest first: a typo costs seconds, not a deep verify.
     //    (An unreadable manifest is left to the verify below, which reports it.)
@@ -256,6 +259,7 @@ export async function runRestore(
 
     // 2. Plan against what the target holds.
     const client = connect(options.connection, options, reporter);
+    connected = client;
     // Only the keyspaces this restore writes to: another keyspace of the snapshot need not exist.
     const selected = selectEntries(manifest, options.include);
     const keyspaces = new Set(selected.map((c) => options.targetKeyspace ?? c.keyspace));
@@ -285,6 +289,7 @@ export async function runRestore(
         ? defaultCollectionLimit(client.environment)
         : { limit: options.collectionLimit, source: "--collection-limit" },
     });
+    planned = plan;
     // Before anything is created, dropped or written: can the target embed what reembed sends?
     if (options.vectorize === "reembed") await requireEmbeddingKey(plan, client, signal);
     // Before anything is dropped or written: can the target create every definition?
@@ -328,7 +333,12 @@ export async function runRestore(
         });
       } catch (e) {
         if (!(e instanceof InterruptedError)) throw e;
-        throw interruptedAfter(e, collections, options.adaptDefinitions === true);
+        throw interruptedAfter(
+          e,
+          collections,
+          options.adaptDefinitions === true,
+          options.ifExists === "replace",
+        );
       }
     }
     const ok = collections.every((c) => c.status === "ok" || c.status === "skipped");
@@ -341,9 +351,18 @@ export async function runRestore(
     };
   } catch (e) {
     if (signal?.aborted && !writing) {
-      // Stopped while verifying or planning: before the first write.
+      // Stopped while verifying or planning: before the first write. Collections the plan had
+      // already created (empty) are dropped again, so a re-run meets the target as it was.
+      const created = planned.filter((p) => p.created).length;
+      const dropped = connected ? await dropCreated(planned, connected, reporter) : 0;
       throw new InterruptedError(
-        `Restore interrupted before anything was written (${errorMessage(signal.reason)})`,
+        `Restore interrupted before anything was written (${errorMessage(signal.reason)})${
+          created === 0
+            ? ""
+            : dropped === created
+            ? `; the ${created} empty collection(s) it had created were dropped again`
+            : `; ${created - dropped} empty collection(s) it had created are left (see above)`
+        }`,
         { cause: e },
       );
     }
@@ -361,6 +380,7 @@ function interruptedAfter(
   e: InterruptedError,
   done: readonly RestoreCollectionReport[],
   adapt: boolean,
+  replace: boolean,
 ): InterruptedError {
   const finished = done.filter((c) => c.status !== "skipped").map((c) =>
     `${c.target} ${c.status === "ok" ? "finished" : "failed"} (${restoreFigures(c)})`
@@ -369,9 +389,14 @@ function interruptedAfter(
     `${e.message}${finished.length > 0 ? `; before it: ${finished.join("; ")}` : ""}`,
     {
       cause: e,
-      hint: `re-run the same restore with --if-exists append${
-        adapt ? " --adapt-definitions" : ""
-      } to finish it: existing _ids are counted, not duplicated`,
+      // After replace, append would keep the old documents of the collections not reached yet.
+      hint: replace
+        ? `re-run the same restore (--if-exists replace${
+          adapt ? " --adapt-definitions" : ""
+        }): it drops the partly written collection again and goes on to those not replaced yet`
+        : `re-run the same restore with --if-exists append${
+          adapt ? " --adapt-definitions" : ""
+        } to finish it: existing _ids are counted, not duplicated`,
     },
   );
 }

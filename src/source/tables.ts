@@ -206,6 +206,21 @@ export async function createTableFromDefinition(
   definition: Record<string, unknown>,
   signal?: AbortSignal,
 ): Promise<void> {
+  await createTableWithoutIndexes(client, keyspace, name, definition, signal);
+  await createIndexesOf(client, keyspace, name, definition, signal);
+}
+
+/**
+ * Creates the types and the table of a definition, not its indexes: restore writes the rows of a
+ * table whose index the target then refuses, rather than leave a replaced table empty.
+ */
+export async function createTableWithoutIndexes(
+  client: DataApiClient,
+  keyspace: string,
+  name: string,
+  definition: Record<string, unknown>,
+  signal?: AbortSignal,
+): Promise<void> {
   await createTypesOf(client, keyspace, definition, signal);
   // ifNotExists stays false: an existing table must not pass as "created". But a retried
   // create whose first answer was lost meets the table it made (CANNOT_ADD_EXISTING_TABLE,
@@ -228,6 +243,16 @@ export async function createTableFromDefinition(
       canonical(there.definition.primaryKey) !== canonical(definition.primaryKey)
     ) throw e;
   }
+}
+
+/** Creates the indexes of a table definition (`ifNotExists`, so a retry is harmless). */
+export async function createIndexesOf(
+  client: DataApiClient,
+  keyspace: string,
+  name: string,
+  definition: Record<string, unknown>,
+  signal?: AbortSignal,
+): Promise<void> {
   for (const idx of (definition.indexes as Array<Record<string, unknown>> | undefined) ?? []) {
     const command = indexCreateCommand(idx.indexType);
     if (!command) {

@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import type { FakeDataApi } from "../fakes/data_api/server.ts";
 import { seedTables } from "../fakes/data_api/sample_data.ts";
 import { makeSnapshot } from "../support/snapshots.ts";
@@ -328,4 +329,71 @@ Deno.test("restore: --if-exists replace of a table the target refuses leaves the
       "the table keeps its row",
     );
   }
+});
+
+Deno.test("restore: replace onto an equal definition whose model the target has since deprecated is refused before the drop", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 2, dimension: 4 } });
+  const faq = JSON.parse(await Deno.readTextFile(join(snap.snapshot, "manifest.json")))
+    .collections.find((c: { name: string }) => c.name === "faq");
+  // The target holds faq with the snapshot's very definition, but its embedding model can no
+  // longer be used for a new collection: existing under it proves nothing for a re-create.
+  t.target.store.createCollection(KS, "faq", faq.definition);
+  t.target.store.seed(KS, "faq", ['{"_id":"mine","$vector":[0.1,0.2,0.3,0.4]}']);
+  t.target.store.features.modelStatus["text-embedding-3-small"] = "DEPRECATED";
+  const before = docsOf(t.target, "faq");
+  for (const extra of [["--dry-run"], []]) {
+    const r = await restore(t, [
+      snap.snapshot,
+      "--collections",
+      "faq",
+      "--if-exists",
+      "replace",
+      ...extra,
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /default_keyspace\.faq: the target refuses its definition \(DEPRECATED_AI_MODEL/,
+    );
+  }
+  assert.deepEqual(writesTo(t.target), [], "nothing dropped or written");
+  assert.deepEqual(docsOf(t.target, "faq"), before, "the existing collection is untouched");
+});
+
+Deno.test("restore: replace of a table whose index the target refuses still writes the rows, and says so", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, {
+    sample: { articles: 2, dimension: 4 },
+    prepare: (api) => seedTables(api.store, { rows: 5 }),
+  });
+  seedTables(t.target.store, { rows: 7 });
+  t.target.faults.add({
+    command: "createTextIndex",
+    times: Infinity,
+    action: {
+      kind: "error",
+      errorCode: "LEXICAL_FEATURE_NOT_ENABLED",
+      message: "Lexical search is not enabled.",
+    },
+  });
+  const r = await restore(t, [
+    snap.snapshot,
+    "--collections",
+    "products",
+    "--if-exists",
+    "replace",
+    "--json",
+  ]);
+  assert.equal(r.code, 2, r.stderr);
+  const report = JSON.parse(r.stdout);
+  const products = report.collections.find((c: { target: string }) =>
+    c.target === `${KS}.products`
+  );
+  assert.equal(products.status, "failed");
+  assert.equal(products.not_created, undefined, "the table exists: it was created again");
+  assert.match(products.error, /the rows were restored, but an index could not be created/);
+  assert.equal(products.inserted, 5);
+  assert.equal(t.target.store.table(KS, "products")!.rows.size, 5, "not left empty");
+  assert.doesNotMatch(report.hint ?? "", /does not exist on the target/);
 });

@@ -4,6 +4,7 @@
  * replace drops (and its dry run would drop), and rows, not documents, for tables.
  */
 
+import { join } from "node:path";
 import assert from "node:assert/strict";
 import { seedTables } from "../fakes/data_api/sample_data.ts";
 import { makeSnapshot } from "../support/snapshots.ts";
@@ -169,4 +170,62 @@ Deno.test("restore report: a collection that cannot be counted afterwards says w
     r.stdout,
     /FAILED {2}default_keyspace\.articles → default_keyspace\.articles: 10 documents confirmed written, 0 refused; the collection could not be counted, so its total is unknown: /,
   );
+});
+
+Deno.test("restore report: an interrupted replace says to re-run replace (append would keep the old documents of collections not reached)", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 20, dimension: 4 } });
+  const manifest = JSON.parse(await Deno.readTextFile(join(snap.snapshot, "manifest.json")));
+  for (const name of ["articles", "faq"]) {
+    const entry = manifest.collections.find((c: { name: string }) => c.name === name);
+    t.target.store.createCollection(KS, name, entry.definition);
+    t.target.store.seed(KS, name, ['{"_id":"old","$vector":[0.5,0.5,0.5,0.5]}']);
+  }
+  // articles is being written when the signal comes; faq is not reached.
+  t.target.faults.add({
+    command: "insertMany",
+    collection: "articles",
+    after: 1,
+    action: { kind: "hang" },
+  });
+  const child = spawnCli([
+    "restore",
+    snap.snapshot,
+    "--collections",
+    "articles,faq",
+    "--if-exists",
+    "replace",
+    "--batch-size",
+    "10",
+    "--concurrency",
+    "1",
+  ], cliOptions(t));
+  await waitFor(() => t.target.faults.usage()[0] === 1);
+  child.kill("SIGINT");
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 130, stderr);
+  assert.match(stderr, /hint: re-run the same restore \(--if-exists replace\)/);
+  assert.doesNotMatch(stderr, /--if-exists append/);
+});
+
+Deno.test("restore report: an interruption before the first write drops the empty collections the plan had created", async () => {
+  await using t = await setup();
+  const snap = await makeSnapshot(t.dir, { sample: { articles: 5, dimension: 4 } });
+  // Every new collection is created before any document: the second create never answers.
+  t.target.faults.add({ command: "createCollection", after: 1, action: { kind: "hang" } });
+  const child = spawnCli(
+    ["restore", snap.snapshot, "--collections", "articles,faq"],
+    cliOptions(t),
+  );
+  await waitFor(() => t.target.requestsOf("createCollection").length === 2);
+  child.kill("SIGINT");
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 130, stderr);
+  assert.match(
+    stderr,
+    /Restore interrupted before anything was written .*; the 1 empty collection\(s\) it had created were dropped again/,
+  );
+  assert.equal(t.target.store.keyspace(KS).size, 0, "the target is as it was");
 });
