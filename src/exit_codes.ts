@@ -33,4 +33,5 @@ export const EXIT_CODE_HELP = `Exit status:
   1    configuration, usage, authentication or connection error; nothing was written
   2    incomplete snapshot (a collection failed) or verification failed
   3    local snapshot good, but packing the zip, the upload or the prune after it failed (kept)
-  130  interrupted by SIGINT/SIGTERM/SIGHUP (unfinished work removed; a finished snapshot is kept)`;
+  130  interrupted by SIGINT/SIGTERM/SIGHUP (unfinished work removed; a finished snapshot is kept;
+       a restore keeps what it wrote: finish it with --if-exists append)`;

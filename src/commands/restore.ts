@@ -325,14 +325,15 @@ definition differs from the snapshot's (only --if-exists replace changes it), if
 refuse a definition (lexical or reranking off, vectorize absent, a deprecated or end-of-life
 model: add --adapt-definitions to leave those out), or if the new collections would pass the
 database's collection limit. --if-exists replace drops nothing before the server has accepted the
-new definition. Existing _ids are
-never overwritten by append: they are counted as already present. Every write is confirmed per
-document by the server. After writing, a collection (or table) of at most --count-scan-limit
-documents is counted by a full key scan (the server reads each whole document for it) and
-compared with what was written; above the limit (unless --count exact) its size is the
-server's estimate and --sample documents the server confirmed, chosen at random, are read back
-by _id and compared byte for byte (table rows: by primary key). The report's count_proof says
-which proof was used.
+new definition. With append, existing _ids are never overwritten (counted as already present);
+table inserts are upserts, so existing rows are overwritten. Every write is confirmed per
+document by the server. After writing, a collection or table that holds at most
+--count-scan-limit documents (with append: what was there plus the snapshot's) is counted by a
+full key scan (the server reads each whole document for it) and compared with what was written;
+above the limit (unless --count exact) a collection's size is the server's estimate (a table's
+is unknown) and --sample documents the server confirmed, chosen at random, are read back by _id
+and compared byte for byte (presence only for re-embedded documents, and for table rows, read by
+primary key). The report's count_proof says which proof was used.
 
 --vectorize reembed has the target embed every $vectorize text again. When the collection's
 provider authenticates by header (findEmbeddingProviders says HEADER, and the collection stores no

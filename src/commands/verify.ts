@@ -52,7 +52,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
       "snapshot directory, .zip, latest (newest finished snapshot under --from, or in Box with --box-folder), box:latest or box:<file id|name>",
     )
     .description(
-      "Prove a snapshot without extracting it: manifest schema and version, every file present and nothing extra, SHA-256 and size of each data file, and (unless --quick) every line parses, has an _id, and counts and vector dimensions match",
+      "Prove a snapshot without extracting it: manifest schema and version, every file present and nothing extra, SHA-256 and size of each data file, and (unless --quick) every line is one valid JSON document an insert would accept (valid UTF-8, _id or primary key present, valid and not repeated, within the Data API document limits), and counts and vector dimensions match",
     )
     .option("--quick", "check hashes and sizes only")
     .option(
