@@ -111,7 +111,7 @@ export function addConnectionOptions(
     )
     .option("--keyspace <name>", keyspaceHelp, collect).option(
       "--token-file <path>",
-      "read the token from this file (else env ASTRA_DB_APPLICATION_TOKEN, or ASTRA_DB_USERNAME/ASTRA_DB_PASSWORD)",
+      "read the token from this file (env ASTRABAK_TOKEN_FILE; else ASTRA_DB_APPLICATION_TOKEN, or ASTRA_DB_USERNAME/ASTRA_DB_PASSWORD)",
     )
     .option(
       "--request-timeout <seconds>",
@@ -158,7 +158,7 @@ export function addBoxOption(cmd: Command, what: string): Command {
   return cmd
     .option(
       "--box-folder <id>",
-      `Box folder id ${what} (env BOX_FOLDER_ID; credentials from BOX_CLIENT_ID/BOX_CLIENT_SECRET)`,
+      `Box folder id ${what} (env BOX_FOLDER_ID; credentials from BOX_CLIENT_ID, BOX_CLIENT_SECRET and BOX_ENTERPRISE_ID or BOX_USER_ID)`,
     )
     .option(
       "--box-retries <n>",

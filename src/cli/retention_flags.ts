@@ -78,7 +78,7 @@ incomplete or failed backup nothing is pruned. A failed prune exits 3.`,
     )
     .option(
       "--keep-within <duration>",
-      "keep every snapshot less than this (30d, 12h, 90m) older than the newest",
+      "keep every snapshot less than this (30d, 12h, 90m; 1s to 36500d) older than the newest",
       duration,
     )
     .option(
