@@ -141,11 +141,21 @@ export async function runBackup(
   /** Snapshot-wide warnings (what this server could not offer), for the manifest and report. */
   const warnings: string[] = [];
   const kind = options.kind ?? "all";
+  /** Keyspaces whose tables this server would not list, with its answer. */
+  const tablesUnlisted = new Map<string, string>();
   for (const ks of conn.keyspaces) {
     if (kind !== "tables") available.push(...(await listCollections(client, ks, signal)));
     if (kind !== "collections") {
       available.push(
-        ...(await listTablesIfSupported(client, ks, kind, reporter, warnings, signal)),
+        ...(await listTablesIfSupported(
+          client,
+          ks,
+          kind,
+          reporter,
+          warnings,
+          tablesUnlisted,
+          signal,
+        )),
       );
     }
   }
@@ -160,16 +170,33 @@ export async function runBackup(
   }
   if (selected.length === 0) {
     // Nothing selected is a mistake unless the database really holds nothing at all.
+    // The warning claims only what was listed: "no tables" only where tables were listed.
+    let unlisted: { kind: "collections" | "tables"; why: string } | null = tablesUnlisted.size > 0
+      ? {
+        kind: "tables",
+        why: [...tablesUnlisted].map(([ks, why]) =>
+          tablesUnlisted.size === conn.keyspaces.length ? why : `in ${ks}: ${why}`
+        ).join("; "),
+      }
+      : null;
     const other = kind === "all"
       ? []
-      : await listOtherKind(client, conn.keyspaces, kind, signal).catch(() => []);
+      : await listOtherKind(client, conn.keyspaces, kind, signal).catch((e) => {
+        unlisted = { kind: kind === "tables" ? "collections" : "tables", why: errorMessage(e) };
+        return [];
+      });
     const exists = [...available, ...other];
     if (exists.length > 0) throw emptySelection(options, kind, exists);
+    const nothing = unlisted === null
+      ? "no collections or tables"
+      : `no ${
+        unlisted.kind === "tables" ? "collections" : "tables"
+      }; ${unlisted.kind} could not be listed (${unlisted.why})`;
     const empty = `EMPTY BACKUP: keyspace${conn.keyspaces.length === 1 ? "" : "s"} ${
       conn.keyspaces.join(", ")
     } at ${conn.endpoint} hold${
       conn.keyspaces.length === 1 ? "s" : ""
-    } no collections or tables; this snapshot contains nothing (restore latest will refuse it)`;
+    } ${nothing}; this snapshot contains nothing (restore latest will refuse it)`;
     warnings.push(empty);
     reporter.warn(empty);
   }
@@ -448,10 +475,12 @@ async function listTablesIfSupported(
   kind: "tables" | "all",
   reporter: Reporter,
   warnings: string[],
+  unlisted: Map<string, string>,
   signal?: AbortSignal,
 ): Promise<CollectionInfo[]> {
   const listing = await listTablesOrWhyNot(client, keyspace, signal);
   if (listing.tables) return listing.tables;
+  unlisted.set(keyspace, listing.unavailable);
   if (kind === "tables") {
     throw new ConfigError(
       `keyspace ${keyspace}: tables are not available on this Data API (${listing.unavailable})`,

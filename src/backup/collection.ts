@@ -8,6 +8,7 @@ import { errorMessage, SourceError } from "../errors.ts";
 import {
   type CollectionEntry,
   dataFileName,
+  undescribedTypes,
   unreadableColumns,
   unrestorableReasons,
   vectorFields,
@@ -68,6 +69,20 @@ export async function backupCollection(
         `columns ${
           unreadable.join(", ")
         } have types the Data API cannot read, so this table cannot be backed up completely through it (use CQL tools such as dsbulk for it)`,
+        0,
+        0,
+      );
+    }
+    // A type listTypes did not describe cannot be recreated: a snapshot without it would look
+    // restorable and then fail on UNKNOWN_USER_DEFINED_TYPE in an empty database.
+    const undescribed = undescribedTypes(info.definition);
+    if (undescribed.length > 0) {
+      return failed(
+        `user-defined type${undescribed.length === 1 ? "" : "s"} ${
+          undescribed.join(", ")
+        } used by its columns ${
+          undescribed.length === 1 ? "is" : "are"
+        } not described by listTypes, so this table could not be recreated from the snapshot (check the type exists in keyspace ${info.keyspace}, then back up again)`,
         0,
         0,
       );

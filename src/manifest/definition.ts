@@ -88,6 +88,33 @@ export function unreadableColumns(definition: Record<string, unknown>): string[]
     .map(([name]) => name);
 }
 
+/** Names of the user-defined types a table's columns refer to (also inside collections). */
+export function usedTypeNames(definition: Record<string, unknown>): Set<string> {
+  const names = new Set<string>();
+  const walk = (c: ColumnDesc | string | undefined) => {
+    if (!c || typeof c === "string") return;
+    if (c.type === "userDefined" && typeof c.udtName === "string") names.add(c.udtName);
+    walk(c.keyType);
+    walk(c.valueType);
+  };
+  for (const c of Object.values(tableColumns(definition))) walk(c);
+  return names;
+}
+
+/**
+ * User-defined types the columns use that the definition's `types` (from listTypes) does not
+ * describe: restore could not create them, so the table could not be recreated in an empty
+ * database (UNKNOWN_USER_DEFINED_TYPE).
+ */
+export function undescribedTypes(definition: Record<string, unknown>): string[] {
+  const described = new Set(
+    ((definition.types as Array<{ udtName?: unknown }> | undefined) ?? []).map((t) =>
+      String(t.udtName)
+    ),
+  );
+  return [...usedTypeNames(definition)].filter((n) => !described.has(n));
+}
+
 /**
  * Why a backed-up table cannot be recreated through the Data API (empty when it can): columns
  * it cannot create (timeuuid, counter, static, frozen collections, unsupported types, also when
@@ -124,6 +151,9 @@ export function unrestorableReasons(definition: Record<string, unknown>): string
         );
       }
     }
+  }
+  for (const name of undescribedTypes(definition)) {
+    reasons.push(`user-defined type ${name} is used but not described in the snapshot`);
   }
   for (
     const idx of (definition.indexes as Array<{ name?: string; indexType?: string }> | undefined) ??

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { describeEntries, indexCreateCommand, unrestorableReasons } from "./definition.ts";
+import {
+  describeEntries,
+  indexCreateCommand,
+  undescribedTypes,
+  unrestorableReasons,
+} from "./definition.ts";
 
 Deno.test("describeEntries names each kind with its count", () => {
   const c = { kind: "collection" as const };
@@ -69,4 +74,19 @@ Deno.test("unrestorableReasons names user-defined types and type fields the Data
     }),
     [],
   );
+});
+
+Deno.test("a user-defined type the columns use but the definition does not describe is unrestorable", () => {
+  const def = {
+    columns: {
+      id: "text",
+      a: { type: "userDefined", udtName: "address" },
+      m: { type: "map", keyType: "text", valueType: { type: "userDefined", udtName: "pt" } },
+    },
+    types: [{ udtName: "address", definition: { fields: { street: "text" } } }],
+  };
+  assert.deepEqual(undescribedTypes(def), ["pt"]);
+  assert.deepEqual(unrestorableReasons(def), [
+    "user-defined type pt is used but not described in the snapshot",
+  ]);
 });

@@ -63,10 +63,15 @@ export async function checkLatest(
   }
   if (manifest.collections.length === 0) {
     const previous = older ? await older() : undefined;
+    // What the snapshot holds is certain; what its source held is only what the backup could
+    // list (tables may have been unavailable): its other warnings say what it could not.
+    const notes = (manifest.warnings ?? []).filter((w) => !w.startsWith("EMPTY BACKUP: "));
     throw new ConfigError(
-      `Cannot use latest: the latest snapshot ${label} is empty (its source ${manifest.source.api_endpoint} had no collections or tables in ${
-        manifest.source.keyspaces.join(", ")
-      } when it was taken at ${manifest.created_at_utc})`,
+      `Cannot use latest: the latest snapshot ${label} is empty: it holds no collections or tables (taken from ${manifest.source.api_endpoint}, keyspace${
+        manifest.source.keyspaces.length === 1 ? "" : "s"
+      } ${manifest.source.keyspaces.join(", ")}, at ${manifest.created_at_utc}${
+        notes.length > 0 ? `; its backup warned: ${notes.join("; ")}` : ""
+      })`,
       {
         hint: previous
           ? `the newest snapshot with data is ${previous}: pass it by path (or pass the empty one by path if that is really what you want)`

@@ -7,7 +7,12 @@
  */
 
 import { NAME_PATTERN } from "../config/resolve.ts";
-import { type ColumnDesc, indexCreateCommand, tableColumns } from "../manifest/mod.ts";
+import {
+  type ColumnDesc,
+  indexCreateCommand,
+  tableColumns,
+  usedTypeNames,
+} from "../manifest/mod.ts";
 import type { CollectionInfo } from "./collections.ts";
 import { type DataApiClient, protocolError } from "./data_api.ts";
 import { SourceError } from "../errors.ts";
@@ -180,19 +185,6 @@ async function describeCommand(
     );
   }
   return list as Array<Record<string, unknown>>;
-}
-
-/** Names of the user-defined types a table's columns refer to (also inside collections). */
-export function usedTypeNames(definition: Record<string, unknown>): Set<string> {
-  const names = new Set<string>();
-  const walk = (c: ColumnDesc | string | undefined) => {
-    if (!c || typeof c === "string") return;
-    if (c.type === "userDefined" && typeof c.udtName === "string") names.add(c.udtName);
-    walk(c.keyType);
-    walk(c.valueType);
-  };
-  for (const c of Object.values(tableColumns(definition))) walk(c);
-  return names;
 }
 
 /**

@@ -164,7 +164,7 @@ Deno.test("rules: an empty database is backed up with a loud warning, and restor
   assert.equal(latest.code, 1, latest.stderr);
   assert.match(
     latest.stderr,
-    /Cannot use latest: the latest snapshot .*\d{8}_\d{6} is empty \(its source .* had no collections or tables in default_keyspace when it was taken at /,
+    /Cannot use latest: the latest snapshot .*\d{8}_\d{6} is empty: it holds no collections or tables \(taken from .*, keyspace default_keyspace, at [^;]*\)/,
   );
   assert.match(
     latest.stderr,
@@ -172,6 +172,42 @@ Deno.test("rules: an empty database is backed up with a loud warning, and restor
   );
   const explicit = await dryRestore(t, report.snapshot);
   assert.equal(explicit.code, 0, `an empty snapshot given by path is allowed:\n${explicit.stderr}`);
+});
+
+Deno.test("rules: an empty database whose server lists no tables never claims 'no tables'", async () => {
+  // v1.0.18–v1.0.34 with the tables flag off: listTables answers TABLE_FEATURE_NOT_ENABLED.
+  await using t = await withFakeDataApi({ logRequests: false, tablesEnabled: false });
+  for (const flags of [[], ["--kind", "collections"]]) {
+    const r = await runCli(["backup", "--out", t.out, "--json", ...flags], {
+      dir: t.dir,
+      env: fakeEnv(t.api),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    const empty = report.warnings.find((w: string) => w.startsWith("EMPTY BACKUP: "));
+    assert.match(
+      empty,
+      /^EMPTY BACKUP: keyspace default_keyspace at .* holds no collections; tables could not be listed \(.*TABLE_FEATURE_NOT_ENABLED.*\); this snapshot contains nothing/,
+      flags.join(" "),
+    );
+    assert.doesNotMatch(r.stderr, /no collections or tables/);
+    const m = parseManifest(await Deno.readFile(join(report.snapshot, "manifest.json")), "m");
+    assert.deepEqual(m.warnings, report.warnings, "the manifest says the same");
+    await Deno.remove(report.snapshot, { recursive: true });
+  }
+  const text = await runCli(["backup", "--out", t.out], { dir: t.dir, env: fakeEnv(t.api) });
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(
+    text.stdout,
+    /^WARNING: EMPTY BACKUP: keyspace default_keyspace at .* holds no collections; tables could not be listed/m,
+  );
+  const latest = await dryRestore(t, "latest", "--from", t.out);
+  assert.equal(latest.code, 1, latest.stderr);
+  assert.match(
+    latest.stderr,
+    /is empty: it holds no collections or tables \(taken from .*; its backup warned: keyspace default_keyspace: tables not backed up: .*TABLE_FEATURE_NOT_ENABLED/,
+  );
+  assert.doesNotMatch(latest.stderr, /had no collections or tables/);
 });
 
 Deno.test("rules: one naming rule: verify, zip and restore refuse a renamed snapshot, list shows it, latest follows symlinks alike", async () => {

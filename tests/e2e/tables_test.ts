@@ -311,6 +311,36 @@ Deno.test("tables: a table the Data API cannot recreate is backed up with a warn
   );
 });
 
+Deno.test("tables: a column type listTypes does not describe fails that table, never a complete snapshot", async () => {
+  await using t = await setup();
+  // listTypes answers without `address` (which products.addr uses); it is back before rows are
+  // read (listIndexes follows listTypes), so only the description is missing.
+  const types = t.source.store.schema(KS).types;
+  const address = types.get("address")!;
+  t.source.faults.add({
+    command: "listTypes",
+    action: { kind: "run", fn: () => types.delete("address") },
+  });
+  t.source.faults.add({
+    command: "listIndexes",
+    action: { kind: "run", fn: () => types.set("address", address) },
+  });
+  const r = await runCli(["backup", "--out", t.out, "--json"], {
+    dir: t.dir,
+    env: fakeEnv(t.source),
+  });
+  assert.equal(r.code, 2, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.status, "incomplete");
+  assert.match(report.snapshot, /\.INCOMPLETE$/);
+  const products = report.collections.find((c: { name: string }) => c.name === "products");
+  assert.equal(products.status, "failed");
+  assert.match(products.error, /user-defined type address .*not described by listTypes/);
+  assert.match(r.stderr, /products.*user-defined type address/);
+  const m = parseManifest(await Deno.readFile(join(report.snapshot, "manifest.json")), "m");
+  assert.equal(m.collections.find((c) => c.name === "products")!.status, "failed");
+});
+
 Deno.test("tables: DDL whose answer was lost is not failed by our own retry (drop, create)", async () => {
   await using t = await setup();
   const { snapshot } = await backup(t, "--kind", "tables");
