@@ -215,7 +215,6 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
         dryRun: false,
         force: false,
         vectorize: "keep-vector",
-        count: "exact",
         ...(options.collectionLimit === undefined
           ? {}
           : { collectionLimit: options.collectionLimit }),
@@ -242,16 +241,22 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
             );
             sourceNames.set(s.entry.keyspace, names);
           }
-          r.probes = await probeCollection(
-            s.entry,
-            s.keyspace,
-            s.name,
-            names.has(s.entry.name),
-            options.probes,
-            reader,
-            client,
-            signal,
-          );
+          try {
+            r.probes = await probeCollection(
+              s.entry,
+              s.keyspace,
+              s.name,
+              names.has(s.entry.name),
+              options.probes,
+              reader,
+              client,
+              signal,
+            );
+          } catch (e) {
+            if (e instanceof InterruptedError || signal?.aborted) throw e;
+            r.status = "failed";
+            r.reason = `the vector probes failed: ${errorMessage(e)}`;
+          }
           if (r.probes && r.probes.overlap_min < options.minOverlap) {
             r.status = "failed";
             r.reason = `vector probe overlap@${PROBE_LIMIT} ${

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { seedSample } from "../fakes/data_api/sample_data.ts";
 import type { FakeDataApi } from "../fakes/data_api/server.ts";
+import { flipByte } from "../support/snapshots.ts";
 import { fakeEnv, runCli, spawnCli, withFakeDataApi } from "./run_cli.ts";
 
 const KS = "default_keyspace";
@@ -189,4 +190,19 @@ Deno.test("drill: SIGTERM mid-drill leaves no scratch collection behind", async 
   const out = await child.output();
   assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
   assert.deepEqual(collectionNames(t.api), SOURCES, "nothing left behind");
+});
+
+Deno.test("drill: a snapshot that fails verification is a failed drill (exit 2), nothing created", async () => {
+  await using t = await setup();
+  const [name] = [...Deno.readDirSync(t.out)].filter((e) => e.isDirectory).map((e) => e.name);
+  await flipByte(join(t.out, name!, `${KS}.customers.jsonl.gz`), 40);
+  const r = await drill(t, ["--collections", "customers"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /customers/);
+  assert.equal(
+    t.api.requests.filter((q) => q.command === "createCollection").length,
+    0,
+    "nothing created",
+  );
+  assert.deepEqual(collectionNames(t.api), SOURCES);
 });

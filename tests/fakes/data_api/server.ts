@@ -6,8 +6,8 @@
  * and a configurable page size, the 100-document insertMany limit, and numbers kept exactly.
  * The unmodified astra-db-ts client talks to it (tests/fakes/data_api/server_test.ts).
  *
- * Deliberate limits (it refuses rather than pretends): filters only on `_id`, no sort, no
- * dotted projection paths.
+ * Deliberate limits (it refuses rather than pretends): filters only on `_id`, no sort except a
+ * collection's `$vector` sort (vector_search.ts, `drill`'s probes), no dotted projection paths.
  *
  * Tables (table_commands.ts, tables.ts, table_values.ts) follow stargate/data-api: DDL and its
  * listings, row validation and the server's value encodings, `projectionSchema`, warnings and
