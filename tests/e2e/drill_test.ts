@@ -194,7 +194,8 @@ Deno.test("drill: SIGTERM mid-drill leaves no scratch collection behind", async 
 
 Deno.test("drill: a snapshot that fails verification is a failed drill (exit 2), nothing created", async () => {
   await using t = await setup();
-  const [name] = [...Deno.readDirSync(t.out)].filter((e) => e.isDirectory).map((e) => e.name);
+  const [name] = (await Array.fromAsync(Deno.readDir(t.out)))
+    .filter((e) => e.isDirectory).map((e) => e.name);
   await flipByte(join(t.out, name!, `${KS}.customers.jsonl.gz`), 40);
   const r = await drill(t, ["--collections", "customers"]);
   assert.equal(r.code, 2, r.stderr);
