@@ -53,7 +53,7 @@ export async function main(args: string[]): Promise<number> {
 }
 
 /** Known command names, for the "run astrabak <command> --help" hint. */
-const COMMANDS = ["backup", "verify", "restore", "upload", "list", "zip", "prune"];
+const COMMANDS = ["backup", "verify", "restore", "drill", "upload", "list", "zip", "prune"];
 
 /**
  * Reports a failure and returns its exit code. With --json, stdout gets exactly one JSON object

@@ -5,6 +5,7 @@
 
 import { Command } from "commander";
 import { registerBackup } from "../commands/backup.ts";
+import { registerDrill } from "../commands/drill.ts";
 import { registerList } from "../commands/list.ts";
 import { registerPrune } from "../commands/prune.ts";
 import { registerRestore } from "../commands/restore.ts";
@@ -73,6 +74,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerBackup(program, ctx);
   registerVerify(program, ctx);
   registerRestore(program, ctx);
+  registerDrill(program, ctx);
   registerUpload(program, ctx);
   registerList(program, ctx);
   registerZip(program, ctx);

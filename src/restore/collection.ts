@@ -12,7 +12,12 @@ import {
   withMemberValues,
   withoutMember,
 } from "../json/raw_document.ts";
-import { primaryKeyColumns, tableColumns, vectorSpec } from "../manifest/mod.ts";
+import {
+  type CollectionEntry,
+  primaryKeyColumns,
+  tableColumns,
+  vectorSpec,
+} from "../manifest/mod.ts";
 import { type ProgressTask, startTask } from "../progress/progress.ts";
 import type { Reporter } from "../reporter.ts";
 import { dataFileProblems, readDataFile } from "../snapshot/data_stream.ts";
@@ -567,6 +572,26 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 /**
+ * The bytes a restore with `--vectorize keep-vector` and the snapshot's own definition sends for
+ * `doc` of `entry`, which is what the server must hand back: `drill` compares against these
+ * (a vectorize collection's `$vectorize` text is not sent, see {@linkcode documentBody}).
+ */
+export function keptDocumentBytes(entry: CollectionEntry, doc: RawDocument): Uint8Array {
+  const counters = {
+    lexical_texts_not_restored: 0,
+    documents_reembedded: 0,
+    vectorize_texts_not_restored: 0,
+  };
+  return documentBody(
+    doc,
+    vectorSpec(entry.definition)?.vectorize === true,
+    "keep-vector",
+    counters,
+    { vectorize: false, lexical: false },
+  );
+}
+
+/**
  * The bytes sent for a document. In a vectorize collection the Data API refuses a document that
  * has both `$vector` and `$vectorize`, so one of them is left out as `--vectorize` says.
  */
@@ -574,7 +599,10 @@ function documentBody(
   doc: RawDocument,
   vectorizeCollection: boolean,
   mode: VectorizeMode,
-  r: RestoreCollectionReport,
+  r: Pick<
+    RestoreCollectionReport,
+    "lexical_texts_not_restored" | "documents_reembedded" | "vectorize_texts_not_restored"
+  >,
   lost: { vectorize: boolean; lexical: boolean },
 ): Uint8Array {
   let d = doc;

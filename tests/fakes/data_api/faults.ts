@@ -33,6 +33,13 @@ export type FaultAction =
    * a write the server confirmed and then lost (what restore's count or sample proof must catch).
    */
   | { kind: "lose"; count: number }
+  /**
+   * insertMany only: every `every`-th document of the request (1st, 1+every-th, …) is stored
+   * changed, answered "OK": `round` stores the first number member rounded plus one (so it always
+   * differs), `drop` removes the
+   * last member (what a drill's exact read-back must catch).
+   */
+  | { kind: "alter"; every: number; change: "round" | "drop" }
   /** Answer normally, with this warning added to `status.warnings` (CommandResult.addWarning). */
   | { kind: "warning"; errorCode: string; message: string }
   /** Run a callback (for example drop the collection) before answering normally. */

@@ -6,8 +6,8 @@
  * and a configurable page size, the 100-document insertMany limit, and numbers kept exactly.
  * The unmodified astra-db-ts client talks to it (tests/fakes/data_api/server_test.ts).
  *
- * Deliberate limits (it refuses rather than pretends): filters only on `_id`, no sort, no
- * dotted projection paths.
+ * Deliberate limits (it refuses rather than pretends): filters only on `_id`, no sort except a
+ * collection's `$vector` sort (vector_search.ts, `drill`'s probes), no dotted projection paths.
  *
  * Tables (table_commands.ts, tables.ts, table_values.ts) follow stargate/data-api: DDL and its
  * listings, row validation and the server's value encodings, `projectionSchema`, warnings and
@@ -16,6 +16,7 @@
 
 import { apiError, FakeApiError, type FakeError } from "./errors.ts";
 import { type FaultAction, FaultPlan } from "./faults.ts";
+import { vectorSearch } from "./vector_search.ts";
 import { HeldRequests } from "../fault_plan.ts";
 import {
   get,
@@ -144,6 +145,7 @@ export class FakeDataApi {
   #documentFault:
     | { kind: "documentError"; errorCode: string; count: number; applied?: boolean }
     | { kind: "lose"; count: number }
+    | { kind: "alter"; every: number; change: "round" | "drop" }
     | undefined;
   /** The `x-embedding-api-key` of the request being dispatched. */
   #embeddingKey: string | null = null;
@@ -282,7 +284,8 @@ export class FakeDataApi {
           "Request invalid: the body is not a JSON object with one command.",
         );
       }
-      this.#documentFault = fault?.kind === "documentError" || fault?.kind === "lose"
+      this.#documentFault = fault?.kind === "documentError" || fault?.kind === "lose" ||
+          fault?.kind === "alter"
         ? fault
         : undefined;
       this.#embeddingKey = req.headers.get("x-embedding-api-key");
@@ -592,9 +595,6 @@ export class FakeDataApi {
 
   #find(args: JNode, c: FakeCollection): string {
     const sort = get(args, "sort");
-    if (sort && sort.t === "obj" && sort.m.length > 0) {
-      throw new FakeApiError("SORT_CLAUSE_INVALID", "fake Data API: sort is not implemented");
-    }
     const options = get(args, "options");
     const limitNode = get(options, "limit");
     const limit = limitNode ? Number((limitNode as { raw?: string }).raw) : undefined;
@@ -603,6 +603,12 @@ export class FakeDataApi {
         "COMMAND_FIELD_VALUE_INVALID",
         "Command field 'options.limit' value not valid: must be greater than 0.",
       );
+    }
+    if (sort && sort.t === "obj" && sort.m.length === 1 && sort.m[0]![0] === "$vector") {
+      return this.#vectorFind(args, c, sort.m[0]![1], limit);
+    }
+    if (sort && sort.t === "obj" && sort.m.length > 0) {
+      throw new FakeApiError("SORT_CLAUSE_INVALID", "fake Data API: sort is not implemented");
     }
     if (get(options, "skip")) {
       throw new FakeApiError(
@@ -634,6 +640,31 @@ export class FakeDataApi {
       : null;
     if (next === null && this.options.omitNullPageState) return `{"data":{"documents":[${docs}]}}`;
     return `{"data":{"documents":[${docs}],"nextPageState":${next ?? "null"}}}`;
+  }
+
+  /** `find` with a `$vector` sort (vector_search.ts): one page, no `nextPageState`. */
+  #vectorFind(args: JNode, c: FakeCollection, sortValue: JNode, limit: number | undefined): string {
+    const options = get(args, "options");
+    const filter = get(args, "filter");
+    if (filter && !(filter.t === "obj" && filter.m.length === 0)) {
+      throw new FakeApiError("SORT_CLAUSE_INVALID", "fake Data API: filter with vector sort");
+    }
+    const found = vectorSearch(c, {
+      sortValue,
+      limit,
+      hasPageState: Boolean(get(options, "pageState") ?? get(options, "pagingState")),
+      hasSkip: get(options, "skip") !== undefined,
+    });
+    const withSimilarity =
+      toPlain(get(options, "includeSimilarity") ?? { t: "bool", v: false }) === true;
+    const projection = get(args, "projection");
+    const docs = found.map(({ doc, similarity }) => {
+      const text = project(doc, projection);
+      if (!withSimilarity) return text;
+      const sim = `"$similarity":${similarity}`;
+      return text === "{}" ? `{${sim}}` : `${text.slice(0, -1)},${sim}}`;
+    });
+    return `{"data":{"documents":[${docs.join(",")}],"nextPageState":null}}`;
   }
 
   /**
@@ -703,6 +734,11 @@ export class FakeDataApi {
       try {
         if (injected?.kind === "lose" && i < injected.count) {
           results.push({ id: idText, status: "OK" });
+          continue;
+        }
+        if (injected?.kind === "alter" && i % injected.every === 0) {
+          const stored = c.insert(alterDocument(doc, injected.change), fakeEmbedding);
+          results.push({ id: stringifyTree(get(stored.node, "_id")!), status: "OK" });
           continue;
         }
         if (injected?.kind === "documentError" && i < injected.count) {
@@ -949,6 +985,25 @@ function matching(c: FakeCollection, filter: JNode | undefined): StoredDoc[] {
 }
 
 /** Applies a top-level projection like the server's DocumentProjector. */
+/** A document changed as the `alter` fault stores it (faults.ts). */
+function alterDocument(doc: JNode, change: "round" | "drop"): JNode {
+  if (doc.t !== "obj") return doc;
+  if (change === "drop") {
+    const last = doc.m.findLastIndex(([k]) => k !== "_id");
+    return last < 0 ? doc : { ...doc, m: doc.m.filter((_, i) => i !== last) };
+  }
+  const at = doc.m.findIndex(([k, v]) => k !== "_id" && v.t === "num");
+  if (at < 0) return doc;
+  return {
+    ...doc,
+    m: doc.m.map(([k, v], i): [string, JNode] =>
+      i === at
+        ? [k, { t: "num", raw: String(Math.round(Number((v as { raw: string }).raw)) + 1) }]
+        : [k, v]
+    ),
+  };
+}
+
 function project(d: StoredDoc, projection: JNode | undefined): string {
   if (!projection || projection.t !== "obj" || projection.m.length === 0) return d.plain;
   const star = get(projection, "*");

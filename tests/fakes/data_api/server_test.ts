@@ -1314,3 +1314,68 @@ Deno.test("fake: an old server's profile: unknown commands and the tables flag",
     assert.equal(errorCode(missing), "COLLECTION_NOT_EXIST");
   }, profile("hcd-1.0.25").options);
 });
+
+Deno.test("fake: vector search sorts by the collection's metric, answers one page and follows the server's rules", async () => {
+  await withFake(async (api) => {
+    const path = "default_keyspace/v";
+    for (const [name, metric] of [["v", "euclidean"], ["plain", undefined]] as const) {
+      await raw(api, "default_keyspace", {
+        createCollection: {
+          name,
+          ...(metric ? { options: { vector: { dimension: 2, metric } } } : {}),
+        },
+      });
+    }
+    const docs = [
+      { _id: "far", $vector: [10, 10] },
+      { _id: "near", $vector: [1, 1.5] },
+      // [1, 2] as big-endian float32 $binary
+      { _id: "exact", $vector: { $binary: "P4AAAEAAAAA=" } },
+      { _id: "none" },
+    ];
+    await raw(api, path, { insertMany: { documents: docs } });
+    const find = async (sort: unknown, options: Record<string, unknown> = {}) =>
+      JSON.parse((await raw(api, path, { find: { sort: { $vector: sort }, options } })).text);
+    const res = await find([1, 2], { includeSimilarity: true, limit: 3 });
+    assert.deepEqual(res.data.documents.map((d: { _id: string }) => d._id), [
+      "exact",
+      "near",
+      "far",
+    ]);
+    // similarity_euclidean: 1 / (1 + squared distance)
+    assert.deepEqual(res.data.documents.map((d: { $similarity: number }) => d.$similarity), [
+      1,
+      1 / (1 + 0.25),
+      1 / (1 + 81 + 64),
+    ]);
+    assert.equal(res.data.nextPageState, null);
+    assert.deepEqual(
+      (await find({ $binary: "P4AAAEAAAAA=" }, { limit: 1 })).data.documents.map((
+        d: { _id: string },
+      ) => d._id),
+      ["exact"],
+    );
+    assert.equal(
+      (await find([1, 2], { limit: 1001 })).errors[0].errorCode,
+      "COMMAND_FIELD_VALUE_INVALID",
+    );
+    assert.equal(
+      (await find([1, 2], { pageState: "x" })).errors[0].errorCode,
+      "SORT_CLAUSE_INVALID",
+    );
+    const plain = JSON.parse(
+      (await raw(api, "default_keyspace/plain", { find: { sort: { $vector: [1, 2] } } })).text,
+    );
+    assert.equal(plain.errors[0].errorCode, "VECTOR_SEARCH_NOT_SUPPORTED");
+  });
+});
+
+Deno.test("fake: cosine and dot_product similarities are scaled into [0, 1] as the server reports them", async () => {
+  const { similarity } = await import("./vector_search.ts");
+  const a = Float32Array.of(1, 0), b = Float32Array.of(0, 1), c = Float32Array.of(-1, 0);
+  assert.equal(similarity("cosine", a, a), 1);
+  assert.equal(similarity("cosine", a, b), 0.5);
+  assert.equal(similarity("cosine", a, c), 0);
+  assert.equal(similarity("dot_product", a, b), 0.5);
+  assert.equal(similarity("dot_product", a, a), 1);
+});

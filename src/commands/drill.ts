@@ -1,0 +1,219 @@
+/**
+ * @module
+ * `astrabak drill SNAPSHOT`: flags → {@linkcode runDrill} → per-collection report, and one line
+ * appended to `<from>/drills.jsonl`.
+ */
+
+import type { Command } from "commander";
+import { parseNameRefs, resolveBox, resolveConnection, snapshotDir } from "../config/resolve.ts";
+import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
+import {
+  addBoxOption,
+  addConnectionOptions,
+  addOutputOptions,
+  collect,
+  COLLECTION_LIMIT_RANGE,
+  type ConnectFlags,
+  connectOptions,
+  numberIn,
+  rangeText,
+} from "../cli/flags.ts";
+import { resolveSnapshotArg } from "../cli/snapshot_arg.ts";
+import { ConfigError, errorMessage } from "../errors.ts";
+import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
+import {
+  DEFAULT_MIN_OVERLAP,
+  DEFAULT_PROBES,
+  type DrillReport,
+  newRunId,
+  PROBE_LIMIT,
+  runDrill,
+} from "../drill/drill.ts";
+import { appendDrillJournal } from "../drill/journal.ts";
+
+/** Raw flags of `drill`. */
+export interface DrillFlags extends OutputFlags, ConnectFlags {
+  endpoint?: string;
+  environment?: string;
+  keyspace?: string[];
+  tokenFile?: string;
+  from?: string;
+  boxFolder?: string;
+  boxRetries?: number;
+  collections?: string[];
+  exclude?: string[];
+  probes?: number;
+  minOverlap?: number;
+  keep?: boolean;
+  runId?: string;
+  collectionLimit?: number;
+}
+
+const PROBES_RANGE = { min: 0, max: 1000, integer: true } as const;
+
+function overlapArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d*\.?\d+$/.test(value.trim()) || !(n >= 0 && n <= 1)) {
+    throw new ConfigError(`--min-overlap "${value}" must be a number from 0 to 1`);
+  }
+  return n;
+}
+
+function runIdArg(value: string): string {
+  if (!/^[a-z0-9]{1,12}$/.test(value)) {
+    throw new ConfigError(`--run-id "${value}" must be 1-12 lowercase letters or digits`);
+  }
+  return value;
+}
+
+/** Human summary of a drill report. */
+export function formatDrillReport(r: DrillReport): string[] {
+  const lines: string[] = [];
+  for (const c of r.collections) {
+    const probes = c.probes
+      ? `; probes ${c.probes.probes}: overlap@${PROBE_LIMIT} min ${c.probes.overlap_min} mean ${c.probes.overlap_mean}${
+        c.probes.against === "self" ? " (no source here: each probe must be its own top-1)" : ""
+      }`
+      : "";
+    const head = c.status === "identical"
+      ? "ok       "
+      : c.status === "not drilled"
+      ? "skipped  "
+      : "FAILED   ";
+    lines.push(
+      `  ${head}${c.source} → ${c.scratch}: ${c.reason}${probes}; ${c.seconds}s; cleanup: ${c.cleanup}`,
+    );
+    for (const d of c.differences) lines.push(`           _id ${d._id}: ${d.kind} (${d.detail})`);
+  }
+  if (r.left.length > 0) lines.push(`Scratch collections left: ${r.left.join(", ")}`);
+  lines.push(
+    r.status === "proven"
+      ? `Drill of ${r.snapshot} PROVEN: restored, read back identical, cleaned up (${r.seconds}s)`
+      : `Drill of ${r.snapshot} FAILED`,
+  );
+  return lines;
+}
+
+/** Registers `drill` on the program. */
+export function registerDrill(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command("drill")
+    .argument(
+      "<snapshot>",
+      "snapshot directory, .zip, latest (newest finished snapshot under --from, or in Box with --box-folder), box:latest or box:<file id|name>",
+    )
+    .description(
+      "Prove the restore path: restore a snapshot into scratch collections through the real server, read every document back and compare exactly, probe the vectors, drop the scratch collections",
+    )
+    .option(
+      "--from <dir>",
+      "where to look for `latest` and where drills.jsonl is appended (env ASTRABAK_OUT; default ./backups)",
+    )
+    .option(
+      "--collections <names>",
+      "only these collections: name (in every keyspace) or keyspace.name (comma-separated, repeatable)",
+      collect,
+    )
+    .option("--exclude <names>", "leave out these collections (as --collections)", collect)
+    .option(
+      "--probes <k>",
+      `vector probes per vector collection, 0-1000`,
+      numberIn(PROBES_RANGE),
+      DEFAULT_PROBES,
+    )
+    .option(
+      "--min-overlap <x>",
+      `lowest acceptable overlap@${PROBE_LIMIT} of a probe (0-1)`,
+      overlapArg,
+      DEFAULT_MIN_OVERLAP,
+    )
+    .option(
+      "--collection-limit <n>",
+      `collections the target database allows (the scratch collections count), ${
+        rangeText(COLLECTION_LIMIT_RANGE)
+      } (default 10 on Astra, 5 elsewhere: the Data API's default)`,
+      numberIn(COLLECTION_LIMIT_RANGE),
+    )
+    .option("--keep", "leave the scratch collections for inspection and print their names")
+    .option(
+      "--run-id <id>",
+      "the run id in the scratch names, 1-12 lowercase letters or digits (default: 6 random hex digits)",
+      runIdArg,
+    );
+  addBoxOption(cmd, "to drill latest or box:<…> from (downloaded, SHA-1 checked, into --from)");
+  addConnectionOptions(
+    cmd,
+    "create the scratch collections in this keyspace (default: each in its own; ASTRA_DB_KEYSPACE is not used)",
+  );
+  addOutputOptions(cmd);
+  cmd.addHelpText(
+    "after",
+    `
+Each selected collection is restored as drill_<run id>_<name> (cut to 48 characters) through the
+same code path as restore (verify, definitions, inserts, exact count), then every document is read
+back and compared byte for byte with what was sent (an order-independent digest; on a mismatch
+the first differing, missing or extra _ids are named). For vector collections, --probes documents
+with a $vector are searched (limit ${PROBE_LIMIT}) in the scratch copy and in the source collection
+when it exists on this endpoint (else each must be its own nearest neighbour). The scratch
+collections are dropped afterwards, also after a failure or SIGINT/SIGTERM/SIGHUP; nothing the
+drill did not create is written or dropped, and it refuses to start if a scratch name exists.
+Tables are not drilled yet (reported as skipped). One JSON line per drill is appended to
+<from>/drills.jsonl (mode 0600).
+
+Exit status: 0 proven; 2 a difference, a restore failure, a failed verification or a probe below
+--min-overlap; 1 configuration or connection error (nothing written); 130 interrupted.
+
+Examples:
+  astrabak drill latest --from /var/backups/astra
+  astrabak drill /var/backups/astra/20261125_021500 --collections articles --json
+
+${EXIT_CODE_HELP}
+`,
+  );
+  cmd.action(async (snapshot: string, flags: DrillFlags) => {
+    const out = openOutput(ctx, flags);
+    const from = snapshotDir(flags.from, ctx.env);
+    const target = await resolveSnapshotArg(snapshot, {
+      from,
+      box: () => resolveBox(flags, ctx.env),
+      boxFlag: flags.boxFolder !== undefined,
+      fromFlag: flags.from !== undefined,
+    }, out);
+    let report: DrillReport;
+    try {
+      const connection = await resolveConnection(
+        flags,
+        ctx.env,
+        (p) => Deno.readTextFile(p),
+        { keyspaces: "flag-only" },
+      );
+      if (connection.keyspaces.length > 1) {
+        throw new ConfigError("Cannot drill into several keyspaces: give --keyspace once");
+      }
+      report = await runDrill({
+        connection,
+        snapshot: target.path,
+        targetKeyspace: connection.keyspaces[0] ?? null,
+        include: parseNameRefs(flags.collections, "--collections"),
+        exclude: parseNameRefs(flags.exclude, "--exclude"),
+        probes: flags.probes ?? DEFAULT_PROBES,
+        minOverlap: flags.minOverlap ?? DEFAULT_MIN_OVERLAP,
+        keep: flags.keep === true,
+        ...(flags.collectionLimit === undefined ? {} : { collectionLimit: flags.collectionLimit }),
+        runId: flags.runId ?? newRunId(),
+        ...connectOptions(flags),
+        signal: ctx.signal,
+      }, out);
+    } finally {
+      await target.release();
+    }
+    report.snapshot = target.label;
+    try {
+      await appendDrillJournal(from, report);
+    } catch (e) {
+      out.warn(`could not append to ${from}/drills.jsonl: ${errorMessage(e)}`);
+    }
+    out.result(report, formatDrillReport(report));
+    ctx.exitCode = report.status === "proven" ? ExitCode.Ok : ExitCode.Incomplete;
+  });
+}

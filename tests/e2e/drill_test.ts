@@ -1,0 +1,209 @@
+/**
+ * `astrabak drill` end to end: a snapshot backed up from a fake Data API is drilled against the
+ * same fake through the CLI (a subprocess under the shipped sandbox): restored into scratch
+ * collections, read back, compared, vector-probed and dropped.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { seedSample } from "../fakes/data_api/sample_data.ts";
+import type { FakeDataApi } from "../fakes/data_api/server.ts";
+import { flipByte } from "../support/snapshots.ts";
+import { fakeEnv, runCli, spawnCli, withFakeDataApi } from "./run_cli.ts";
+
+const KS = "default_keyspace";
+const SOURCES = ["articles", "customers", "faq"];
+
+async function setup(articles = 30) {
+  const t = await withFakeDataApi({ logRequests: true });
+  seedSample(t.api.store, { articles, dimension: 8 });
+  const b = await runCli(["backup", "--out", t.out], { dir: t.dir, env: fakeEnv(t.api) });
+  assert.equal(b.code, 0, b.stderr);
+  return t;
+}
+
+type T = Awaited<ReturnType<typeof setup>>;
+
+const drill = (t: T, args: string[] = []) =>
+  runCli(["drill", "latest", "--from", t.out, "--json", ...args], {
+    dir: t.dir,
+    env: fakeEnv(t.api),
+  });
+
+/** Every collection of the keyspace with its documents, sorted: the fake's whole content. */
+function content(api: FakeDataApi): string {
+  const ks = api.store.keyspace(KS);
+  return JSON.stringify(
+    [...ks.keys()].sort().map((
+      name,
+    ) => [name, [...ks.get(name)!.docs.values()].map((d) => d.full).sort()]),
+  );
+}
+
+function collectionNames(api: FakeDataApi): string[] {
+  return [...api.store.keyspace(KS).keys()].sort();
+}
+
+Deno.test("drill: a sample snapshot is proven: every collection identical, probe overlap 1.0, nothing left, source unchanged", async () => {
+  await using t = await setup();
+  const before = content(t.api);
+  // 3 sources + 3 scratch collections: over the Data API's default limit of 5.
+  const r = await drill(t, ["--collection-limit", "6"]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.status, "proven");
+  assert.deepEqual(
+    report.collections.map((c: { source: string }) => c.source).sort(),
+    SOURCES.map((n) => `${KS}.${n}`),
+  );
+  for (const c of report.collections) {
+    assert.equal(c.status, "identical", `${c.source}: ${c.reason}`);
+    assert.equal(c.documents_read_back, c.documents_in_snapshot);
+    assert.ok(c.documents_read_back > 0);
+    assert.match(c.scratch, /^default_keyspace\.drill_[0-9a-f]{6}_/);
+    assert.equal(c.cleanup, "dropped");
+  }
+  const articles = report.collections.find((c: { source: string }) =>
+    c.source === `${KS}.articles`
+  );
+  assert.equal(articles.probes.against, "source");
+  assert.equal(articles.probes.probes, 20);
+  assert.equal(articles.probes.overlap_min, 1);
+  assert.equal(articles.probes.overlap_mean, 1);
+  assert.deepEqual(collectionNames(t.api), SOURCES, "no scratch collection left");
+  assert.equal(content(t.api), before, "source content unchanged");
+  // The probes really searched by vector on both sides.
+  const sorted = t.api.requests.filter((q) => q.command === "find" && q.body.includes('"$vector"'));
+  assert.ok(sorted.some((q) => q.collection === "articles"));
+  assert.ok(sorted.some((q) => q.collection?.startsWith("drill_")));
+  // One journal line beside the snapshots, 0600.
+  const journal = join(t.out, "drills.jsonl");
+  const lines = (await Deno.readTextFile(journal)).trim().split("\n");
+  assert.equal(lines.length, 1);
+  assert.equal(JSON.parse(lines[0]!).status, "proven");
+  assert.equal((await Deno.stat(journal)).mode! & 0o777, 0o600);
+});
+
+Deno.test("drill: without the source on this endpoint, each probe must be its own top-1", async () => {
+  await using t = await setup();
+  t.api.store.keyspace(KS).delete("articles");
+  const r = await drill(t, ["--collections", "articles"]);
+  assert.equal(r.code, 0, r.stderr);
+  const c = JSON.parse(r.stdout).collections[0];
+  assert.equal(c.probes.against, "self");
+  assert.equal(c.probes.overlap_min, 1);
+});
+
+for (
+  const [mode, action] of [
+    ["alter: a number changed", { kind: "alter", every: 7, change: "round" }],
+    ["alter: a field dropped", { kind: "alter", every: 5, change: "drop" }],
+    ["lose: one document confirmed and not stored", { kind: "lose", count: 1 }],
+  ] as const
+) {
+  Deno.test(`drill: a server that stores wrongly (${mode}) fails the drill, naming the collection and _id`, async () => {
+    await using t = await setup();
+    t.api.faults.add({ command: "insertMany", times: 1, action });
+    const r = await drill(t, ["--collections", "customers"]);
+    assert.equal(r.code, 2, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.status, "failed");
+    const c = report.collections[0];
+    assert.equal(c.source, `${KS}.customers`);
+    assert.equal(c.status, "different", c.reason);
+    assert.ok(c.differences.length > 0);
+    assert.equal(c.differences[0].kind, action.kind === "lose" ? "missing" : "differs");
+    assert.match(c.differences[0]._id, /./);
+    assert.equal(c.cleanup, "dropped");
+    assert.deepEqual(collectionNames(t.api), SOURCES, "no scratch collection left");
+    // The text report names them too.
+    const text = await runCli(["drill", "latest", "--from", t.out, "--collections", "customers"], {
+      dir: t.dir,
+      env: fakeEnv(t.api),
+    });
+    assert.equal(text.code, 0, "the fault was used up: a second drill is proven");
+  });
+}
+
+Deno.test("drill: a first document stored wrongly is named by its _id in the text report", async () => {
+  await using t = await setup();
+  t.api.faults.add({
+    command: "insertMany",
+    times: 1,
+    action: { kind: "alter", every: 1000, change: "round" },
+  });
+  const r = await runCli([
+    "drill",
+    "latest",
+    "--from",
+    t.out,
+    "--collections",
+    "customers",
+    "--probes",
+    "0",
+  ], {
+    dir: t.dir,
+    env: fakeEnv(t.api),
+  });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stdout,
+    /FAILED\s+default_keyspace\.customers → default_keyspace\.drill_[0-9a-f]{6}_customers/,
+  );
+  assert.match(r.stdout, /_id .+: differs/);
+});
+
+Deno.test("drill: an existing collection with a scratch name makes it refuse before writing", async () => {
+  await using t = await setup();
+  const first = await drill(t, ["--collections", "customers", "--keep"]);
+  assert.equal(first.code, 0, first.stderr);
+  const kept = JSON.parse(first.stdout);
+  assert.equal(kept.left.length, 1);
+  assert.equal(kept.collections[0].cleanup, "kept");
+  const name = kept.left[0].split(".")[1];
+  assert.ok(collectionNames(t.api).includes(name), "--keep leaves it");
+  const inserts = () => t.api.requests.filter((q) => q.command === "insertMany").length;
+  const creates = () => t.api.requests.filter((q) => q.command === "createCollection").length;
+  const before = [inserts(), creates()];
+  // A second drill with the same run id finds the kept collection under its scratch name.
+  const r = await drill(t, ["--collections", "customers", "--run-id", name.split("_")[1]!]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`${name} already exist`));
+  assert.deepEqual([inserts(), creates()], before, "nothing written");
+  assert.ok(collectionNames(t.api).includes(name), "the existing collection is untouched");
+});
+
+Deno.test("drill: SIGTERM mid-drill leaves no scratch collection behind", async () => {
+  await using t = await setup();
+  t.api.faults.add({ command: "insertMany", action: { kind: "hang" } });
+  const child = spawnCli(
+    ["drill", "latest", "--from", t.out, "--collections", "articles", "--json"],
+    { dir: t.dir, env: fakeEnv(t.api) },
+  );
+  const until = Date.now() + 60_000;
+  while (t.api.faults.usage()[0] !== 1) {
+    if (Date.now() > until) throw new Error("timed out waiting for the hung insert");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(collectionNames(t.api).some((n) => n.startsWith("drill_")), "the scratch exists now");
+  child.kill("SIGTERM");
+  const out = await child.output();
+  assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+  assert.deepEqual(collectionNames(t.api), SOURCES, "nothing left behind");
+});
+
+Deno.test("drill: a snapshot that fails verification is a failed drill (exit 2), nothing created", async () => {
+  await using t = await setup();
+  const [name] = (await Array.fromAsync(Deno.readDir(t.out)))
+    .filter((e) => e.isDirectory).map((e) => e.name);
+  await flipByte(join(t.out, name!, `${KS}.customers.jsonl.gz`), 40);
+  const r = await drill(t, ["--collections", "customers"]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /customers/);
+  assert.equal(
+    t.api.requests.filter((q) => q.command === "createCollection").length,
+    0,
+    "nothing created",
+  );
+  assert.deepEqual(collectionNames(t.api), SOURCES);
+});
