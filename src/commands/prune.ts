@@ -32,7 +32,7 @@ export const PRUNE_EXIT_HELP = `Exit status:
   1    configuration: no keep rule, no such directory, a backup holds the directory's lock,
        Box credentials or folder; nothing was removed
   2    a removal failed (named in the report and on stderr); the other removals went on
-  130  interrupted by SIGINT/SIGTERM/SIGHUP; the removals done so far are logged, no other one started`;
+  130  interrupted by SIGINT/SIGTERM/SIGHUP; removals done so far are logged, no other is started`;
 
 /**
  * Where to prune: `--from` (or ASTRABAK_OUT) locally, `--box-folder` (or BOX_FOLDER_ID) in Box;
@@ -118,7 +118,8 @@ takes the same directory lock as backup); .INCOMPLETE snapshots are removed only
 complete snapshot exists, and never count as complete.
 
 Example (what a nightly job might keep):
-  astrabak prune --from /var/backups/astra --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --dry-run
+  astrabak prune --from /var/backups/astra --keep-daily 7 --keep-weekly 4 --keep-monthly 12 \\
+    --dry-run
 
 ${PRUNE_EXIT_HELP}
 `,
