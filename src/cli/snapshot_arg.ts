@@ -15,6 +15,10 @@ import { ConfigError } from "../errors.ts";
 import type { Reporter } from "../reporter.ts";
 import { latestSnapshot } from "../snapshot/select.ts";
 
+/** Help for a SNAPSHOT argument: verify, restore and drill take the same forms (one rule). */
+export const SNAPSHOT_ARG_HELP =
+  "snapshot directory, .zip, latest (newest finished snapshot under --from, or in Box with --box-folder), box:latest or box:<file id|name>";
+
 /** A resolved snapshot argument. */
 export interface SnapshotArg {
   /** Local path to read (for Box: the verified download). */

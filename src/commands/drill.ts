@@ -18,7 +18,7 @@ import {
   numberIn,
   rangeText,
 } from "../cli/flags.ts";
-import { resolveSnapshotArg } from "../cli/snapshot_arg.ts";
+import { resolveSnapshotArg, SNAPSHOT_ARG_HELP } from "../cli/snapshot_arg.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import {
@@ -100,7 +100,7 @@ export function registerDrill(program: Command, ctx: CliContext): void {
     .command("drill")
     .argument(
       "<snapshot>",
-      "snapshot directory, .zip, latest (newest finished snapshot under --from, or in Box with --box-folder), box:latest or box:<file id|name>",
+      SNAPSHOT_ARG_HELP,
     )
     .description(
       "Prove the restore path: restore a snapshot into scratch collections through the real server, read every document back and compare exactly, probe the vectors, drop the scratch collections",

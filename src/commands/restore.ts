@@ -49,7 +49,7 @@ import {
   runRestore,
   type VectorizeMode,
 } from "../restore/restore.ts";
-import { resolveSnapshotArg } from "../cli/snapshot_arg.ts";
+import { resolveSnapshotArg, SNAPSHOT_ARG_HELP } from "../cli/snapshot_arg.ts";
 
 /** Raw flags of `restore`. */
 export interface RestoreFlags extends OutputFlags, ConnectFlags {
@@ -226,7 +226,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
     .command("restore")
     .argument(
       "<snapshot>",
-      "snapshot directory, .zip, latest (newest finished snapshot under --from, or in Box with --box-folder), box:latest or box:<file id|name>",
+      SNAPSHOT_ARG_HELP,
     )
     .description(
       "Verify a snapshot, recreate its collections from their definitions, and write the documents back exactly as stored (same numbers, EJSON wrappers and $vector representation)",

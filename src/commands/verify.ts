@@ -7,7 +7,7 @@
 import type { Command } from "commander";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
 import { addBoxOption, addOutputOptions } from "../cli/flags.ts";
-import { resolveSnapshotArg } from "../cli/snapshot_arg.ts";
+import { resolveSnapshotArg, SNAPSHOT_ARG_HELP } from "../cli/snapshot_arg.ts";
 import { resolveBox, snapshotDir } from "../config/resolve.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { type VerifyReport, verifySnapshot } from "../verify/verify.ts";
@@ -49,7 +49,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
     .command("verify")
     .argument(
       "<path>",
-      "snapshot directory, .zip, latest (newest finished snapshot under --from, or in Box with --box-folder), box:latest or box:<file id|name>",
+      SNAPSHOT_ARG_HELP,
     )
     .description(
       "Prove a snapshot without extracting it: manifest schema and version, every file present and nothing extra, SHA-256 and size of each data file, and (unless --quick) every line is one valid JSON document an insert would accept (valid UTF-8, _id or primary key present, valid and not repeated, within the Data API document limits), and counts and vector dimensions match",
