@@ -264,7 +264,7 @@ export async function proveDefinitions(
       if (refusal) return refusal;
       // An interruption is cleaned up by runRestore, which says so in its message.
       if (!options.dryRun && !signal?.aborted) {
-        await dropCreated(createdHere, client, reporter, signal);
+        await dropCreated(createdHere, client, reporter);
       }
       throw e;
     }
@@ -314,7 +314,7 @@ export async function proveDefinitions(
     }
   }
   if (problems.length === 0) return;
-  const dropped = options.dryRun ? 0 : await dropCreated(createdHere, client, reporter, signal);
+  const dropped = options.dryRun ? 0 : await dropCreated(createdHere, client, reporter);
   throw new ConfigError(`Cannot restore: ${problems.join("; ")}`, {
     hint: `nothing was written${
       dropped > 0 ? ` (the ${dropped} empty collection(s) created to test this were dropped)` : ""
@@ -415,7 +415,6 @@ export async function dropCreated(
   created: readonly PlannedCollection[],
   client: DataApiClient,
   reporter: Reporter,
-  _signal?: AbortSignal,
 ): Promise<number> {
   let n = 0;
   for (const p of created) {

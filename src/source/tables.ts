@@ -188,21 +188,6 @@ async function describeCommand(
 }
 
 /**
- * Recreates a table from its manifest definition: its types (if missing), the table, and its
- * indexes, each with `ifNotExists`. Read-only annotations are stripped first.
- */
-export async function createTableFromDefinition(
-  client: DataApiClient,
-  keyspace: string,
-  name: string,
-  definition: Record<string, unknown>,
-  signal?: AbortSignal,
-): Promise<void> {
-  await createTableWithoutIndexes(client, keyspace, name, definition, signal);
-  await createIndexesOf(client, keyspace, name, definition, signal);
-}
-
-/**
  * Creates the types and the table of a definition, not its indexes: restore writes the rows of a
  * table whose index the target then refuses, rather than leave a replaced table empty.
  */
