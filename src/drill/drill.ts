@@ -239,7 +239,7 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
   const byScratch = new Map<string, DrillCollectionReport>();
   let left: string[] = [];
   // From here on, anything of this run's may exist until the cleanup says otherwise.
-  options.onLeft?.(scratch.map((s) => s.label));
+  options.onLeft?.([...scratch.map((s) => s.label), ...typesToDrop(scratch, typesBefore)]);
   try {
     reporter.info(
       `Drilling ${options.snapshot}: ${scratch.length} collection(s)/table(s) into ${
@@ -405,6 +405,20 @@ async function typeNames(
 function definedTypes(e: CollectionEntry): string[] {
   return ((e.definition.types as Array<{ udtName?: unknown }> | undefined) ?? [])
     .map((t) => String(t.udtName));
+}
+
+/** Labels (`ks.type (type)`) of the types a drill of `scratch` may create and must drop. */
+function typesToDrop(
+  scratch: readonly Scratch[],
+  typesBefore: ReadonlyMap<string, ReadonlySet<string>>,
+): string[] {
+  const out = new Set<string>();
+  for (const s of scratch) {
+    for (const t of definedTypes(s.entry)) {
+      if (!typesBefore.get(s.keyspace)?.has(t)) out.add(`${s.keyspace}.${t} (type)`);
+    }
+  }
+  return [...out];
 }
 
 function usesTypes(scratch: readonly Scratch[], keyspace: string): boolean {
@@ -799,7 +813,10 @@ async function cleanup(
   reporter: Reporter,
 ): Promise<string[]> {
   const left: string[] = [];
-  const pending = new Set(scratch.map((s) => s.label));
+  const pending = new Set([
+    ...scratch.map((s) => s.label),
+    ...(options.keep ? [] : typesToDrop(scratch, typesBefore)),
+  ]);
   const tell = () => options.onLeft?.([...left, ...pending]);
   const hasTables = scratch.some((s) => s.entry.kind === "table");
   const timeout = () => AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
@@ -857,10 +874,18 @@ async function cleanup(
       now = await typeNames(client, ks, timeout());
     } catch (e) {
       reporter.error(`could not list the types of ${ks} to drop the drill's: ${errorMessage(e)}`);
+      for (const t of ours) {
+        const label = `${ks}.${t} (type)`;
+        if (!before.has(t) && pending.delete(label)) left.push(label);
+      }
       continue;
     }
-    for (const t of [...now].filter((t) => ours.has(t) && !before.has(t))) {
+    for (const t of ours) {
       const label = `${ks}.${t} (type)`;
+      if (!now.has(t) || before.has(t)) {
+        pending.delete(label);
+        continue;
+      }
       try {
         await client.simple({ keyspace: ks }, {
           dropType: { name: t, options: { ifExists: true } },
@@ -871,6 +896,8 @@ async function cleanup(
         left.push(label);
         reporter.error(`${label}: could not drop the type the drill created: ${errorMessage(e)}`);
       }
+      pending.delete(label);
+      tell();
     }
   }
   tell();

@@ -367,3 +367,112 @@ Deno.test("drill: differences name the field path, in text and --json", async ()
     /_id "article-\d{4}": differs at \$vector \(missing in what was read back\)/,
   );
 });
+
+// ---------------------------------------------------------------------------------------------
+// --max-docs, --kind, a second signal
+
+Deno.test("drill --max-docs: only the first N of each are restored and compared, the report says partial, probes are against the copy itself", async () => {
+  await using t = await setup(30, true);
+  const r = await drill(t, ["--max-docs", "7", "--collections", "articles,products,customers"]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.status, "proven");
+  assert.equal(report.partial, true);
+  assert.equal(report.max_docs, 7);
+  for (const c of report.collections) {
+    assert.equal(c.status, "identical", `${c.source}: ${c.reason}`);
+    assert.deepEqual([c.documents_in_snapshot, c.documents_read_back], [7, 7], c.source);
+    assert.match(c.reason, /partial: the first 7 of \d+/);
+  }
+  const articles = report.collections.find((c: { source: string }) =>
+    c.source === `${KS}.articles`
+  );
+  assert.equal(articles.documents_total, 30);
+  assert.equal(articles.probes.against, "self");
+  assert.match(articles.probes.why_self, /partial drill/);
+  assert.equal(articles.probes.probes, 7, "probes only among the covered documents");
+  assert.equal(articles.probes.overlap_min, 1);
+  const products = report.collections.find((c: { source: string }) =>
+    c.source === `${KS}.products`
+  );
+  assert.equal(products.probes.against, "self");
+  // Only 7 of each were written.
+  const written = (name: string) =>
+    t.api.requests.filter((q) => q.command === "insertMany" && q.collection?.endsWith(`_${name}`))
+      .reduce((n, q) => n + (q.body.match(/"sku":|"_id":/g)?.length ?? 0), 0);
+  assert.equal(written("articles"), 7);
+  assert.equal(written("products"), 7);
+  assert.deepEqual(collectionNames(t.api), SOURCES);
+  assert.deepEqual(tableNames(t.api), TABLES);
+  // The text report says it too.
+  const text = await runCli(["drill", "latest", "--from", t.out, "--max-docs", "7"], {
+    dir: t.dir,
+    env: fakeEnv(t.api),
+  });
+  assert.equal(text.code, 1, "3 scratch collections more than the default limit of 5");
+  const ok = await runCli([
+    "drill",
+    "latest",
+    "--from",
+    t.out,
+    "--max-docs",
+    "7",
+    "--kind",
+    "collections",
+    "--collection-limit",
+    "6",
+  ], { dir: t.dir, env: fakeEnv(t.api) });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /PROVEN.*PARTIAL: only the first 7 documents\/rows of each/);
+  assert.match(ok.stdout, /as a partial drill \(--max-docs 7\)/);
+});
+
+Deno.test("drill --kind: tables only, or collections only, with the same spelling as backup", async () => {
+  await using t = await setup(30, true);
+  const tables = await drill(t, ["--kind", "tables"]);
+  assert.equal(tables.code, 0, tables.stderr);
+  assert.deepEqual(
+    JSON.parse(tables.stdout).collections.map((c: { source: string }) => c.source).sort(),
+    TABLES.map((n) => `${KS}.${n}`),
+  );
+  const collections = await drill(t, ["--kind", "collections", "--collection-limit", "6"]);
+  assert.equal(collections.code, 0, collections.stderr);
+  assert.ok(
+    JSON.parse(collections.stdout).collections.every((c: { kind: string }) =>
+      c.kind === "collection"
+    ),
+  );
+  const bad = await drill(t, ["--kind", "views"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /collections, tables, all/);
+});
+
+Deno.test("drill: a second signal during the cleanup exits at once and names what is left", async () => {
+  await using t = await setup();
+  t.api.faults.add({ command: "insertMany", action: { kind: "hang" } });
+  t.api.faults.add({ command: "deleteCollection", action: { kind: "hang" } });
+  const child = spawnCli(
+    ["drill", "latest", "--from", t.out, "--collections", "articles", "--json"],
+    { dir: t.dir, env: fakeEnv(t.api) },
+  );
+  const until = Date.now() + 60_000;
+  const waitFor = async (what: string, ok: () => boolean) => {
+    while (!ok()) {
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  await waitFor("the hung insert", () => t.api.faults.usage()[0] === 1);
+  const scratch = collectionNames(t.api).find((n) => n.startsWith("drill_"));
+  assert.ok(scratch, "the scratch exists now");
+  child.kill("SIGTERM");
+  await waitFor("the hung drop", () => t.api.faults.usage()[1] === 1);
+  child.kill("SIGTERM");
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 130, stderr);
+  assert.match(
+    stderr,
+    new RegExp(`cleanup stopped by a second signal; left: ${KS}\\.${scratch}`),
+  );
+});
