@@ -31,6 +31,8 @@ import {
   runDrill,
 } from "../drill/drill.ts";
 import { appendDrillJournal } from "../drill/journal.ts";
+import { parseSnapshotName } from "../snapshot/layout.ts";
+import { basename } from "node:path";
 
 /** Raw flags of `drill`. */
 export interface DrillFlags extends OutputFlags, ConnectFlags {
@@ -261,7 +263,11 @@ ${EXIT_CODE_HELP}
     }
     report.snapshot = target.label;
     try {
-      await appendDrillJournal(from, report);
+      await appendDrillJournal(
+        from,
+        report,
+        parseSnapshotName(basename(target.path))?.timestamp ?? null,
+      );
     } catch (e) {
       out.warn(`could not append to ${from}/drills.jsonl: ${errorMessage(e)}`);
     }

@@ -476,3 +476,27 @@ Deno.test("drill: a second signal during the cleanup exits at once and names wha
     new RegExp(`cleanup stopped by a second signal; left: ${KS}\\.${scratch}`),
   );
 });
+
+Deno.test("list shows when each snapshot was last drilled and with what result (drills.jsonl)", async () => {
+  await using t = await setup();
+  const list = async () => {
+    const r = await runCli(["list", "--from", t.out, "--json"], {
+      dir: t.dir,
+      env: fakeEnv(t.api),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).local[0].last_drill;
+  };
+  assert.equal(await list(), null, "never drilled");
+  assert.equal((await drill(t, ["--collections", "customers", "--max-docs", "5"])).code, 0);
+  const first = await list();
+  assert.deepEqual([first.status, first.partial], ["proven", true]);
+  t.api.faults.add({ command: "insertMany", times: 1, action: { kind: "lose", count: 1 } });
+  assert.equal((await drill(t, ["--collections", "customers"])).code, 2);
+  const second = await list();
+  assert.deepEqual([second.status, second.partial], ["failed", false]);
+  assert.ok(second.started >= first.started);
+  const text = await runCli(["list", "--from", t.out], { dir: t.dir, env: fakeEnv(t.api) });
+  assert.match(text.stdout, /last drill/);
+  assert.match(text.stdout, new RegExp(`${second.started.slice(0, 10)} failed `));
+});
