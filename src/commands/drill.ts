@@ -225,9 +225,9 @@ ${EXIT_CODE_HELP}
       if (left.length === 0) return;
       Deno.stderr.writeSync(
         new TextEncoder().encode(
-          `astrabak: drill cleanup stopped by a second signal; left: ${
+          `astrabak: drill stopped by a second signal before its cleanup finished; left (where they exist): ${
             left.join(", ")
-          } (drop them yourself)\n`,
+          }; drop them, they were created by this drill\n`,
         ),
       );
     };

@@ -473,7 +473,7 @@ Deno.test("drill: a second signal during the cleanup exits at once and names wha
   assert.equal(out.code, 130, stderr);
   assert.match(
     stderr,
-    new RegExp(`cleanup stopped by a second signal; left: ${KS}\\.${scratch}`),
+    new RegExp(`before its cleanup finished; left \\(where they exist\\): ${KS}\\.${scratch}`),
   );
 });
 
