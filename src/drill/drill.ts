@@ -277,6 +277,16 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
       const restoredOne = restored.collections.find((c) => c.target === r.scratch);
       r.restore_status = restoredOne?.status ?? null;
       r.restore_error = restoredOne?.status === "failed" ? restoredOne.error ?? "failed" : null;
+      const neverCreated = restoredOne?.not_created === true ||
+        (restoredOne?.status === "failed" && restoredOne.count_before === null &&
+          restoredOne.write_seconds === null);
+      if (neverCreated) {
+        // Nothing to read back: the restore could not even create it (e.g. a table the Data API
+        // cannot recreate), which is the drill's finding.
+        r.reason = `the restore failed: ${r.restore_error}`;
+        r.seconds = round2((performance.now() - c0) / 1000);
+        continue;
+      }
       await compareCollection(s, reader, client, r, maxDocs, signal);
       if (s.entry.kind === "table" && r.status !== "failed") {
         let tables = scratchTables.get(s.keyspace);

@@ -500,3 +500,30 @@ Deno.test("list shows when each snapshot was last drilled and with what result (
   assert.match(text.stdout, /last drill/);
   assert.match(text.stdout, new RegExp(`${second.started.slice(0, 10)} failed `));
 });
+
+Deno.test("drill: a table the Data API cannot recreate fails the drill with the restore's reason, nothing left", async () => {
+  await using t = await setup(30, true);
+  t.api.store.createTable(
+    KS,
+    "legacy",
+    '{"columns":{"id":"text","seen":"timeuuid"},"primaryKey":"id"}',
+    { cqlTypes: true },
+  );
+  t.api.store.seedRows(KS, "legacy", ['{"id":"a","seen":"d2177dd0-eaa2-11de-a572-001b779c76e3"}']);
+  await new Promise((r) => setTimeout(r, 1100));
+  const b = await runCli(["backup", "--out", t.out, "--kind", "tables"], {
+    dir: t.dir,
+    env: fakeEnv(t.api),
+  });
+  assert.equal(b.code, 0, b.stderr);
+  const r = await drill(t, ["--collections", "legacy"]);
+  assert.equal(r.code, 2, r.stderr);
+  const c = JSON.parse(r.stdout).collections[0];
+  assert.equal(c.status, "failed");
+  assert.match(
+    c.reason,
+    /^the restore failed: cannot be restored through the Data API: .*timeuuid/,
+  );
+  assert.equal(c.cleanup, "not created");
+  assert.deepEqual(tableNames(t.api), [...TABLES, "legacy"].sort());
+});
