@@ -20,6 +20,7 @@ export async function main(args: string[]): Promise<number> {
   const onSignal = (name: string) => () => {
     signals++;
     if (signals > 1) {
+      ctx.beforeForcedExit?.();
       finishRunSync(ctx, ExitCode.Interrupted);
       Deno.exit(ExitCode.Interrupted);
     }

@@ -2,8 +2,8 @@
  * `deno task demo`: the main job on an embedded default. Starts the fake Data API with sample
  * vector data (a 384-dimension collection, a plain collection with awkward values, a vectorize
  * collection), backs it up with the real CLI under the shipped permission sandbox, shows where
- * the snapshot is and what its manifest says, verifies the packed zip, and restores it into a
- * second, empty fake Data API.
+ * the snapshot is and what its manifest says, verifies the packed zip, restores it into a
+ * second, empty fake Data API, and drills it against the first (scratch copies, compared, dropped).
  */
 
 import { join } from "node:path";
@@ -91,6 +91,25 @@ try {
     if (same !== docs(api).length || restored.size !== docs(api).length) code = 1;
   }
   if (code !== 0) say("demo failed: the restored data differs from the source");
+
+  say(
+    "\n$ astrabak drill latest --from backups --collection-limit 6   # into scratch copies beside the source, compared, probed, dropped",
+  );
+  const drill = await runCli(["drill", "latest", "--from", out, "--collection-limit", "6"], {
+    dir,
+    env: fakeEnv(api),
+  });
+  say(drill.stdout.trimEnd());
+  const left = [
+    ...api.store.keyspace("default_keyspace").keys(),
+    ...api.store.schemas
+      .get("default_keyspace")!.tables.keys(),
+  ].filter((n) => n.startsWith("drill_"));
+  if (drill.code !== 0 || left.length > 0) {
+    say(`demo failed: drill exited ${drill.code}${left.length ? `, left ${left.join(", ")}` : ""}`);
+    say(drill.stderr.trimEnd());
+    code = 1;
+  }
 } catch (e) {
   say(`demo failed: ${e instanceof Error ? e.message : e}`);
   code = 1;

@@ -17,6 +17,8 @@ export interface CliContext {
   output: Output | null;
   /** The run's metrics file, when --metrics-file was given (written by main.ts at exit). */
   metrics?: RunMetrics | null;
+  /** Called (synchronously) just before a second signal exits the process at once. */
+  beforeForcedExit?: () => void;
 }
 
 /** Output flags every command has. */

@@ -4,7 +4,7 @@
  * appended to `<from>/drills.jsonl`.
  */
 
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { parseNameRefs, resolveBox, resolveConnection, snapshotDir } from "../config/resolve.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
 import {
@@ -25,11 +25,14 @@ import {
   DEFAULT_MIN_OVERLAP,
   DEFAULT_PROBES,
   type DrillReport,
+  type KindSelection,
   newRunId,
   PROBE_LIMIT,
   runDrill,
 } from "../drill/drill.ts";
 import { appendDrillJournal } from "../drill/journal.ts";
+import { parseSnapshotName } from "../snapshot/layout.ts";
+import { basename } from "node:path";
 
 /** Raw flags of `drill`. */
 export interface DrillFlags extends OutputFlags, ConnectFlags {
@@ -47,9 +50,12 @@ export interface DrillFlags extends OutputFlags, ConnectFlags {
   keep?: boolean;
   runId?: string;
   collectionLimit?: number;
+  kind?: string;
+  maxDocs?: number;
 }
 
 const PROBES_RANGE = { min: 0, max: 1000, integer: true } as const;
+const MAX_DOCS_RANGE = { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true } as const;
 
 function overlapArg(value: string): number {
   const n = Number(value);
@@ -71,8 +77,12 @@ export function formatDrillReport(r: DrillReport): string[] {
   const lines: string[] = [];
   for (const c of r.collections) {
     const probes = c.probes
-      ? `; probes ${c.probes.probes}: overlap@${PROBE_LIMIT} min ${c.probes.overlap_min} mean ${c.probes.overlap_mean}${
-        c.probes.against === "self" ? " (no source here: each probe must be its own top-1)" : ""
+      ? `; probes ${c.probes.probes}${
+        c.probes.columns ? ` on ${c.probes.columns.join(", ")}` : ""
+      }: overlap@${PROBE_LIMIT} min ${c.probes.overlap_min} mean ${c.probes.overlap_mean}${
+        c.probes.against === "self"
+          ? ` (against itself: each probe must be its own top-1, as ${c.probes.why_self})`
+          : ""
       }`
       : "";
     const head = c.status === "identical"
@@ -83,13 +93,25 @@ export function formatDrillReport(r: DrillReport): string[] {
     lines.push(
       `  ${head}${c.source} → ${c.scratch}: ${c.reason}${probes}; ${c.seconds}s; cleanup: ${c.cleanup}`,
     );
-    for (const d of c.differences) lines.push(`           _id ${d._id}: ${d.kind} (${d.detail})`);
+    const what = c.kind === "table" ? "primary key" : "_id";
+    for (const d of c.differences) {
+      lines.push(
+        d.kind === "definition"
+          ? `           definition: ${d.detail}`
+          : `           ${what} ${d._id}: ${d.kind}${d.path ? ` at ${d.path}` : ""} (${d.detail})`,
+      );
+    }
   }
   if (r.left.length > 0) lines.push(`Scratch collections left: ${r.left.join(", ")}`);
+  const partial = r.partial
+    ? ` (PARTIAL: only the first ${r.max_docs} documents/rows of each were restored and compared, ${
+      r.collections.reduce((n, c) => n + c.documents_in_snapshot, 0)
+    } of ${r.collections.reduce((n, c) => n + c.documents_total, 0)})`
+    : "";
   lines.push(
     r.status === "proven"
-      ? `Drill of ${r.snapshot} PROVEN: restored, read back identical, cleaned up (${r.seconds}s)`
-      : `Drill of ${r.snapshot} FAILED`,
+      ? `Drill of ${r.snapshot} PROVEN: restored, read back identical, cleaned up (${r.seconds}s)${partial}`
+      : `Drill of ${r.snapshot} FAILED${partial}`,
   );
   return lines;
 }
@@ -103,7 +125,7 @@ export function registerDrill(program: Command, ctx: CliContext): void {
       SNAPSHOT_ARG_HELP,
     )
     .description(
-      "Prove the restore path: restore a snapshot into scratch collections through the real server, read every document back and compare exactly, probe the vectors, drop the scratch collections",
+      "Prove the restore path: restore a snapshot into scratch collections and tables through the real server, read every document back and compare exactly, probe the vectors, drop the scratch copies",
     )
     .option(
       "--from <dir>",
@@ -115,9 +137,22 @@ export function registerDrill(program: Command, ctx: CliContext): void {
       collect,
     )
     .option("--exclude <names>", "leave out these collections (as --collections)", collect)
+    .addOption(
+      new Option("--kind <kind>", "what to drill: collections, tables, or all").choices([
+        "collections",
+        "tables",
+        "all",
+      ])
+        .default("all"),
+    )
+    .option(
+      "--max-docs <n>",
+      "restore and compare only the first N documents/rows of each (a partial drill, said so in the report; probes then search the scratch copy only)",
+      numberIn(MAX_DOCS_RANGE),
+    )
     .option(
       "--probes <k>",
-      `vector probes per vector collection, 0-1000`,
+      `vector probes per vector collection or indexed vector column of a table, 0-1000`,
       numberIn(PROBES_RANGE),
       DEFAULT_PROBES,
     )
@@ -149,16 +184,19 @@ export function registerDrill(program: Command, ctx: CliContext): void {
   cmd.addHelpText(
     "after",
     `
-Each selected collection is restored as drill_<run id>_<name> (cut to 48 characters) through the
-same code path as restore (verify, definitions, inserts, exact count), then every document is read
-back and compared byte for byte with what was sent (an order-independent digest; on a mismatch
-the first differing, missing or extra _ids are named). For vector collections, --probes documents
-with a $vector are searched (limit ${PROBE_LIMIT}) in the scratch copy and in the source collection
-when it exists on this endpoint (else each must be its own nearest neighbour). The scratch
-collections are dropped afterwards, also after a failure or SIGINT/SIGTERM/SIGHUP; nothing the
-drill did not create is written or dropped, and it refuses to start if a scratch name exists.
-Tables are not drilled yet (reported as skipped). One JSON line per drill is appended to
-<from>/drills.jsonl (mode 0600).
+Each selected collection and table is restored as drill_<run id>_<name> (cut to 48 characters)
+through the same code path as restore (verify, definitions, inserts, exact count), then every
+document is read back and compared byte for byte with what was sent (an order-independent digest;
+table rows by primary key, their columns in name order; on a mismatch the first differing, missing
+or extra _ids or primary keys are named with the first differing field, e.g. $vector[3]). A
+table's definition (columns, primary key, indexes, types) is compared too. For vector collections
+and tables with a vector index, --probes documents with a vector are searched (limit
+${PROBE_LIMIT}) in the scratch copy and in the source when it exists on this endpoint (else, and
+with --max-docs, each must be its own nearest neighbour). The scratch collections, tables and the
+types the restore created are dropped afterwards, also after a failure or SIGINT/SIGTERM/SIGHUP (a
+second signal stops the cleanup and names what is left); nothing the drill did not create is
+written or dropped, and it refuses to start if a scratch name exists. One JSON line per drill is
+appended to <from>/drills.jsonl (mode 0600).
 
 Exit status: 0 proven; 2 a difference, a restore failure, a failed verification or a probe below
 --min-overlap; 1 configuration or connection error (nothing written); 130 interrupted.
@@ -180,6 +218,19 @@ ${EXIT_CODE_HELP}
       fromFlag: flags.from !== undefined,
     }, out);
     let report: DrillReport;
+    /** What this run may leave behind right now (told by the drill as it creates and drops). */
+    let left: readonly string[] = [];
+    // A second signal exits at once (main.ts): name what the cleanup had not dropped yet.
+    ctx.beforeForcedExit = () => {
+      if (left.length === 0) return;
+      Deno.stderr.writeSync(
+        new TextEncoder().encode(
+          `astrabak: drill stopped by a second signal before its cleanup finished; left (where they exist): ${
+            left.join(", ")
+          }; drop them, they were created by this drill\n`,
+        ),
+      );
+    };
     try {
       const connection = await resolveConnection(
         flags,
@@ -196,6 +247,8 @@ ${EXIT_CODE_HELP}
         targetKeyspace: connection.keyspaces[0] ?? null,
         include: parseNameRefs(flags.collections, "--collections"),
         exclude: parseNameRefs(flags.exclude, "--exclude"),
+        kind: (flags.kind ?? "all") as KindSelection,
+        maxDocuments: flags.maxDocs ?? null,
         probes: flags.probes ?? DEFAULT_PROBES,
         minOverlap: flags.minOverlap ?? DEFAULT_MIN_OVERLAP,
         keep: flags.keep === true,
@@ -203,13 +256,18 @@ ${EXIT_CODE_HELP}
         runId: flags.runId ?? newRunId(),
         ...connectOptions(flags),
         signal: ctx.signal,
+        onLeft: (names) => (left = names),
       }, out);
     } finally {
       await target.release();
     }
     report.snapshot = target.label;
     try {
-      await appendDrillJournal(from, report);
+      await appendDrillJournal(
+        from,
+        report,
+        parseSnapshotName(basename(target.path))?.timestamp ?? null,
+      );
     } catch (e) {
       out.warn(`could not append to ${from}/drills.jsonl: ${errorMessage(e)}`);
     }

@@ -12,6 +12,7 @@ import { resolveBox, snapshotDir } from "../config/resolve.ts";
 import { ConfigError, ioReason } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { listLocalSnapshots, type LocalSnapshot } from "../snapshot/catalog.ts";
+import { describeLastDrill, lastDrills } from "../drill/journal.ts";
 
 /** Raw flags of `list`. */
 export interface ListFlags extends OutputFlags {
@@ -44,9 +45,9 @@ ${EXIT_CODE_HELP}
     const out = openOutput(ctx, flags);
     const from = snapshotDir(flags.from, ctx.env);
     const box = resolveBox(flags, ctx.env);
-    let local: LocalSnapshot[] = [];
+    let found: LocalSnapshot[] = [];
     try {
-      local = await listLocalSnapshots(from);
+      found = await listLocalSnapshots(from);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound) || (flags.from !== undefined && !box)) {
         throw new ConfigError(
@@ -54,24 +55,31 @@ ${EXIT_CODE_HELP}
         );
       }
     }
+    // The last drill of each snapshot (drills.jsonl beside them, written by `drill`).
+    const drills = await lastDrills(from).catch(() => new Map());
+    const local = found.map((s) => ({ ...s, last_drill: drills.get(s.timestamp) ?? null }));
     const remote: RemoteSnapshot[] = box
       ? await listRemoteSnapshots(await connectBox(box, out))
       : [];
     const lines = [
       `${"timestamp".padEnd(16)} ${"where".padEnd(6)} ${"status".padEnd(11)} ${
         "colls".padStart(5)
-      } ${"documents".padStart(10)} ${"bytes".padStart(12)}  path`,
+      } ${"documents".padStart(10)} ${"bytes".padStart(12)}  ${"last drill".padEnd(26)}  path`,
       ...local.map((s) =>
         `${s.timestamp.padEnd(16)} ${(s.kind === "zip" ? "zip" : "dir").padEnd(6)} ${
           s.status.padEnd(11)
         } ${String(s.collections ?? "-").padStart(5)} ${String(s.documents ?? "-").padStart(10)} ${
           String(s.sizeBytes ?? "-").padStart(12)
-        }  ${s.path}${s.problem ? `: ${s.problem}` : ""}`
+        }  ${describeLastDrill(s.last_drill ?? undefined).padEnd(26)}  ${s.path}${
+          s.problem ? `: ${s.problem}` : ""
+        }`
       ),
       ...remote.map((s) =>
         `${s.timestamp.padEnd(16)} ${"box".padEnd(6)} ${"complete".padEnd(11)} ${"-".padStart(5)} ${
           "-".padStart(10)
-        } ${String(s.sizeBytes ?? "-").padStart(12)}  box:${s.fileId} (${s.name})`
+        } ${String(s.sizeBytes ?? "-").padStart(12)}  ${
+          "-".padEnd(26)
+        }  box:${s.fileId} (${s.name})`
       ),
     ];
     out.result({ local, box: box ? { folder_id: box.folderId, snapshots: remote } : null }, lines);

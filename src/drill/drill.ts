@@ -1,19 +1,26 @@
 /**
  * @module
  * `astrabak drill`: proves that a snapshot goes back into the real database and comes out the
- * same. Each selected collection is restored under a scratch name through the one restore code
- * path ({@linkcode runRestore}: verify, plan, prove definitions, write, count), read back in full
- * and compared exactly (multiset digest, digest.ts), vector-probed, and dropped again.
+ * same. Each selected collection and table is restored under a scratch name through the one
+ * restore code path ({@linkcode runRestore}: verify, plan, prove definitions, write, count), read
+ * back in full and compared exactly (multiset digest, digest.ts; tables by primary key with their
+ * columns in name order, and their definition), vector-probed, and dropped again with the
+ * user-defined types the restore created.
  */
 
 import type { ConnectionConfig, NameRef } from "../config/resolve.ts";
 import { nameRefMatches } from "../config/resolve.ts";
 import { ConfigError, errorMessage, InterruptedError } from "../errors.ts";
-import type { CollectionEntry } from "../manifest/mod.ts";
+import {
+  type CollectionEntry,
+  type EntryKind,
+  primaryKeyColumns,
+  vectorFields,
+} from "../manifest/mod.ts";
 import type { RawDocument } from "../json/raw_document.ts";
 import { keptDocumentBytes } from "../restore/collection.ts";
 import type { Rename } from "../restore/plan.ts";
-import { selectEntries } from "../restore/plan.ts";
+import { renamedIndexName, selectEntries } from "../restore/plan.ts";
 import { runRestore } from "../restore/restore.ts";
 import type { RestoreCollectionReport } from "../restore/restore.ts";
 import type { Reporter } from "../reporter.ts";
@@ -23,7 +30,9 @@ import { deleteCollection, listCollections } from "../source/collections.ts";
 import { connect, type ConnectOptions } from "../source/connect.ts";
 import type { DataApiClient } from "../source/data_api.ts";
 import { readPages } from "../source/pages.ts";
+import { dropTable, listTables } from "../source/tables.ts";
 import { documentHash, MultisetDigest, partitionOf } from "./digest.ts";
+import { canonicalRow, firstDifference, memberText, rowKey } from "./json_diff.ts";
 
 /** The Data API's collection name limit. */
 export const MAX_NAME_LENGTH = 48;
@@ -40,6 +49,14 @@ const PARTITION_DOCUMENTS = 5_000;
 /** How long the cleanup may take per drop (its own signal: the run's may be aborted). */
 const CLEANUP_TIMEOUT_MS = 30_000;
 
+/** `--kind`, spelled as backup's. */
+export type KindSelection = "collections" | "tables" | "all";
+
+/** True when an entry of `kind` is selected by `--kind selection`. */
+export function kindSelected(selection: KindSelection, kind: EntryKind): boolean {
+  return selection === "all" || (selection === "tables") === (kind === "table");
+}
+
 /** What `drill` is asked to do. */
 export interface DrillOptions extends ConnectOptions {
   connection: ConnectionConfig;
@@ -48,6 +65,10 @@ export interface DrillOptions extends ConnectOptions {
   targetKeyspace: string | null;
   include: readonly NameRef[];
   exclude: readonly NameRef[];
+  /** `--kind` (default all). */
+  kind?: KindSelection;
+  /** `--max-docs`: only the first N documents/rows of each (a partial drill); null: all. */
+  maxDocuments?: number | null;
   probes: number;
   minOverlap: number;
   keep: boolean;
@@ -56,12 +77,20 @@ export interface DrillOptions extends ConnectOptions {
   /** Short id of this run, part of every scratch name. */
   runId: string;
   signal?: AbortSignal | undefined;
+  /**
+   * Told the scratch collections, tables and types that may exist now and are not dropped yet,
+   * each time that changes: what a forced exit (a second signal) leaves behind.
+   */
+  onLeft?: (left: readonly string[]) => void;
 }
 
-/** One difference found by the second pass. */
+/** One difference found by the second pass (or the definition comparison). */
 export interface DrillDifference {
+  /** The document's `_id` (raw JSON) or the row's primary key (`{"col":value,…}`). */
   _id: string;
-  kind: "missing" | "extra" | "differs";
+  kind: "missing" | "extra" | "differs" | "definition";
+  /** Where the document first differs (`meta.price`, `$vector[3]`); null for a whole document. */
+  path: string | null;
   detail: string;
 }
 
@@ -70,6 +99,10 @@ export interface ProbeReport {
   probes: number;
   /** "source": the same search on the source collection; "self": top-1 must be the probe. */
   against: "source" | "self";
+  /** Why "self" (no source on this endpoint, or a partial drill). */
+  why_self?: string;
+  /** Tables: the vector columns probed. */
+  columns?: string[];
   overlap_min: number;
   overlap_mean: number;
 }
@@ -81,7 +114,10 @@ export interface DrillCollectionReport {
   kind: "collection" | "table";
   status: "identical" | "different" | "failed" | "not drilled";
   reason: string;
+  /** Documents (rows) compared: all of the snapshot's, or the first --max-docs. */
   documents_in_snapshot: number;
+  /** Documents (rows) the snapshot holds in all. */
+  documents_total: number;
   documents_read_back: number;
   snapshot_digest: string | null;
   read_back_digest: string | null;
@@ -101,8 +137,11 @@ export interface DrillReport {
   started: string;
   seconds: number;
   min_overlap: number;
+  /** --max-docs: only the first N documents of each were restored and compared. */
+  partial: boolean;
+  max_docs: number | null;
   collections: DrillCollectionReport[];
-  /** Scratch collections left behind (--keep, or a drop that failed). */
+  /** Scratch collections, tables and types left behind (--keep, or a drop that failed). */
   left: string[];
 }
 
@@ -135,6 +174,14 @@ export function newRunId(): string {
     .map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** One selected entry and where it goes. */
+interface Scratch {
+  entry: CollectionEntry;
+  keyspace: string;
+  name: string;
+  label: string;
+}
+
 /**
  * Runs a drill. Throws ConfigError (nothing written) when a scratch name is taken or the
  * selection is empty; an interruption is thrown after the cleanup.
@@ -143,137 +190,169 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
   const started = new Date();
   const t0 = performance.now();
   const signal = options.signal;
+  const maxDocs = options.maxDocuments ?? null;
   let reader: SnapshotReader | undefined = await openSnapshot(options.snapshot);
-  let manifestEntries: CollectionEntry[];
+  let drilled: CollectionEntry[];
   try {
     const manifest = await readManifest(reader);
-    manifestEntries = selectEntries(manifest, options.include)
+    drilled = selectEntries(manifest, options.include)
+      .filter((c) => kindSelected(options.kind ?? "all", c.kind))
       .filter((c) => !options.exclude.some((r) => nameRefMatches(r, c)));
   } finally {
     await reader.close();
     reader = undefined;
   }
-  if (manifestEntries.length === 0) {
+  if (drilled.length === 0) {
     throw new ConfigError(`Cannot drill ${options.snapshot}: the selection leaves nothing`, {
-      hint: "check --collections and --exclude; nothing was written",
+      hint: "check --collections, --exclude and --kind; nothing was written",
     });
   }
-  const drilled = manifestEntries.filter((c) => c.kind === "collection");
   const names = scratchNames(options.runId, drilled, options.targetKeyspace);
-  const scratch = drilled.map((e, i) => ({
-    entry: e,
-    keyspace: options.targetKeyspace ?? e.keyspace,
-    name: names[i]!,
-  }));
-  const reports: DrillCollectionReport[] = manifestEntries
-    .filter((c) => c.kind !== "collection")
-    .map((e) => ({
-      ...blankReport(e, "-"),
-      status: "not drilled" as const,
-      reason:
-        "tables are not drilled yet (the fake and this drill have no table vector sort or row comparison)",
-    }));
+  const scratch: Scratch[] = drilled.map((e, i) => {
+    const keyspace = options.targetKeyspace ?? e.keyspace;
+    return { entry: e, keyspace, name: names[i]!, label: `${keyspace}.${names[i]!}` };
+  });
+  const hasTables = drilled.some((e) => e.kind === "table");
 
   const client = connect(options.connection, options, reporter);
-  // Refuse before writing anything if any scratch name exists.
+  // Refuse before writing anything if any scratch name exists (collections and tables share names).
   const keyspaces = [...new Set(scratch.map((s) => s.keyspace))];
   const existingBefore = new Map<string, Set<string>>();
+  const typesBefore = new Map<string, Set<string>>();
   for (const ks of keyspaces) {
-    existingBefore.set(ks, new Set((await listCollections(client, ks, signal)).map((c) => c.name)));
+    existingBefore.set(ks, await namesIn(client, ks, hasTables, signal));
+    if (usesTypes(scratch, ks)) typesBefore.set(ks, await typeNames(client, ks, signal));
   }
   const taken = scratch.filter((s) => existingBefore.get(s.keyspace)!.has(s.name));
   if (taken.length > 0) {
     throw new ConfigError(
       `Cannot drill: ${
-        taken.map((s) => `${s.keyspace}.${s.name}`).join(", ")
-      } already exist(s); a drill never writes into a collection it did not create`,
+        taken.map((s) => s.label).join(", ")
+      } already exist(s); a drill never writes into a collection or table it did not create`,
       {
         hint: "nothing was written; drop it if it is a leftover of an earlier drill, or run again",
       },
     );
   }
 
-  let left: string[] = [];
+  const reports: DrillCollectionReport[] = [];
   const byScratch = new Map<string, DrillCollectionReport>();
+  let left: string[] = [];
+  // From here on, anything of this run's may exist until the cleanup says otherwise.
+  options.onLeft?.([...scratch.map((s) => s.label), ...typesToDrop(scratch, typesBefore)]);
   try {
-    if (scratch.length > 0) {
-      reporter.info(
-        `Drilling ${options.snapshot}: ${scratch.length} collection(s) into ${
-          scratch.map((s) => `${s.keyspace}.${s.name}`).join(", ")
-        }`,
-      );
-      const restored = await runRestore({
-        connection: options.connection,
-        snapshot: options.snapshot,
-        targetKeyspace: options.targetKeyspace,
-        include: scratch.map((s) => ({ keyspace: s.entry.keyspace, name: s.entry.name })),
-        renames: scratch.map((s): Rename => ({
-          from: { keyspace: s.entry.keyspace, name: s.entry.name },
-          to: s.name,
-        })),
-        ifExists: "fail",
-        dryRun: false,
-        force: false,
-        vectorize: "keep-vector",
-        ...(options.collectionLimit === undefined
-          ? {}
-          : { collectionLimit: options.collectionLimit }),
-        ...pickConnect(options),
-        signal,
-      }, reporter);
-      reader = await openSnapshot(options.snapshot);
-      const sourceNames = new Map<string, Set<string>>();
-      for (const s of scratch) {
-        const c0 = performance.now();
-        const r = blankReport(s.entry, `${s.keyspace}.${s.name}`);
-        byScratch.set(r.scratch, r);
-        reports.push(r);
-        const restoredOne = restored.collections.find((c) => c.target === r.scratch);
-        r.restore_status = restoredOne?.status ?? null;
-        r.restore_error = restoredOne?.status === "failed" ? restoredOne.error ?? "failed" : null;
-        await compareCollection(s.entry, s.keyspace, s.name, reader, client, r, signal);
-        if (r.status === "identical" && hasVectors(s.entry) && options.probes > 0) {
-          let names = sourceNames.get(s.entry.keyspace);
-          if (!names) {
-            names = new Set(
-              (await listCollections(client, s.entry.keyspace, signal).catch(() => []))
-                .map((c) => c.name),
-            );
-            sourceNames.set(s.entry.keyspace, names);
-          }
-          try {
-            r.probes = await probeCollection(
-              s.entry,
-              s.keyspace,
-              s.name,
-              names.has(s.entry.name),
-              options.probes,
-              reader,
-              client,
-              signal,
-            );
-          } catch (e) {
-            if (e instanceof InterruptedError || signal?.aborted) throw e;
-            r.status = "failed";
-            r.reason = `the vector probes failed: ${errorMessage(e)}`;
-          }
-          if (r.probes && r.probes.overlap_min < options.minOverlap) {
-            r.status = "failed";
-            r.reason = `vector probe overlap@${PROBE_LIMIT} ${
-              r.probes.overlap_min.toFixed(2)
-            } is below --min-overlap ${options.minOverlap}`;
-          }
-        }
-        if (r.restore_error && r.status === "identical") {
-          r.status = "failed";
-          r.reason = `the restore failed: ${r.restore_error}`;
-        }
+    reporter.info(
+      `Drilling ${options.snapshot}: ${scratch.length} collection(s)/table(s) into ${
+        scratch.map((s) => s.label).join(", ")
+      }${maxDocs === null ? "" : ` (partial: the first ${maxDocs} of each)`}`,
+    );
+    const restored = await runRestore({
+      connection: options.connection,
+      snapshot: options.snapshot,
+      targetKeyspace: options.targetKeyspace,
+      include: scratch.map((s) => ({ keyspace: s.entry.keyspace, name: s.entry.name })),
+      renames: scratch.map((s): Rename => ({
+        from: { keyspace: s.entry.keyspace, name: s.entry.name },
+        to: s.name,
+      })),
+      ifExists: "fail",
+      dryRun: false,
+      force: false,
+      vectorize: "keep-vector",
+      ...(options.collectionLimit === undefined
+        ? {}
+        : { collectionLimit: options.collectionLimit }),
+      ...(maxDocs === null ? {} : { maxDocuments: maxDocs }),
+      ...pickConnect(options),
+      signal,
+    }, reporter);
+    reader = await openSnapshot(options.snapshot);
+    const sourceNames = new Map<string, Set<string>>();
+    const scratchTables = new Map<string, Map<string, Record<string, unknown>>>();
+    for (const s of scratch) {
+      const c0 = performance.now();
+      const r = blankReport(s.entry, s.label, maxDocs);
+      byScratch.set(r.scratch, r);
+      reports.push(r);
+      const restoredOne = restored.collections.find((c) => c.target === r.scratch);
+      r.restore_status = restoredOne?.status ?? null;
+      r.restore_error = restoredOne?.status === "failed" ? restoredOne.error ?? "failed" : null;
+      const neverCreated = restoredOne?.not_created === true ||
+        (restoredOne?.status === "failed" && restoredOne.count_before === null &&
+          restoredOne.write_seconds === null);
+      if (neverCreated) {
+        // Nothing to read back: the restore could not even create it (e.g. a table the Data API
+        // cannot recreate), which is the drill's finding.
+        r.reason = `the restore failed: ${r.restore_error}`;
         r.seconds = round2((performance.now() - c0) / 1000);
+        continue;
       }
+      await compareCollection(s, reader, client, r, maxDocs, signal);
+      if (s.entry.kind === "table" && r.status !== "failed") {
+        let tables = scratchTables.get(s.keyspace);
+        if (!tables) {
+          tables = new Map(
+            (await listTables(client, s.keyspace, signal)).map((t) => [t.name, t.definition]),
+          );
+          scratchTables.set(s.keyspace, tables);
+        }
+        const diff = tableDefinitionDifferences(s, tables.get(s.name));
+        if (diff.length > 0) {
+          r.differences = [...diff, ...r.differences].slice(0, MAX_NAMED);
+          r.status = "different";
+          r.reason = `the definition differs (first: ${diff.map((d) => d.detail).join("; ")})${
+            r.reason ? `; ${r.reason}` : ""
+          }`;
+        }
+      }
+      const probeFields = probedFields(s.entry);
+      if (r.status === "identical" && probeFields.length > 0 && options.probes > 0) {
+        let names = sourceNames.get(s.entry.keyspace);
+        if (!names) {
+          names = await namesIn(client, s.entry.keyspace, hasTables, signal).catch(() =>
+            new Set<string>()
+          );
+          sourceNames.set(s.entry.keyspace, names);
+        }
+        const why = maxDocs !== null
+          ? `a partial drill (--max-docs ${maxDocs}) holds only part of the source's neighbours`
+          : !names.has(s.entry.name)
+          ? "the source is not on this endpoint"
+          : null;
+        try {
+          r.probes = await probeCollection(s, probeFields, why, options.probes, reader, client, {
+            maxDocs,
+            signal,
+          });
+        } catch (e) {
+          if (e instanceof InterruptedError || signal?.aborted) throw e;
+          r.status = "failed";
+          r.reason = `the vector probes failed: ${errorMessage(e)}`;
+        }
+        if (r.probes && r.probes.overlap_min < options.minOverlap) {
+          r.status = "failed";
+          r.reason = `vector probe overlap@${PROBE_LIMIT} ${
+            r.probes.overlap_min.toFixed(2)
+          } is below --min-overlap ${options.minOverlap}`;
+        }
+      }
+      if (r.restore_error && r.status === "identical") {
+        r.status = "failed";
+        r.reason = `the restore failed: ${r.restore_error}`;
+      }
+      r.seconds = round2((performance.now() - c0) / 1000);
     }
   } finally {
     await reader?.close().catch(() => {});
-    left = await cleanup(client, scratch, existingBefore, options.keep, byScratch, reporter);
+    left = await cleanup(
+      client,
+      scratch,
+      existingBefore,
+      typesBefore,
+      options,
+      byScratch,
+      reporter,
+    );
   }
   const status = reports.every((r) => r.status === "identical" || r.status === "not drilled")
     ? "proven"
@@ -285,6 +364,8 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
     started: started.toISOString(),
     seconds: round2((performance.now() - t0) / 1000),
     min_overlap: options.minOverlap,
+    partial: maxDocs !== null,
+    max_docs: maxDocs,
     collections: reports,
     left,
   };
@@ -299,14 +380,75 @@ function pickConnect(o: ConnectOptions): ConnectOptions {
   };
 }
 
-function blankReport(e: CollectionEntry, scratch: string): DrillCollectionReport {
+/** Names of the collections (and, when asked, tables) of a keyspace. */
+async function namesIn(
+  client: DataApiClient,
+  keyspace: string,
+  tables: boolean,
+  signal: AbortSignal | undefined,
+): Promise<Set<string>> {
+  const names = new Set((await listCollections(client, keyspace, signal)).map((c) => c.name));
+  if (tables) {
+    const res = await client.simple({ keyspace }, { listTables: {} }, { signal });
+    for (const t of (res.status?.tables as unknown[] | undefined) ?? []) {
+      if (typeof t === "string") names.add(t);
+    }
+  }
+  return names;
+}
+
+/** Names of the user-defined types of a keyspace (listTypes). */
+async function typeNames(
+  client: DataApiClient,
+  keyspace: string,
+  signal: AbortSignal | undefined,
+): Promise<Set<string>> {
+  const res = await client.simple({ keyspace }, { listTypes: {} }, { signal });
+  return new Set(
+    ((res.status?.types as unknown[] | undefined) ?? []).filter((t): t is string =>
+      typeof t === "string"
+    ),
+  );
+}
+
+/** Types the snapshot's definition of a table describes (what the restore may create). */
+function definedTypes(e: CollectionEntry): string[] {
+  return ((e.definition.types as Array<{ udtName?: unknown }> | undefined) ?? [])
+    .map((t) => String(t.udtName));
+}
+
+/** Labels (`ks.type (type)`) of the types a drill of `scratch` may create and must drop. */
+function typesToDrop(
+  scratch: readonly Scratch[],
+  typesBefore: ReadonlyMap<string, ReadonlySet<string>>,
+): string[] {
+  const out = new Set<string>();
+  for (const s of scratch) {
+    for (const t of definedTypes(s.entry)) {
+      if (!typesBefore.get(s.keyspace)?.has(t)) out.add(`${s.keyspace}.${t} (type)`);
+    }
+  }
+  return [...out];
+}
+
+function usesTypes(scratch: readonly Scratch[], keyspace: string): boolean {
+  return scratch.some((s) => s.keyspace === keyspace && definedTypes(s.entry).length > 0);
+}
+
+function blankReport(
+  e: CollectionEntry,
+  scratch: string,
+  maxDocs: number | null,
+): DrillCollectionReport {
+  const total = e.document_count ?? 0;
   return {
     source: `${e.keyspace}.${e.name}`,
     scratch,
     kind: e.kind,
     status: "failed",
     reason: "",
-    documents_in_snapshot: e.document_count ?? 0,
+    documents_in_snapshot: maxDocs === null ? total : Math.min(total, maxDocs),
+    documents_total: total,
     documents_read_back: 0,
     snapshot_digest: null,
     read_back_digest: null,
@@ -319,229 +461,381 @@ function blankReport(e: CollectionEntry, scratch: string): DrillCollectionReport
   };
 }
 
-function hasVectors(e: CollectionEntry): boolean {
-  return (e.definition as { vector?: unknown }).vector !== undefined;
+/**
+ * The vector fields a probe searches: `$vector` of a vector collection, the vector columns of a
+ * table that have a vector index (the server sorts only by an indexed vector column).
+ */
+function probedFields(e: CollectionEntry): string[] {
+  if (e.kind === "collection") return vectorFields(e.kind, e.definition).map((v) => v.field);
+  const indexed = new Set(
+    ((e.definition.indexes as Array<Record<string, unknown>> | undefined) ?? [])
+      .filter((ix) => ix.indexType === "vector")
+      .map((ix) => (ix.definition as { column?: unknown } | undefined)?.column)
+      .filter((c): c is string => typeof c === "string"),
+  );
+  return vectorFields(e.kind, e.definition).map((v) => v.field).filter((f) => indexed.has(f));
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
-/** The snapshot's documents of `entry`, as the restore sends them, through the one read pipeline. */
+/** One document as the drill compares it: its key and the exact bytes that must match. */
+interface Compared {
+  doc: RawDocument;
+  key: string;
+  bytes: Uint8Array;
+}
+
+/** The key of a document: its `_id`'s raw JSON, or a row's primary key. */
+function keyOf(entry: CollectionEntry, doc: RawDocument): string {
+  if (entry.kind === "table") return rowKey(doc.bytes, primaryKeyColumns(entry.definition));
+  return doc.id ? decoder.decode(doc.id) : "(no _id)";
+}
+
+/**
+ * The snapshot's documents of `entry` as the restore sends them (the first `maxDocs` with a
+ * partial drill), through the one read pipeline. Table rows in canonical member order.
+ */
 async function* snapshotDocuments(
   reader: SnapshotReader,
   entry: CollectionEntry,
+  maxDocs: number | null,
   signal: AbortSignal | undefined,
-): AsyncGenerator<{ doc: RawDocument; bytes: Uint8Array }> {
-  const read = readDataFile(await reader.open(entry.data_file!, signal), entry, { quick: false });
+): AsyncGenerator<Compared> {
+  const read = readDataFile(await reader.open(entry.data_file!, signal), entry, {
+    quick: false,
+    ...(maxDocs === null ? {} : { maxDocuments: maxDocs }),
+  });
   for await (const page of read.documents!) {
-    for (const doc of page) yield { doc, bytes: keptDocumentBytes(entry, doc) };
+    for (const doc of page) {
+      yield {
+        doc,
+        key: keyOf(entry, doc),
+        bytes: entry.kind === "table"
+          ? encoder.encode(canonicalRow(doc.bytes))
+          : keptDocumentBytes(entry, doc),
+      };
+    }
   }
-  await read.figures;
+  if (!read.cut) await read.figures;
 }
 
-/** The server's documents of a scratch collection (unsorted find, `{"*": true}`, paged). */
+/** The server's documents of a scratch collection or table (unsorted find, `{"*": true}`, paged). */
 async function* serverDocuments(
   client: DataApiClient,
-  keyspace: string,
-  name: string,
+  s: Scratch,
   signal: AbortSignal | undefined,
-): AsyncGenerator<RawDocument> {
-  for await (const page of readPages(client, keyspace, name, { signal })) yield* page;
+): AsyncGenerator<Compared> {
+  for await (const page of readPages(client, s.keyspace, s.name, { signal })) {
+    for (const doc of page) {
+      yield {
+        doc,
+        key: keyOf(s.entry, doc),
+        bytes: s.entry.kind === "table" ? encoder.encode(canonicalRow(doc.bytes)) : doc.bytes,
+      };
+    }
+  }
 }
 
 /**
  * Compares the scratch collection with the snapshot exactly: the bytes the server hands back
- * must equal the bytes the restore sent (as insert.ts readBack compares them), as a multiset.
- * On a mismatch, a bounded second pass (partitioned by `_id`) names the first differences.
+ * must equal the bytes the restore sent (as insert.ts readBack compares them; table rows with
+ * their columns in name order), as a multiset. On a mismatch, a bounded second pass (partitioned
+ * by key) names the first differences, each down to its first differing field.
  */
 async function compareCollection(
-  entry: CollectionEntry,
-  keyspace: string,
-  name: string,
+  s: Scratch,
   reader: SnapshotReader,
   client: DataApiClient,
   r: DrillCollectionReport,
+  maxDocs: number | null,
   signal: AbortSignal | undefined,
 ): Promise<void> {
+  const unit = s.entry.kind === "table" ? "rows" : "documents";
   const expected = new MultisetDigest();
-  for await (const { bytes } of snapshotDocuments(reader, entry, signal)) expected.add(bytes);
+  for await (const { bytes } of snapshotDocuments(reader, s.entry, maxDocs, signal)) {
+    expected.add(bytes);
+  }
   const got = new MultisetDigest();
   try {
-    for await (const doc of serverDocuments(client, keyspace, name, signal)) got.add(doc.bytes);
+    for await (const { bytes } of serverDocuments(client, s, signal)) got.add(bytes);
   } catch (e) {
     if (e instanceof InterruptedError || signal?.aborted) throw e;
     r.status = "failed";
-    r.reason = `could not read the scratch collection back: ${errorMessage(e)}`;
+    r.reason = `could not read the scratch ${s.entry.kind} back: ${errorMessage(e)}`;
     return;
   }
   r.documents_in_snapshot = expected.count;
   r.documents_read_back = got.count;
   r.snapshot_digest = expected.hex;
   r.read_back_digest = got.hex;
+  const partial = maxDocs !== null && r.documents_total > expected.count
+    ? ` (partial: the first ${expected.count} of ${r.documents_total})`
+    : "";
   if (expected.equals(got)) {
     r.status = "identical";
-    r.reason = `${got.count} documents identical`;
+    r.reason = `${got.count} ${unit} identical${partial}`;
     return;
   }
   r.status = "different";
-  r.differences = await findDifferences(
-    entry,
-    keyspace,
-    name,
-    reader,
-    client,
-    expected.count,
-    signal,
-  );
-  r.reason = `${expected.count} documents in the snapshot, ${got.count} read back, contents differ${
-    r.differences.length > 0
-      ? `; first: ${r.differences.map((d) => `${d._id} ${d.kind}`).join(", ")}`
-      : ""
-  }`;
+  r.differences = await findDifferences(s, reader, client, expected.count, maxDocs, signal);
+  const what = s.entry.kind === "table" ? "primary key" : "_id";
+  r.reason =
+    `${expected.count} ${unit} in the snapshot${partial}, ${got.count} read back, contents differ${
+      r.differences.length > 0
+        ? `; first: ${
+          r.differences.map((d) => `${what} ${d._id} ${d.kind}${d.path ? ` at ${d.path}` : ""}`)
+            .join(", ")
+        }`
+        : ""
+    }`;
 }
 
 /**
- * Names up to {@linkcode MAX_NAMED} differences with bounded memory: the `_id`s are split into
+ * Names up to {@linkcode MAX_NAMED} differences with bounded memory: the keys are split into
  * partitions of about {@linkcode PARTITION_DOCUMENTS} snapshot documents; per partition the
- * snapshot's documents are held, the scratch collection is read once, and what is left over or
- * unmatched is named. Stops at the first partition that names enough.
+ * snapshot's document hashes are held, the scratch copy is read once, and what is left over or
+ * unmatched is named. Stops at the first partition that names enough. The documents stored
+ * differently are then looked up once more in the snapshot to name the first differing field.
  */
 async function findDifferences(
-  entry: CollectionEntry,
-  keyspace: string,
-  name: string,
+  s: Scratch,
   reader: SnapshotReader,
   client: DataApiClient,
   count: number,
+  maxDocs: number | null,
   signal: AbortSignal | undefined,
 ): Promise<DrillDifference[]> {
   const parts = Math.max(1, Math.ceil(count / PARTITION_DOCUMENTS));
   const out: DrillDifference[] = [];
+  /** Stored bytes of the documents that differ, by key (at most MAX_NAMED). */
+  const stored = new Map<string, Uint8Array>();
   for (let p = 0; p < parts && out.length < MAX_NAMED; p++) {
     const held = new Map<string, { hash: string; size: number; n: number }>();
-    for await (const { doc, bytes } of snapshotDocuments(reader, entry, signal)) {
-      const id = doc.id ? decoder.decode(doc.id) : "(no _id)";
-      if (partitionOf(id, parts) !== p) continue;
-      const had = held.get(id);
+    for await (const { key, bytes } of snapshotDocuments(reader, s.entry, maxDocs, signal)) {
+      if (partitionOf(key, parts) !== p) continue;
+      const had = held.get(key);
       if (had) had.n++;
-      else held.set(id, { hash: documentHash(bytes), size: bytes.byteLength, n: 1 });
+      else held.set(key, { hash: documentHash(bytes), size: bytes.byteLength, n: 1 });
     }
-    for await (const doc of serverDocuments(client, keyspace, name, signal)) {
-      const id = doc.id ? decoder.decode(doc.id) : "(no _id)";
-      if (partitionOf(id, parts) !== p) continue;
-      const want = held.get(id);
+    for await (const { key, bytes } of serverDocuments(client, s, signal)) {
+      if (partitionOf(key, parts) !== p) continue;
+      const want = held.get(key);
       if (!want || want.n === 0) {
         if (out.length < MAX_NAMED) {
-          out.push({ _id: id, kind: "extra", detail: "read back, not in the snapshot" });
+          out.push({
+            _id: key,
+            kind: "extra",
+            path: null,
+            detail: "read back, not in the snapshot",
+          });
         }
         continue;
       }
       want.n--;
-      if (documentHash(doc.bytes) !== want.hash && out.length < MAX_NAMED) {
+      if (documentHash(bytes) !== want.hash && out.length < MAX_NAMED) {
+        stored.set(key, bytes.slice());
         out.push({
-          _id: id,
+          _id: key,
           kind: "differs",
-          detail: `stored ${doc.bytes.byteLength} bytes differ from the ${want.size} bytes sent`,
+          path: null,
+          detail: `stored ${bytes.byteLength} bytes differ from the ${want.size} bytes sent`,
         });
       }
     }
-    for (const [id, want] of held) {
+    for (const [key, want] of held) {
       if (want.n > 0 && out.length < MAX_NAMED) {
-        out.push({ _id: id, kind: "missing", detail: "in the snapshot, not read back" });
+        out.push({
+          _id: key,
+          kind: "missing",
+          path: null,
+          detail: "in the snapshot, not read back",
+        });
       }
+    }
+  }
+  if (stored.size > 0) {
+    for await (const { key, bytes } of snapshotDocuments(reader, s.entry, maxDocs, signal)) {
+      const got = stored.get(key);
+      if (!got) continue;
+      stored.delete(key);
+      const d = firstDifference(bytes, got);
+      const named = out.find((x) => x._id === key && x.kind === "differs");
+      if (d && named) {
+        named.path = d.path;
+        named.detail = d.detail;
+      }
+      if (stored.size === 0) break;
     }
   }
   return out;
 }
 
 /**
- * Vector probes: K snapshot documents with a `$vector` (reservoir sample) are searched for
- * (`sort: {"$vector": …}`, limit 10) in the scratch copy and, when it exists here, the source;
- * overlap@10 of the `_id`s. Without a source, each probe must be its own top-1.
+ * The table's definition on the server against the snapshot's: columns, primary key, indexes
+ * (named after the scratch table, as restore names them: plan.ts renamedIndexName) and the
+ * user-defined types they use.
+ */
+function tableDefinitionDifferences(
+  s: Scratch,
+  there: Record<string, unknown> | undefined,
+): DrillDifference[] {
+  const table = `(table ${s.entry.name})`;
+  if (!there) {
+    return [{ _id: table, kind: "definition", path: null, detail: "not found by listTables" }];
+  }
+  const shape = (d: Record<string, unknown>, rename: boolean): Record<string, unknown> => ({
+    columns: d.columns,
+    primaryKey: d.primaryKey,
+    indexes: ((d.indexes as Array<Record<string, unknown>> | undefined) ?? [])
+      .map((ix) =>
+        rename ? { ...ix, name: renamedIndexName(String(ix.name), s.entry.name, s.name) } : ix
+      )
+      .sort((a, b) => (String(a.name) < String(b.name) ? -1 : 1)),
+    types: ((d.types as Array<Record<string, unknown>> | undefined) ?? [])
+      .slice().sort((a, b) => (String(a.udtName) < String(b.udtName) ? -1 : 1)),
+  });
+  const want = shape(s.entry.definition, true);
+  const got = shape(there, false);
+  const out: DrillDifference[] = [];
+  for (const field of Object.keys(want)) {
+    const a = encoder.encode(canonicalDefinition(want[field]));
+    const b = encoder.encode(canonicalDefinition(got[field]));
+    const d = firstDifference(a, b);
+    if (d) {
+      const path = d.path === ""
+        ? field
+        : d.path.startsWith("[")
+        ? field + d.path
+        : `${field}.${d.path}`;
+      out.push({ _id: table, kind: "definition", path, detail: `${path}: ${d.detail}` });
+    }
+  }
+  return out;
+}
+
+/**
+ * A definition part as JSON with object keys sorted (except a clustering order, whose order is
+ * meaning) and without `apiSupport`: read-only annotations, whose `cqlDefinition` names the
+ * keyspace (restore strips them too).
+ */
+function canonicalDefinition(v: unknown): string {
+  return JSON.stringify(
+    v ?? null,
+    (k, x) =>
+      x && typeof x === "object" && !Array.isArray(x)
+        ? Object.fromEntries(
+          Object.entries(x as Record<string, unknown>)
+            .filter(([p]) => p !== "apiSupport")
+            .sort(([p], [q]) => (k === "partitionSort" ? 0 : p < q ? -1 : 1)),
+        )
+        : x,
+  );
+}
+
+/**
+ * Vector probes: K snapshot documents (of those compared) with a vector (reservoir sample, per
+ * probed field) are searched for (`sort: {<field>: …}`, limit 10) in the scratch copy and, unless
+ * `why` says why not, the source; overlap@10 of the keys. Otherwise each probe must be its own
+ * top-1 (a document is its own nearest neighbour for cosine, dot product and euclidean).
  */
 async function probeCollection(
-  entry: CollectionEntry,
-  keyspace: string,
-  name: string,
-  sourceExists: boolean,
+  s: Scratch,
+  fields: readonly string[],
+  why: string | null,
   k: number,
   reader: SnapshotReader,
   client: DataApiClient,
-  signal: AbortSignal | undefined,
+  { maxDocs, signal }: { maxDocs: number | null; signal: AbortSignal | undefined },
 ): Promise<ProbeReport | null> {
-  const sample: Array<{ id: string; vector: unknown }> = [];
-  let seen = 0;
-  for await (const { doc } of snapshotDocuments(reader, entry, signal)) {
-    if (!doc.id || !doc.vectors.some((v) => v.field === "$vector" && v.dimension > 0)) continue;
-    seen++;
-    const slot = seen <= k ? seen - 1 : Math.floor(Math.random() * seen);
-    if (slot < k) {
-      const parsed = JSON.parse(decoder.decode(doc.bytes)) as { $vector?: unknown };
-      sample[slot] = { id: decoder.decode(doc.id), vector: parsed.$vector };
+  const entry = s.entry;
+  const table = entry.kind === "table";
+  const keys = table ? primaryKeyColumns(entry.definition) : ["_id"];
+  const samples = new Map(fields.map((f) => [f, [] as Array<{ key: string; vector: string }>]));
+  const seen = new Map(fields.map((f) => [f, 0]));
+  for await (const { doc, key } of snapshotDocuments(reader, entry, maxDocs, signal)) {
+    for (const f of fields) {
+      if (!doc.vectors.some((v) => v.field === f && v.dimension > 0)) continue;
+      const n = seen.get(f)! + 1;
+      seen.set(f, n);
+      const slot = n <= k ? n - 1 : Math.floor(Math.random() * n);
+      if (slot < k) {
+        const vector = memberText(doc.bytes, f);
+        if (vector !== null) samples.get(f)![slot] = { key, vector };
+      }
     }
   }
-  if (sample.length === 0) return null;
-  const search = async (ks: string, coll: string, vector: unknown) => {
-    const res = await client.simple(
-      { keyspace: ks, collection: coll },
-      {
-        find: {
-          filter: {},
-          sort: { $vector: vector },
-          projection: { _id: 1 },
-          options: { limit: PROBE_LIMIT },
-        },
-      },
+  const projection = `{${keys.map((c) => `${JSON.stringify(c)}:1`).join(",")}}`;
+  const search = async (ks: string, name: string, field: string, vector: string) => {
+    const res = await client.command(
+      { keyspace: ks, collection: name },
+      "find",
+      `{"find":{"filter":{},"sort":{${
+        JSON.stringify(field)
+      }:${vector}},"projection":${projection},"options":{"limit":${PROBE_LIMIT}}}}`,
       { signal },
     );
-    return (res.documents ?? []).map((d) => d.id ? decoder.decode(d.id) : "");
+    return (res.documents ?? []).map((d) => keyOf(entry, d));
   };
   const overlaps: number[] = [];
-  for (const probe of sample) {
-    const mine = await search(keyspace, name, probe.vector);
-    if (sourceExists) {
-      const theirs = await search(entry.keyspace, entry.name, probe.vector);
-      const set = new Set(theirs);
-      const common = mine.filter((id) => set.has(id)).length;
-      overlaps.push(
-        theirs.length === 0 && mine.length === 0
-          ? 1
-          : common / Math.max(theirs.length, mine.length),
-      );
-    } else {
-      overlaps.push(mine[0] === probe.id ? 1 : 0);
+  for (const f of fields) {
+    for (const probe of samples.get(f)!) {
+      const mine = await search(s.keyspace, s.name, f, probe.vector);
+      if (why === null) {
+        const theirs = await search(entry.keyspace, entry.name, f, probe.vector);
+        const set = new Set(theirs);
+        const common = mine.filter((id) => set.has(id)).length;
+        overlaps.push(
+          theirs.length === 0 && mine.length === 0
+            ? 1
+            : common / Math.max(theirs.length, mine.length),
+        );
+      } else {
+        overlaps.push(mine[0] === probe.key ? 1 : 0);
+      }
     }
   }
+  if (overlaps.length === 0) return null;
   return {
     probes: overlaps.length,
-    against: sourceExists ? "source" : "self",
+    against: why === null ? "source" : "self",
+    ...(why === null ? {} : { why_self: why }),
+    ...(table ? { columns: [...fields] } : {}),
     overlap_min: round2(Math.min(...overlaps)),
     overlap_mean: round2(overlaps.reduce((a, b) => a + b, 0) / overlaps.length),
   };
 }
 
 /**
- * Drops every scratch collection this run created (present now, absent before the run), with
- * its own timeout signal so that it still runs after an interruption. Returns what is left.
+ * Drops every scratch collection and table this run created (present now, absent before the run),
+ * then the user-defined types the restore created for them (present now, absent before, described
+ * by a drilled table), each with its own timeout signal so that it still runs after an
+ * interruption. Returns what is left.
  */
 async function cleanup(
   client: DataApiClient,
-  scratch: ReadonlyArray<{ keyspace: string; name: string }>,
+  scratch: readonly Scratch[],
   existingBefore: ReadonlyMap<string, ReadonlySet<string>>,
-  keep: boolean,
+  typesBefore: ReadonlyMap<string, ReadonlySet<string>>,
+  options: Pick<DrillOptions, "keep" | "onLeft">,
   reports: ReadonlyMap<string, DrillCollectionReport>,
   reporter: Reporter,
 ): Promise<string[]> {
   const left: string[] = [];
+  const pending = new Set([
+    ...scratch.map((s) => s.label),
+    ...(options.keep ? [] : typesToDrop(scratch, typesBefore)),
+  ]);
+  const tell = () => options.onLeft?.([...left, ...pending]);
+  const hasTables = scratch.some((s) => s.entry.kind === "table");
+  const timeout = () => AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
   const byKeyspace = new Map<string, Set<string>>();
   for (const s of scratch) {
     let now = byKeyspace.get(s.keyspace);
     if (!now) {
       try {
-        now = new Set(
-          (await listCollections(client, s.keyspace, AbortSignal.timeout(CLEANUP_TIMEOUT_MS)))
-            .map((c) => c.name),
-        );
+        now = await namesIn(client, s.keyspace, hasTables, timeout());
       } catch (e) {
         reporter.error(
           `could not list ${s.keyspace} to drop the drill's scratch collections: ${
@@ -552,22 +846,70 @@ async function cleanup(
       }
       byKeyspace.set(s.keyspace, now);
     }
-    const label = `${s.keyspace}.${s.name}`;
-    const r = reports.get(label);
-    if (!now.has(s.name) || existingBefore.get(s.keyspace)?.has(s.name)) continue;
-    if (keep) {
-      left.push(label);
-      if (r) r.cleanup = "kept";
+    const r = reports.get(s.label);
+    pending.delete(s.label);
+    if (!now.has(s.name) || existingBefore.get(s.keyspace)?.has(s.name)) {
+      tell();
       continue;
     }
+    if (options.keep) {
+      left.push(s.label);
+      if (r) r.cleanup = "kept";
+      tell();
+      continue;
+    }
+    pending.add(s.label);
     try {
-      await deleteCollection(client, s.keyspace, s.name, AbortSignal.timeout(CLEANUP_TIMEOUT_MS));
+      if (s.entry.kind === "table") await dropTable(client, s.keyspace, s.name, timeout());
+      else await deleteCollection(client, s.keyspace, s.name, timeout());
       if (r) r.cleanup = "dropped";
     } catch (e) {
-      left.push(label);
+      left.push(s.label);
       if (r) r.cleanup = "failed";
-      reporter.error(`${label}: could not drop the drill's scratch collection: ${errorMessage(e)}`);
+      reporter.error(
+        `${s.label}: could not drop the drill's scratch ${s.entry.kind}: ${errorMessage(e)}`,
+      );
+    }
+    pending.delete(s.label);
+    tell();
+  }
+  if (options.keep) return left;
+  // Types last: a type cannot be dropped while a table uses it.
+  for (const [ks, before] of typesBefore) {
+    const ours = new Set(
+      scratch.filter((s) => s.keyspace === ks).flatMap((s) => definedTypes(s.entry)),
+    );
+    let now: Set<string>;
+    try {
+      now = await typeNames(client, ks, timeout());
+    } catch (e) {
+      reporter.error(`could not list the types of ${ks} to drop the drill's: ${errorMessage(e)}`);
+      for (const t of ours) {
+        const label = `${ks}.${t} (type)`;
+        if (!before.has(t) && pending.delete(label)) left.push(label);
+      }
+      continue;
+    }
+    for (const t of ours) {
+      const label = `${ks}.${t} (type)`;
+      if (!now.has(t) || before.has(t)) {
+        pending.delete(label);
+        continue;
+      }
+      try {
+        await client.simple({ keyspace: ks }, {
+          dropType: { name: t, options: { ifExists: true } },
+        }, {
+          signal: timeout(),
+        });
+      } catch (e) {
+        left.push(label);
+        reporter.error(`${label}: could not drop the type the drill created: ${errorMessage(e)}`);
+      }
+      pending.delete(label);
+      tell();
     }
   }
+  tell();
   return left;
 }

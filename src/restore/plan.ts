@@ -183,7 +183,9 @@ export function planRestore(input: PlanInput): PlannedCollection[] {
     const existing = input.existing.get(key);
     const reasons = entry.kind === "table" ? unrestorableReasons(entry.definition) : [];
     const base = {
-      definition: entry.definition,
+      definition: entry.kind === "table" && target.name !== entry.name
+        ? withRenamedIndexes(entry.definition, entry.name, target.name)
+        : entry.definition,
       changes: [],
       ...(reasons.length > 0 ? { refusal: reasons.join("; ") } : {}),
     };
@@ -287,6 +289,34 @@ function overCollectionLimit(plan: PlannedCollection[], input: PlanInput): strin
   }${count} collection(s) and this restore would create ${added} more, over its limit of ${limit} (${source}); free ${
     count + added - limit
   } or restore fewer with --collections (pass --collection-limit N if the server allows more)`;
+}
+
+/** The Data API's index name limit (stargate/data-api SchemaObjectNamingRule: 100 for indexes). */
+const MAX_INDEX_NAME_LENGTH = 100;
+
+/**
+ * The name an index of table `from` gets when the table is restored as `to`: index names are
+ * unique per keyspace (CQL), and the server creates indexes with `ifNotExists`, so a renamed table
+ * that kept its source's index names next to the source would silently get no index at all.
+ * `<from>_rest` becomes `<to>_rest`, any other name gets `<to>_` in front; cut to 100 characters.
+ */
+export function renamedIndexName(index: string, from: string, to: string): string {
+  const rest = index.startsWith(`${from}_`) ? index.slice(from.length + 1) : index;
+  return `${to}_${rest}`.slice(0, MAX_INDEX_NAME_LENGTH);
+}
+
+/** A table definition whose indexes carry the names of table `to` ({@linkcode renamedIndexName}). */
+function withRenamedIndexes(
+  definition: Record<string, unknown>,
+  from: string,
+  to: string,
+): Record<string, unknown> {
+  const indexes = definition.indexes as Array<Record<string, unknown>> | undefined;
+  if (!Array.isArray(indexes) || indexes.length === 0) return definition;
+  return {
+    ...definition,
+    indexes: indexes.map((ix) => ({ ...ix, name: renamedIndexName(String(ix.name), from, to) })),
+  };
 }
 
 /** What must match for an append: a collection's whole definition, a table's columns and key. */

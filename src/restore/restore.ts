@@ -110,6 +110,11 @@ export interface RestoreOptions extends ConnectOptions {
   countScanLimit?: number;
   /** `--sample` (default {@linkcode DEFAULT_COUNT_SAMPLE}). */
   sample?: number;
+  /**
+   * Only the first N documents of each data file (`drill --max-docs`): a deliberate partial
+   * restore, after the whole snapshot was verified.
+   */
+  maxDocuments?: number;
   signal?: AbortSignal | undefined;
 }
 

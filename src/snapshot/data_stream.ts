@@ -52,6 +52,12 @@ export interface DataFileRead {
   /** Pages of documents (null in quick mode). */
   documents: ReadableStream<RawDocument[]> | null;
   figures: Promise<DataFileFigures>;
+  /**
+   * With `maxDocuments`: true once the read stopped at the limit with documents left unread (the
+   * file was not read to its end, so `figures` never settles: nothing to compare). Read it after
+   * `documents` ended.
+   */
+  readonly cut: boolean;
 }
 
 /**
@@ -66,6 +72,11 @@ export function readDataFile(
     inspect?: Pick<InspectOptions, "watch">;
     /** Record key hashes to find keys that appear twice (deep verify). */
     duplicates?: boolean;
+    /**
+     * A deliberate partial read (`drill --max-docs`): only the first N documents, then the read
+     * stops. Only for a file already verified in full, since the rest is never hashed.
+     */
+    maxDocuments?: number;
   },
 ): DataFileRead {
   const label = `${entry.keyspace}.${entry.name}`;
@@ -75,6 +86,7 @@ export function readDataFile(
     const drained = hashed.pipeTo(new WritableStream());
     return {
       documents: null,
+      cut: false,
       figures: drained.then(() => digest.result).then((d) => ({
         sha256: d.hex,
         sizeBytes: d.bytes,
@@ -101,11 +113,13 @@ export function readDataFile(
     vectorFields: vectors,
   });
   const hashes = options.duplicates ? new KeyHashes(entry.document_count ?? 0) : undefined;
-  const documents = plain
+  const parsed = plain
     .pipeThrough(cap)
     .pipeThrough(new LineSplitStream(Math.min(MAX_LINE_BYTES, Math.max(declared, 1))))
     .pipeThrough(documentParser(entry, options.inspect, hashes))
     .pipeThrough(stats);
+  const take = options.maxDocuments === undefined ? null : new TakeDocuments(options.maxDocuments);
+  const documents = take ? parsed.pipeThrough(take) : parsed;
   const figures = Promise.all([digest.result, stats.result]).then(([d, st]) => ({
     sha256: d.hex,
     sizeBytes: d.bytes,
@@ -114,7 +128,38 @@ export function readDataFile(
     repeatedKeys: hashes ? hashes.repeated() : null,
   }));
   figures.catch(() => {});
-  return { documents, figures };
+  return {
+    documents,
+    figures,
+    get cut() {
+      return take?.cut ?? false;
+    },
+  };
+}
+
+/**
+ * Passes the first `limit` documents, then ends the stream and cancels what is upstream, once a
+ * document past the limit shows there is more (a file of exactly `limit` documents is read whole).
+ */
+class TakeDocuments extends TransformStream<RawDocument[], RawDocument[]> {
+  cut = false;
+  constructor(limit: number) {
+    let seen = 0;
+    super({
+      transform: (page, controller) => {
+        if (seen + page.length <= limit) {
+          seen += page.length;
+          controller.enqueue(page);
+          return;
+        }
+        const rest = limit - seen;
+        seen = limit;
+        if (rest > 0) controller.enqueue(page.slice(0, rest));
+        this.cut = true;
+        controller.terminate();
+      },
+    });
+  }
 }
 
 /**

@@ -49,3 +49,18 @@ Deno.test("repeated keys: hashes find candidates, the exact pass keeps only real
   const once = new Set([hashName(keyHash(documentIdKey(enc.encode('"b"'))!))]);
   assert.deepEqual(await duplicateKeyProblems(bytes(text), e, once), []);
 });
+
+Deno.test("maxDocuments: a deliberate partial read stops after N documents; a file of exactly N is read whole", async () => {
+  const text = '{"_id":"a"}\n{"_id":"b"}\n{"_id":"c"}\n';
+  const e = entry(text, 3);
+  const count = async (n: number) => {
+    const read = readDataFile(bytes(text), e, { quick: false, maxDocuments: n });
+    let docs = 0;
+    for await (const page of read.documents!) docs += page.length;
+    return { docs, cut: read.cut, figures: read.cut ? null : await read.figures };
+  };
+  const two = await count(2);
+  assert.deepEqual([two.docs, two.cut], [2, true]);
+  const three = await count(3);
+  assert.deepEqual([three.docs, three.cut, three.figures?.stats?.documents], [3, false, 3]);
+});

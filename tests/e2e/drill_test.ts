@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { seedSample } from "../fakes/data_api/sample_data.ts";
+import { seedSample, seedTables } from "../fakes/data_api/sample_data.ts";
 import type { FakeDataApi } from "../fakes/data_api/server.ts";
 import { flipByte } from "../support/snapshots.ts";
 import { fakeEnv, runCli, spawnCli, withFakeDataApi } from "./run_cli.ts";
@@ -14,9 +14,10 @@ import { fakeEnv, runCli, spawnCli, withFakeDataApi } from "./run_cli.ts";
 const KS = "default_keyspace";
 const SOURCES = ["articles", "customers", "faq"];
 
-async function setup(articles = 30) {
+async function setup(articles = 30, tables = false) {
   const t = await withFakeDataApi({ logRequests: true });
   seedSample(t.api.store, { articles, dimension: 8 });
+  if (tables) seedTables(t.api.store);
   const b = await runCli(["backup", "--out", t.out], { dir: t.dir, env: fakeEnv(t.api) });
   assert.equal(b.code, 0, b.stderr);
   return t;
@@ -206,4 +207,323 @@ Deno.test("drill: a snapshot that fails verification is a failed drill (exit 2),
     "nothing created",
   );
   assert.deepEqual(collectionNames(t.api), SOURCES);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+
+const TABLES = ["audit_log", "products"];
+
+/** Every table of the keyspace with its definition, indexes and rows, and the keyspace's types. */
+function tableContent(api: FakeDataApi): string {
+  const names = [...(api.store.schemas.get(KS)?.tables.keys() ?? [])].sort();
+  return JSON.stringify([
+    names.map((n) => [
+      n,
+      api.store.tableDefinition(KS, n),
+      api.store.tableIndexes(KS, n).sort(),
+      api.store.tableRows(KS, n).sort(),
+    ]),
+    api.store.keyspaceTypes(KS),
+  ]);
+}
+
+const tableNames = (api: FakeDataApi, ks = KS) =>
+  [...(api.store.schemas.get(ks)?.tables.keys() ?? [])].sort();
+
+Deno.test("drill: collections and tables (the demo's snapshot) are proven: rows and definitions identical, probe overlap 1.0, nothing left", async () => {
+  await using t = await setup(30, true);
+  const before = [content(t.api), tableContent(t.api)];
+  const r = await drill(t, ["--collection-limit", "6"]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.status, "proven");
+  assert.equal(report.partial, false);
+  assert.deepEqual(
+    report.collections.map((c: { source: string }) => c.source).sort(),
+    [...SOURCES, ...TABLES].sort().map((n) => `${KS}.${n}`),
+  );
+  for (const c of report.collections) {
+    assert.equal(c.status, "identical", `${c.source}: ${c.reason}`);
+    assert.equal(c.documents_read_back, c.documents_in_snapshot);
+    assert.equal(c.cleanup, "dropped");
+  }
+  const products = report.collections.find((c: { source: string }) =>
+    c.source === `${KS}.products`
+  );
+  assert.equal(products.kind, "table");
+  assert.equal(products.documents_read_back, 60);
+  assert.deepEqual(products.probes.columns, ["emb"]);
+  assert.equal(products.probes.against, "source");
+  assert.equal(products.probes.probes, 20);
+  assert.equal(products.probes.overlap_min, 1);
+  // The probes searched the scratch table and the source by the vector column.
+  const sorted = t.api.requests.filter((q) =>
+    q.command === "find" && q.body.includes('"sort":{"emb"')
+  );
+  assert.ok(sorted.some((q) => q.collection === "products"));
+  assert.ok(
+    sorted.some((q) => q.collection?.startsWith("drill_") && q.collection.endsWith("_products")),
+  );
+  assert.deepEqual(collectionNames(t.api), SOURCES, "no scratch collection left");
+  assert.deepEqual(tableNames(t.api), TABLES, "no scratch table left");
+  assert.deepEqual([content(t.api), tableContent(t.api)], before, "sources unchanged");
+});
+
+Deno.test("drill --keyspace: the scratch tables and the user-defined types the restore created there are dropped", async () => {
+  await using t = await setup(30, true);
+  t.api.store.keyspaces.set("scratch_ks", new Map());
+  const r = await drill(t, ["--kind", "tables", "--keyspace", "scratch_ks"]);
+  assert.equal(r.code, 0, r.stdout);
+  const report = JSON.parse(r.stdout);
+  assert.deepEqual(report.collections.map((c: { kind: string }) => c.kind), ["table", "table"]);
+  for (const c of report.collections) {
+    assert.equal(c.status, "identical", `${c.source}: ${c.reason}`);
+    assert.match(c.scratch, /^scratch_ks\.drill_/);
+  }
+  assert.ok(
+    t.api.requests.some((q) => q.command === "createType" && q.keyspace === "scratch_ks"),
+    "the restore created the type in the scratch keyspace",
+  );
+  assert.deepEqual(tableNames(t.api, "scratch_ks"), []);
+  assert.deepEqual(t.api.store.keyspaceTypes("scratch_ks"), [], "the type it created is dropped");
+  assert.equal(t.api.store.keyspaceTypes(KS).length, 1, "the source's type is untouched");
+});
+
+for (
+  const [mode, action, kind] of [
+    ["alter: a number changed", { kind: "alter", every: 7, change: "round" }, "differs"],
+    ["alter: a column dropped", { kind: "alter", every: 5, change: "drop" }, "differs"],
+    ["lose: one row confirmed and not stored", { kind: "lose", count: 1 }, "missing"],
+  ] as const
+) {
+  Deno.test(`drill: a server that stores table rows wrongly (${mode}) fails the drill, naming the table and the primary key`, async () => {
+    await using t = await setup(30, true);
+    t.api.faults.add({ command: "insertMany", times: 1, action });
+    const r = await drill(t, ["--collections", "products", "--probes", "0"]);
+    assert.equal(r.code, 2, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.status, "failed");
+    const c = report.collections[0];
+    assert.equal(c.source, `${KS}.products`);
+    assert.equal(c.status, "different", c.reason);
+    assert.equal(c.differences[0].kind, kind);
+    assert.match(c.differences[0]._id, /^\{"category":"\w+","sku":"sku-\d{4}","version":\d\}$/);
+    if (kind === "differs") assert.match(c.differences[0].path, /^\w+$/, "the column is named");
+    assert.deepEqual(tableNames(t.api), TABLES, "no scratch table left");
+  });
+}
+
+Deno.test("drill: a table whose copy lost an index fails on its definition", async () => {
+  await using t = await setup(30, true);
+  // The server confirms the vector index and keeps none (as a name clash under ifNotExists would).
+  t.api.faults.add({
+    command: "createVectorIndex",
+    times: 1,
+    action: { kind: "status", status: 200, body: '{"status":{"ok":1}}' },
+  });
+  const r = await drill(t, ["--collections", "products", "--probes", "0"]);
+  assert.equal(r.code, 2, r.stderr);
+  const c = JSON.parse(r.stdout).collections[0];
+  assert.equal(c.status, "different", c.reason);
+  assert.equal(c.differences[0].kind, "definition");
+  assert.match(c.differences[0].path, /^indexes/);
+  assert.deepEqual(tableNames(t.api), TABLES);
+});
+
+Deno.test("drill: differences name the field path, in text and --json", async () => {
+  await using t = await setup();
+  t.api.faults.add({
+    command: "insertMany",
+    times: 1,
+    action: { kind: "alter", every: 1000, change: "round" },
+  });
+  const r = await drill(t, ["--collections", "articles", "--probes", "0"]);
+  assert.equal(r.code, 2, r.stderr);
+  const d = JSON.parse(r.stdout).collections[0].differences[0];
+  assert.equal(d.kind, "differs");
+  // The first number member of an article is "views" (9007199254740993 + i, rounded plus one).
+  assert.equal(d.path, "views");
+  assert.match(d.detail, /^snapshot \d{16}, read back \d{16}$/);
+  t.api.faults.add({
+    command: "insertMany",
+    times: 1,
+    action: { kind: "alter", every: 1000, change: "drop" },
+  });
+  const text = await runCli([
+    "drill",
+    "latest",
+    "--from",
+    t.out,
+    "--collections",
+    "articles",
+    "--probes",
+    "0",
+  ], { dir: t.dir, env: fakeEnv(t.api) });
+  assert.equal(text.code, 2, text.stderr);
+  // The last member of an article is its $vector.
+  assert.match(
+    text.stdout,
+    /_id "article-\d{4}": differs at \$vector \(missing in what was read back\)/,
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// --max-docs, --kind, a second signal
+
+Deno.test("drill --max-docs: only the first N of each are restored and compared, the report says partial, probes are against the copy itself", async () => {
+  await using t = await setup(30, true);
+  const r = await drill(t, ["--max-docs", "7", "--collections", "articles,products,customers"]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.status, "proven");
+  assert.equal(report.partial, true);
+  assert.equal(report.max_docs, 7);
+  for (const c of report.collections) {
+    assert.equal(c.status, "identical", `${c.source}: ${c.reason}`);
+    assert.deepEqual([c.documents_in_snapshot, c.documents_read_back], [7, 7], c.source);
+    assert.match(c.reason, /partial: the first 7 of \d+/);
+  }
+  const articles = report.collections.find((c: { source: string }) =>
+    c.source === `${KS}.articles`
+  );
+  assert.equal(articles.documents_total, 30);
+  assert.equal(articles.probes.against, "self");
+  assert.match(articles.probes.why_self, /partial drill/);
+  assert.equal(articles.probes.probes, 7, "probes only among the covered documents");
+  assert.equal(articles.probes.overlap_min, 1);
+  const products = report.collections.find((c: { source: string }) =>
+    c.source === `${KS}.products`
+  );
+  assert.equal(products.probes.against, "self");
+  // Only 7 of each were written.
+  const written = (name: string) =>
+    t.api.requests.filter((q) => q.command === "insertMany" && q.collection?.endsWith(`_${name}`))
+      .reduce((n, q) => n + (q.body.match(/"sku":|"_id":/g)?.length ?? 0), 0);
+  assert.equal(written("articles"), 7);
+  assert.equal(written("products"), 7);
+  assert.deepEqual(collectionNames(t.api), SOURCES);
+  assert.deepEqual(tableNames(t.api), TABLES);
+  // The text report says it too.
+  const text = await runCli(["drill", "latest", "--from", t.out, "--max-docs", "7"], {
+    dir: t.dir,
+    env: fakeEnv(t.api),
+  });
+  assert.equal(text.code, 1, "3 scratch collections more than the default limit of 5");
+  const ok = await runCli([
+    "drill",
+    "latest",
+    "--from",
+    t.out,
+    "--max-docs",
+    "7",
+    "--kind",
+    "collections",
+    "--collection-limit",
+    "6",
+  ], { dir: t.dir, env: fakeEnv(t.api) });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /PROVEN.*PARTIAL: only the first 7 documents\/rows of each/);
+  assert.match(ok.stdout, /as a partial drill \(--max-docs 7\)/);
+});
+
+Deno.test("drill --kind: tables only, or collections only, with the same spelling as backup", async () => {
+  await using t = await setup(30, true);
+  const tables = await drill(t, ["--kind", "tables"]);
+  assert.equal(tables.code, 0, tables.stderr);
+  assert.deepEqual(
+    JSON.parse(tables.stdout).collections.map((c: { source: string }) => c.source).sort(),
+    TABLES.map((n) => `${KS}.${n}`),
+  );
+  const collections = await drill(t, ["--kind", "collections", "--collection-limit", "6"]);
+  assert.equal(collections.code, 0, collections.stderr);
+  assert.ok(
+    JSON.parse(collections.stdout).collections.every((c: { kind: string }) =>
+      c.kind === "collection"
+    ),
+  );
+  const bad = await drill(t, ["--kind", "views"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /collections, tables, all/);
+});
+
+Deno.test("drill: a second signal during the cleanup exits at once and names what is left", async () => {
+  await using t = await setup();
+  t.api.faults.add({ command: "insertMany", action: { kind: "hang" } });
+  t.api.faults.add({ command: "deleteCollection", action: { kind: "hang" } });
+  const child = spawnCli(
+    ["drill", "latest", "--from", t.out, "--collections", "articles", "--json"],
+    { dir: t.dir, env: fakeEnv(t.api) },
+  );
+  const until = Date.now() + 60_000;
+  const waitFor = async (what: string, ok: () => boolean) => {
+    while (!ok()) {
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  await waitFor("the hung insert", () => t.api.faults.usage()[0] === 1);
+  const scratch = collectionNames(t.api).find((n) => n.startsWith("drill_"));
+  assert.ok(scratch, "the scratch exists now");
+  child.kill("SIGTERM");
+  await waitFor("the hung drop", () => t.api.faults.usage()[1] === 1);
+  child.kill("SIGTERM");
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 130, stderr);
+  assert.match(
+    stderr,
+    new RegExp(`before its cleanup finished; left \\(where they exist\\): ${KS}\\.${scratch}`),
+  );
+});
+
+Deno.test("list shows when each snapshot was last drilled and with what result (drills.jsonl)", async () => {
+  await using t = await setup();
+  const list = async () => {
+    const r = await runCli(["list", "--from", t.out, "--json"], {
+      dir: t.dir,
+      env: fakeEnv(t.api),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout).local[0].last_drill;
+  };
+  assert.equal(await list(), null, "never drilled");
+  assert.equal((await drill(t, ["--collections", "customers", "--max-docs", "5"])).code, 0);
+  const first = await list();
+  assert.deepEqual([first.status, first.partial], ["proven", true]);
+  t.api.faults.add({ command: "insertMany", times: 1, action: { kind: "lose", count: 1 } });
+  assert.equal((await drill(t, ["--collections", "customers"])).code, 2);
+  const second = await list();
+  assert.deepEqual([second.status, second.partial], ["failed", false]);
+  assert.ok(second.started >= first.started);
+  const text = await runCli(["list", "--from", t.out], { dir: t.dir, env: fakeEnv(t.api) });
+  assert.match(text.stdout, /last drill/);
+  assert.match(text.stdout, new RegExp(`${second.started.slice(0, 10)} failed `));
+});
+
+Deno.test("drill: a table the Data API cannot recreate fails the drill with the restore's reason, nothing left", async () => {
+  await using t = await setup(30, true);
+  t.api.store.createTable(
+    KS,
+    "legacy",
+    '{"columns":{"id":"text","seen":"timeuuid"},"primaryKey":"id"}',
+    { cqlTypes: true },
+  );
+  t.api.store.seedRows(KS, "legacy", ['{"id":"a","seen":"d2177dd0-eaa2-11de-a572-001b779c76e3"}']);
+  await new Promise((r) => setTimeout(r, 1100));
+  const b = await runCli(["backup", "--out", t.out, "--kind", "tables"], {
+    dir: t.dir,
+    env: fakeEnv(t.api),
+  });
+  assert.equal(b.code, 0, b.stderr);
+  const r = await drill(t, ["--collections", "legacy"]);
+  assert.equal(r.code, 2, r.stderr);
+  const c = JSON.parse(r.stdout).collections[0];
+  assert.equal(c.status, "failed");
+  assert.match(
+    c.reason,
+    /^the restore failed: cannot be restored through the Data API: .*timeuuid/,
+  );
+  assert.equal(c.cleanup, "not created");
+  assert.deepEqual(tableNames(t.api), [...TABLES, "legacy"].sort());
 });

@@ -437,3 +437,29 @@ Deno.test("tables: a server without listIndexes/listTypes never turns into 'no t
   assert.ok(names.includes("audit_log") && !names.includes("products"), names.join());
   assert.equal(t.source.requestsOf("listTypes").length, 1, "asked once, for products");
 });
+
+Deno.test("tables: restore --rename beside the source gives the copy its own indexes (index names are per keyspace)", async () => {
+  await using t = await setup();
+  const { snapshot } = await backup(t, "--kind", "tables");
+  const r = await runCli([
+    "restore",
+    snapshot,
+    "--collections",
+    "products",
+    "--rename",
+    "products=products_copy",
+  ], { dir: t.dir, env: fakeEnv(t.source) });
+  assert.equal(r.code, 0, r.stderr);
+  const copy = parsed(t.source.store.tableIndexes(KS, "products_copy"));
+  const source = parsed(t.source.store.tableIndexes(KS, "products"));
+  assert.equal(copy.length, source.length, "every index recreated on the copy");
+  assert.deepEqual(
+    copy.map((ix: { name: string }) => ix.name).sort(),
+    ["products_copy_emb_idx", "products_copy_name_idx", "products_copy_sku_idx"],
+  );
+  assert.deepEqual(
+    copy.map((ix: { definition: unknown }) => JSON.stringify(ix.definition)).sort(),
+    source.map((ix: { definition: unknown }) => JSON.stringify(ix.definition)).sort(),
+  );
+  assert.equal(source.length, 3, "the source's indexes are untouched");
+});

@@ -175,6 +175,42 @@ const TABLE: Record<string, { family: "REQUEST" | "SERVER"; scope: string; title
   },
   COLLECTION_NOT_EXIST: { family: "REQUEST", scope: "SCHEMA", title: "Collection does not exist" },
   SORT_CLAUSE_INVALID: { family: "REQUEST", scope: "SORT", title: "Sort clause invalid" },
+  // SortException (family REQUEST, scope SORT): stargate/data-api errors.yaml request-errors.
+  CANNOT_SORT_UNKNOWN_COLUMNS: {
+    family: "REQUEST",
+    scope: "SORT",
+    title: "Sorted columns are not defined in the table schema",
+  },
+  CANNOT_SORT_ON_SPECIAL_WITH_OTHERS: {
+    family: "REQUEST",
+    scope: "SORT",
+    title: "Special sort combined with other sort expressions",
+  },
+  CANNOT_VECTOR_SORT_WITH_LIMIT_EXCEEDS_MAX: {
+    family: "REQUEST",
+    scope: "SORT",
+    title: "Limit exceeds the maximum allowed for vector sort",
+  },
+  CANNOT_VECTOR_SORT_WITH_SKIP_OPTION: {
+    family: "REQUEST",
+    scope: "SORT",
+    title: "Skip option cannot be used with  vector sort",
+  },
+  CANNOT_VECTOR_SORT_NON_INDEXED_VECTOR_COLUMNS: {
+    family: "REQUEST",
+    scope: "SORT",
+    title: "Vector sort cannot be used for non indexed vector columns",
+  },
+  CANNOT_VECTOR_SORT_ON_MISMATCHED_VECTOR_DIMENSIONS: {
+    family: "REQUEST",
+    scope: "SORT",
+    title: "Vector sort cannot be used with mismatched vector dimensions",
+  },
+  INVALID_VECTOR_SORT_EXPRESSION: {
+    family: "REQUEST",
+    scope: "SORT",
+    title: "Sort expression is not valid for vector/vectorize sort",
+  },
   FILTER_UNSUPPORTED_OPERATOR: {
     family: "REQUEST",
     scope: "FILTER",

@@ -29,12 +29,12 @@ export type FaultAction =
    */
   | { kind: "documentError"; errorCode: string; count: number; applied?: boolean }
   /**
-   * insertMany only: the first `count` documents of the request are answered "OK" but not stored,
+   * insertMany only (collections and tables): the first `count` documents of the request are answered "OK" but not stored,
    * a write the server confirmed and then lost (what restore's count or sample proof must catch).
    */
   | { kind: "lose"; count: number }
   /**
-   * insertMany only: every `every`-th document of the request (1st, 1+every-th, …) is stored
+   * insertMany only (collections and tables): every `every`-th document of the request (1st, 1+every-th, …) is stored
    * changed, answered "OK": `round` stores the first number member rounded plus one (so it always
    * differs), `drop` removes the
    * last member (what a drill's exact read-back must catch).

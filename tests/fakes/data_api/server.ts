@@ -360,6 +360,10 @@ export class FakeDataApi {
           pageSize: this.tablePageSize,
           maxInsertCount: this.options.maxInsertCount ?? 100,
           omitNullPageState: this.options.omitNullPageState ?? false,
+          documentFault: this.#documentFault?.kind === "lose" ||
+              this.#documentFault?.kind === "alter"
+            ? this.#documentFault
+            : undefined,
         },
         command,
         args,

@@ -1379,3 +1379,100 @@ Deno.test("fake: cosine and dot_product similarities are scaled into [0, 1] as t
   assert.equal(similarity("dot_product", a, b), 0.5);
   assert.equal(similarity("dot_product", a, a), 1);
 });
+
+Deno.test("fake tables: a vector sort ranks rows by the column's index metric and follows the server's rules", async () => {
+  await withFake(async (api) => {
+    const ks = "default_keyspace";
+    await raw(api, ks, {
+      createTable: {
+        name: "t",
+        definition: {
+          columns: {
+            id: "text",
+            n: "int",
+            v: { type: "vector", dimension: 2 },
+            w: {
+              type: "vector",
+              dimension: 2,
+            },
+          },
+          primaryKey: "id",
+        },
+      },
+    });
+    const path = `${ks}/t`;
+    const find = async (sort: unknown, options: Record<string, unknown> = {}) =>
+      JSON.parse((await raw(api, path, { find: { sort, options } })).text);
+    await raw(api, path, {
+      insertMany: {
+        documents: [
+          { id: "far", v: [10, 10] },
+          { id: "near", v: [1, 1.5] },
+          { id: "exact", v: { $binary: "P4AAAEAAAAA=" } },
+          { id: "none", n: 1 },
+        ],
+      },
+    });
+    // No vector index yet: refused, naming the column.
+    const unindexed = await find({ v: [1, 2] });
+    assert.equal(unindexed.errors[0].errorCode, "CANNOT_VECTOR_SORT_NON_INDEXED_VECTOR_COLUMNS");
+    assert.equal(unindexed.errors[0].scope, "SORT");
+    await raw(api, path, {
+      createVectorIndex: {
+        name: "t_v",
+        definition: { column: "v", options: { metric: "euclidean" } },
+      },
+    });
+    const res = await find({ v: [1, 2] }, { includeSimilarity: true, limit: 3 });
+    assert.deepEqual(res.data.documents.map((d: { id: string }) => d.id), ["exact", "near", "far"]);
+    // similarity_euclidean: 1 / (1 + squared distance), a float, last in the row
+    const sims = res.data.documents.map((d: { $similarity: number }) => d.$similarity);
+    assert.deepEqual(sims.slice(0, 2), [1, 0.8]);
+    assert.ok(Math.abs(sims[2] - 1 / (1 + 81 + 64)) < 1e-8);
+    assert.deepEqual(Object.keys(res.data.documents[0]).at(-1), "$similarity");
+    assert.equal(res.data.nextPageState, null);
+    // The row without a vector is not in the index; without a limit, all indexed rows.
+    assert.equal((await find({ v: { $binary: "P4AAAEAAAAA=" } })).data.documents.length, 3);
+    const code = async (sort: unknown, options: Record<string, unknown> = {}) =>
+      (await find(sort, options)).errors?.[0]?.errorCode;
+    assert.equal(
+      await code({ v: [1, 2] }, { limit: 1001 }),
+      "CANNOT_VECTOR_SORT_WITH_LIMIT_EXCEEDS_MAX",
+    );
+    assert.equal(await code({ v: [1, 2] }, { skip: 1 }), "CANNOT_VECTOR_SORT_WITH_SKIP_OPTION");
+    assert.equal(
+      await code({ v: [1, 2, 3] }),
+      "CANNOT_VECTOR_SORT_ON_MISMATCHED_VECTOR_DIMENSIONS",
+    );
+    assert.equal(await code({ nope: [1, 2] }), "CANNOT_SORT_UNKNOWN_COLUMNS");
+    assert.equal(await code({ v: [1, 2], n: 1 }), "CANNOT_SORT_ON_SPECIAL_WITH_OTHERS");
+    assert.equal(await code({ v: true }), "INVALID_VECTOR_SORT_EXPRESSION");
+    assert.equal(await code({ w: [1, 2] }), "CANNOT_VECTOR_SORT_NON_INDEXED_VECTOR_COLUMNS");
+  });
+});
+
+Deno.test("fake tables: a vector sort pages like any table read", async () => {
+  await withFake(async (api) => {
+    const ks = "default_keyspace";
+    seedTables(api.store);
+    const ids: string[] = [];
+    let pageState: string | null = null;
+    do {
+      const res: { data: { documents: Array<{ sku: string }>; nextPageState: string | null } } =
+        JSON.parse(
+          (await raw(api, `${ks}/products`, {
+            find: {
+              sort: { emb: [1, 0, 0, 0, 0, 0, 0, 0] },
+              projection: { sku: 1 },
+              options: pageState ? { pageState } : {},
+            },
+          })).text,
+        );
+      ids.push(...res.data.documents.map((d) => d.sku));
+      pageState = res.data.nextPageState;
+    } while (pageState);
+    // 60 rows, every sixth without a vector.
+    assert.equal(ids.length, 50);
+    assert.equal(new Set(ids).size, 50);
+  }, { tablePageSize: 20 });
+});

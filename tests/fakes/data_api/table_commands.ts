@@ -6,7 +6,7 @@
  * key order are exactly what the real server would send.
  *
  * Deliberate limits (refused, not faked): filters other than `{}` or equality on the full primary
- * key, sort, updateOne/deleteOne/deleteMany/alterTable/alterType.
+ * key, sorts other than a vector sort (vector_search.ts), updateOne/deleteOne/deleteMany/alterTable/alterType.
  */
 
 import { apiError, FakeApiError, type FakeError } from "./errors.ts";
@@ -21,6 +21,7 @@ import {
   type StoredRow,
 } from "./tables.ts";
 import { CodecError } from "./table_values.ts";
+import { floatText, tableVectorSearch, tableVectorSortOf } from "./vector_search.ts";
 
 const OK = `{"status":{"ok":1}}`;
 
@@ -209,6 +210,11 @@ export interface TableCommandContext {
   maxInsertCount: number;
   /** Leave out `nextPageState` on the last page instead of sending null. */
   omitNullPageState?: boolean;
+  /** insertMany: the `lose`/`alter` fault of this request (faults.ts), as for collections. */
+  documentFault?:
+    | { kind: "lose"; count: number }
+    | { kind: "alter"; every: number; change: "round" | "drop" }
+    | undefined;
 }
 
 /** A table-level command (POST /v1/{keyspace}/{table}). */
@@ -262,7 +268,13 @@ export function tableCommand(
         );
       }
       const options = get(args, "options");
-      return insert(t, docs.a, flag(options, "ordered"), flag(options, "returnDocumentResponses"));
+      return insert(
+        t,
+        docs.a,
+        flag(options, "ordered"),
+        flag(options, "returnDocumentResponses"),
+        ctx.documentFault,
+      );
     }
     default:
       if (COLLECTION_COMMANDS.includes(command) && !TABLE_COMMANDS.includes(command)) {
@@ -428,10 +440,13 @@ function filterRows(t: FakeTable, filter: JNode | undefined): StoredRow[] | "all
 function find(ctx: TableCommandContext, args: JNode, t: FakeTable, single: boolean): string {
   checkKnownFields(args, ["filter", "projection", "sort", "options"]);
   const sort = get(args, "sort");
-  if (sort && sort.t === "obj" && sort.m.length > 0) {
+  const vectorSort = sort && sort.t === "obj" && sort.m.length > 0
+    ? tableVectorSortOf(t, sort)
+    : null;
+  if (sort && sort.t === "obj" && sort.m.length > 0 && !vectorSort) {
     throw new FakeApiError(
       "SORT_CLAUSE_INVALID",
-      "fake Data API: sort is not implemented for tables",
+      "fake Data API: only a vector sort is implemented for tables",
     );
   }
   const options = get(args, "options");
@@ -444,6 +459,17 @@ function find(ctx: TableCommandContext, args: JNode, t: FakeTable, single: boole
     );
   }
   const skip = get(options, "skip");
+  if (vectorSort) {
+    return vectorFind(
+      ctx,
+      t,
+      args,
+      vectorSort,
+      limit,
+      skip !== undefined && skip.t !== "null",
+      single,
+    );
+  }
   if (skip && skip.t !== "null") {
     throw new FakeApiError(
       "COMMAND_FIELD_VALUE_INVALID",
@@ -487,6 +513,54 @@ function find(ctx: TableCommandContext, args: JNode, t: FakeTable, single: boole
     ? ""
     : `,"nextPageState":null`;
   return `{"data":{"documents":[${docs}]${next}},${status}}`;
+}
+
+/**
+ * `find`/`findOne` with a vector sort (vector_search.ts tableVectorSearch): the best rows first,
+ * `$similarity` last in each row with `includeSimilarity`, paged like any table read; the page
+ * state holds the position in the (recomputed) result.
+ */
+function vectorFind(
+  ctx: TableCommandContext,
+  t: FakeTable,
+  args: JNode,
+  sort: { column: string; query: Float32Array },
+  limit: number | undefined,
+  hasSkip: boolean,
+  single: boolean,
+): string {
+  const options = get(args, "options");
+  const columns = projectedColumns(t, get(args, "projection"));
+  const selected = filterRows(t, get(args, "filter"));
+  const found = tableVectorSearch(t, selected === "all" ? t.sorted() : selected, {
+    ...sort,
+    limit: single ? 1 : limit,
+    hasSkip,
+  });
+  const withSimilarity = flag(options, "includeSimilarity");
+  const text = (f: { row: StoredRow; similarity: number }) => {
+    const row = t.rowText(f.row, columns);
+    if (!withSimilarity) return row;
+    const sim = `"$similarity":${floatText(f.similarity)}`;
+    return row === "{}" ? `{${sim}}` : `${row.slice(0, -1)},${sim}}`;
+  };
+  const status = `"status":{"projectionSchema":${t.schemaText(columns)}}`;
+  if (single) {
+    return `{"data":{"document":${found[0] ? text(found[0]) : "null"}},${status}}`;
+  }
+  const stateNode = get(options, "pageState") ?? get(options, "pagingState");
+  const key = `${t.keyspace}.${t.name}#ann`;
+  const start = stateNode && stateNode.t === "str" && stateNode.v !== ""
+    ? decodePageState(stateNode.v, key).n
+    : 0;
+  const page = found.slice(start, start + ctx.pageSize);
+  const end = start + page.length;
+  const next = end < found.length
+    ? `,"nextPageState":${JSON.stringify(encodePageState(key, "", end))}`
+    : ctx.omitNullPageState
+    ? ""
+    : `,"nextPageState":null`;
+  return `{"data":{"documents":[${page.map(text).join(",")}]${next}},${status}}`;
 }
 
 /** Index of the first row after the key a page state names (the row may be gone by now). */
@@ -552,7 +626,13 @@ function longestNumber(n: JNode): number {
  * Validates every row first (as the server builds all rows before writing), then upserts: with
  * `ordered`, rows after the first failed one are skipped, but every bad row gets its own error.
  */
-function insert(t: FakeTable, docs: JNode[], ordered: boolean, detailed: boolean): string {
+function insert(
+  t: FakeTable,
+  docs: JNode[],
+  ordered: boolean,
+  detailed: boolean,
+  fault?: TableCommandContext["documentFault"],
+): string {
   for (const d of docs) {
     const len = longestNumber(d);
     if (len > LIMITS.maxNumberChars) {
@@ -562,8 +642,11 @@ function insert(t: FakeTable, docs: JNode[], ordered: boolean, detailed: boolean
       );
     }
   }
-  const prepared = docs.map((d) => {
+  const prepared = docs.map((d, i) => {
     try {
+      if (fault?.kind === "alter" && i % fault.every === 0) {
+        return t.prepareRow(alterRow(t, d, fault.change), fakeEmbedding);
+      }
       return t.prepareRow(d, fakeEmbedding);
     } catch (e) {
       if (!(e instanceof FakeApiError)) throw e;
@@ -580,7 +663,8 @@ function insert(t: FakeTable, docs: JNode[], ordered: boolean, detailed: boolean
     } else if (ordered && firstFailure >= 0 && i > firstFailure) {
       results.push({ id: t.insertedIdText(p.key), status: "SKIPPED" });
     } else {
-      t.upsert(p);
+      // `lose`: confirmed, not stored.
+      if (!(fault?.kind === "lose" && i < fault.count)) t.upsert(p);
       results.push({ id: t.insertedIdText(p.key), status: "OK" });
     }
   });
@@ -599,4 +683,27 @@ function insert(t: FakeTable, docs: JNode[], ordered: boolean, detailed: boolean
   return errors.length > 0
     ? `{"status":${status},"errors":${JSON.stringify(errors)}}`
     : `{"status":${status}}`;
+}
+
+/**
+ * A row changed as the `alter` fault stores it (faults.ts): `round` adds one to the first number
+ * of a column outside the primary key, `drop` leaves out the last such column.
+ */
+function alterRow(t: FakeTable, row: JNode, change: "round" | "drop"): JNode {
+  if (row.t !== "obj") return row;
+  const key = new Set(t.primaryKey);
+  if (change === "drop") {
+    const last = row.m.findLastIndex(([k]) => !key.has(k));
+    return last < 0 ? row : { ...row, m: row.m.filter((_, i) => i !== last) };
+  }
+  const at = row.m.findIndex(([k, v]) => !key.has(k) && v.t === "num");
+  if (at < 0) return row;
+  return {
+    ...row,
+    m: row.m.map(([k, v], i): [string, JNode] =>
+      i === at
+        ? [k, { t: "num", raw: String(Math.round(Number((v as { raw: string }).raw)) + 1) }]
+        : [k, v]
+    ),
+  };
 }
