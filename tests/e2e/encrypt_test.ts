@@ -423,3 +423,21 @@ Deno.test({
     assert.deepEqual(await ls(encDir), [".astrabak.lock", `${report.manifest.snapshot}.zip.age`]);
   },
 });
+
+Deno.test("encrypt: prune counts a .zip.age as a complete snapshot and removes its sidecar with it", async () => {
+  await using t = await setup();
+  await Deno.mkdir(t.out, { recursive: true });
+  for (const ts of ["20261101_020000", "20261102_020000"]) {
+    await Deno.writeTextFile(join(t.out, `${ts}.zip.age`), "age-encryption.org/v1\n");
+    await Deno.writeTextFile(
+      join(t.out, `${ts}.zip.age.sha256`),
+      `${"0".repeat(64)}  ${ts}.zip.age\n`,
+    );
+  }
+  const r = await t.run(["prune", "--from", t.out, "--keep-last", "1"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await ls(t.out)).filter((n) => !n.startsWith(".")), [
+    "20261102_020000.zip.age",
+    "20261102_020000.zip.age.sha256",
+  ]);
+});
