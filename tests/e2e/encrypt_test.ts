@@ -15,14 +15,14 @@ import { FakeDataApi } from "../fakes/data_api/server.ts";
 import { seedSample } from "../fakes/data_api/sample_data.ts";
 import { docsOf, restoreInto } from "../support/restore_target.ts";
 import { ensureTool } from "../support/tools.ts";
-import { fakeEnv, ls, runCli } from "./run_cli.ts";
+import { fakeEnv, ls, runCli, spawnCli } from "./run_cli.ts";
 
 const KS = "default_keyspace";
 
 /** A source fake with sample data, an empty target fake, a scratch dir and two key pairs. */
-async function setup() {
+async function setup(sample = { articles: 30, dimension: 8 }) {
   const source = await FakeDataApi.start({ logRequests: false });
-  seedSample(source.store, { articles: 30, dimension: 8 });
+  seedSample(source.store, sample);
   const target = await FakeDataApi.start({ logRequests: false });
   const dir = await Deno.makeTempDir({ prefix: "astrabak-encrypt-" });
   const identity = await age.generateIdentity();
@@ -185,6 +185,9 @@ Deno.test("encrypt: --no-keep-local leaves only the proven .zip.age; latest find
   assert.equal(q.contents_verified, false);
   assert.equal(q.encryption.recipients, 2);
 
+  const list = await t.run(["list", "--from", t.out]);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(`${ts} +age +complete .*${ts}\\.zip\\.age`));
   // latest weighs .zip.age like .zip, by the timestamp in its name.
   const r = await restoreInto(t, ["latest", "--from", t.out, "--identity-file", t.keyFile]);
   assert.equal(r.code, 0, r.stderr);
@@ -440,4 +443,45 @@ Deno.test("encrypt: prune counts a .zip.age as a complete snapshot and removes i
     "20261102_020000.zip.age",
     "20261102_020000.zip.age.sha256",
   ]);
+});
+
+Deno.test("encrypt: drill proves a .zip.age (latest) read with the identity, and leaves no plaintext behind", async () => {
+  await using t = await setup();
+  const b = await t.backup(["--encrypt-to", t.recipient, "--no-keep-local"]);
+  assert.equal(b.code, 0, b.stderr);
+  const r = await t.run([
+    "drill",
+    "latest",
+    "--from",
+    t.out,
+    "--identity-file",
+    t.keyFile,
+    "--collection-limit",
+    "6",
+    "--json",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).status, "proven");
+  assert.deepEqual((await ls(t.out)).filter((n) => n.endsWith(".decrypted")), []);
+});
+
+Deno.test("encrypt: SIGTERM while a .zip.age is read removes the temporary plaintext zip (exit 130)", async () => {
+  await using t = await setup({ articles: 3000, dimension: 768 });
+  const b = await t.backup(["--encrypt-to", t.recipient, "--no-compress", "--json"]);
+  assert.equal(b.code, 0, b.stderr);
+  const agePath: string = JSON.parse(b.stdout).encrypted.path;
+  const child = spawnCli(["verify", agePath, "--identity-file", t.keyFile], {
+    dir: t.dir,
+    env: fakeEnv(t.source),
+  });
+  // Wait (by state, not by time) until the plaintext temporary zip exists, then stop the run.
+  let seen = false;
+  while (!seen) {
+    seen = (await ls(t.out)).some((n) => n.endsWith(".decrypted"));
+    if (!seen) await new Promise((r) => setTimeout(r, 5));
+  }
+  child.kill("SIGTERM");
+  const out = await child.output();
+  assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
+  assert.deepEqual((await ls(t.out)).filter((n) => n.endsWith(".decrypted")), []);
 });
