@@ -95,10 +95,12 @@ export async function decryptToTemp(
       const plain = await decryptStream(input.readable.pipeThrough(cipher), identities, label);
       await plain.pipeTo(fileSink(out), options.signal ? { signal: options.signal } : {});
     } catch (e) {
-      try {
-        out.close();
-      } catch {
-        // closed by the sink
+      for (const f of [out, input]) {
+        try {
+          f.close();
+        } catch {
+          // closed by its stream already
+        }
       }
       // A header damaged in transit reads as "no identity matches": the sidecar tells them apart.
       if (expected !== null && !(e instanceof VerificationError) && !options.signal?.aborted) {
@@ -172,6 +174,12 @@ export async function verifyWithoutIdentity(
     header = await inspectHeader(file.readable, agePath);
   } catch (e) {
     problems.push(errorMessage(e));
+  } finally {
+    try {
+      file.close();
+    } catch {
+      // closed by its stream already
+    }
   }
   let bytes = 0;
   try {

@@ -107,7 +107,7 @@ export async function encryptSnapshot(
         },
       );
     }
-    const manifestBytes = await manifestFor(
+    const manifestBytes = manifestFor(
       manifest,
       await reader.readBytes(MANIFEST_FILE, 64 * 1024 * 1024),
       recipients,
@@ -151,7 +151,7 @@ export async function encryptSnapshot(
         async open() {
           // The zip's own proof: these bytes are the ones the manifest hashed.
           const digest = new DigestStream();
-          proofs.push(digest.result.then((d) => {
+          const proof = digest.result.then((d) => {
             if (d.hex !== c.data_sha256 || d.bytes !== c.data_size_bytes) {
               throw new VerificationError(
                 `Refusing to encrypt ${source}: ${c.data_file} has SHA-256 ${
@@ -161,7 +161,9 @@ export async function encryptSnapshot(
                 }… and ${c.data_size_bytes}`,
               );
             }
-          }));
+          });
+          proof.catch(() => {}); // awaited below, once the file side is done
+          proofs.push(proof);
           return {
             readable: (await reader.open(c.data_file!, signal)).pipeThrough(digest),
             size: reader.files.get(c.data_file!)!.size,
@@ -184,9 +186,13 @@ export async function encryptSnapshot(
       const zipped = new TransformStream<Uint8Array, Uint8Array>();
       const plain = new DigestStream();
       const cipher = new DigestStream();
+      // Stops the file side when the zip side fails (or on a signal), so neither waits forever.
+      const stop = new AbortController();
       const written = (await encryptStream(zipped.readable.pipeThrough(plain), recipients))
         .pipeThrough(cipher)
-        .pipeTo(fileSink(out), signal ? { signal } : {});
+        .pipeTo(fileSink(out), {
+          signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
+        });
       const packed = writeSnapshotZip(
         zipped.writable,
         root,
@@ -196,8 +202,8 @@ export async function encryptSnapshot(
       );
       // Whichever side fails first, the other is stopped with it.
       await Promise.all([
-        packed.catch(async (e) => {
-          await zipped.readable.cancel(e).catch(() => {});
+        packed.catch((e) => {
+          stop.abort(e);
           throw e;
         }),
         written,
@@ -254,15 +260,15 @@ export async function encryptSnapshot(
  * exactly these recipients (a backup with --encrypt-to), else the same manifest with the
  * encryption record added and its format version raised to hold it.
  */
-async function manifestFor(
+function manifestFor(
   manifest: Manifest,
   original: Uint8Array,
   recipients: readonly string[],
-): Promise<Uint8Array> {
+): Uint8Array {
   const same = manifest.encryption !== undefined &&
     manifest.encryption.recipients.length === recipients.length &&
     manifest.encryption.recipients.every((r, i) => r === recipients[i]);
-  if (same) return await Promise.resolve(original);
+  if (same) return original;
   const { encryption: _, ...rest } = manifest;
   const updated: Manifest = {
     ...rest,

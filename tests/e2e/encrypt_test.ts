@@ -485,3 +485,38 @@ Deno.test("encrypt: SIGTERM while a .zip.age is read removes the temporary plain
   assert.equal(out.code, 130, new TextDecoder().decode(out.stderr));
   assert.deepEqual((await ls(t.out)).filter((n) => n.endsWith(".decrypted")), []);
 });
+
+Deno.test("encrypt: a snapshot whose bytes are not its manifest's is refused (exit 2) and nothing is left, from a directory or a zip", async () => {
+  await using t = await setup({ articles: 400, dimension: 64 });
+  const b = await t.backup(["--zip", "--json"]);
+  assert.equal(b.code, 0, b.stderr);
+  const report = JSON.parse(b.stdout);
+  const ts: string = report.manifest.snapshot;
+  // The directory: a data file changed after the backup (the hash check as bytes enter age).
+  const dirCase = join(t.dir, "dir-case");
+  await Deno.mkdir(dirCase);
+  const snap = join(dirCase, ts);
+  await Deno.mkdir(snap);
+  for await (const f of Deno.readDir(report.snapshot)) {
+    await Deno.copyFile(join(report.snapshot, f.name), join(snap, f.name));
+  }
+  await mutate(join(snap, `${KS}.articles.jsonl.gz`), (b) => flip(b, 100));
+  // The zip: a byte of a data entry flipped (its CRC-32 fails mid-stream, stopping the encrypter).
+  const zipCase = join(t.dir, "zip-case");
+  await Deno.mkdir(zipCase);
+  const zipCopy = join(zipCase, `${ts}.zip`);
+  await Deno.copyFile(report.zip.path, zipCopy);
+  const bytes = await Deno.readFile(zipCopy);
+  const at = new TextDecoder("latin1").decode(bytes).indexOf(`${ts}/${KS}.articles.jsonl.gz`) + 200;
+  await mutate(zipCopy, (b) => flip(b, at));
+  for (const [source, where] of [[snap, dirCase], [zipCopy, zipCase]]) {
+    const r = await t.run(["encrypt", source!, "--encrypt-to", t.recipient]);
+    assert.equal(r.code, 2, `${source}: ${r.stderr}`);
+    assert.match(r.stderr, /articles/);
+    assert.deepEqual(
+      (await ls(where!)).filter((n) => n.includes(".age")),
+      [],
+      `${source}: nothing written`,
+    );
+  }
+});
