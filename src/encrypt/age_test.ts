@@ -68,7 +68,7 @@ Deno.test("age: wrong identity, truncation and flipped bytes are typed one-line 
   );
   const mac = cipher.slice();
   const macAt = new TextDecoder().decode(cipher.subarray(0, 300)).indexOf("--- ") + 6;
-  mac[macAt]! ^= 1;
+  mac[macAt] = mac[macAt] === 0x41 ? 0x42 : 0x41; // another base64 letter: a flipped bit might not be one
   await assert.rejects(read(mac), /age header does not parse or verify/);
   clearSecrets();
 });

@@ -102,8 +102,9 @@ export async function decryptToTemp(
           // closed by its stream already
         }
       }
-      // A header damaged in transit reads as "no identity matches": the sidecar tells them apart.
-      if (expected !== null && !(e instanceof VerificationError) && !options.signal?.aborted) {
+      // The sidecar speaks first: a damaged file is named as such, also where the library's
+      // own error would be ambiguous (a damaged recipient stanza reads as "no identity matches").
+      if (expected !== null && !options.signal?.aborted) {
         const got = await hashFile(agePath).catch(() => null);
         if (got !== null && got.hex !== expected) throw sidecarMismatch(label, got.hex, expected);
       }
