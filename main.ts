@@ -54,7 +54,17 @@ export async function main(args: string[]): Promise<number> {
 }
 
 /** Known command names, for the "run astrabak <command> --help" hint. */
-const COMMANDS = ["backup", "verify", "restore", "drill", "upload", "list", "zip", "prune"];
+const COMMANDS = [
+  "backup",
+  "verify",
+  "restore",
+  "drill",
+  "upload",
+  "list",
+  "zip",
+  "prune",
+  "encrypt",
+];
 
 /**
  * Reports a failure and returns its exit code. With --json, stdout gets exactly one JSON object

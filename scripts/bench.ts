@@ -13,6 +13,9 @@
  * - restore: raw insertMany of pre-encoded batches at the best concurrency vs astrabak restore;
  * - verify: gunzip + SHA-256 of the files vs astrabak verify.
  *
+ * - encryption (`--only encrypt`, not part of the default run): backup with and without
+ *   `--encrypt-to`, and verify of the `.zip` vs the `.zip.age` (wall times, best of two).
+ *
  * Prints each row as it is measured, then a markdown table of documents/s, MB/s, the ratios to the
  * floor and to the naive baseline, and peak RSS (of the astrabak subprocess, from /usr/bin/time).
  * Timings are never asserted anywhere; docs/BENCHMARKS.md records a run.
@@ -319,6 +322,7 @@ try {
     }
   }
   if (want("parallel")) await benchParallel();
+  if (only.has("encrypt")) await benchEncrypt();
   say();
   say(summaryTable(rows));
 } finally {
@@ -511,4 +515,100 @@ function summaryTable(all: Row[]): string {
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * What encryption costs (issue 15): the same collection backed up plainly, with `--zip`, and
+ * with `--encrypt-to` (the zip streamed through age into `<ts>.zip.age`), then `verify` of the
+ * `.zip` against `verify --identity-file` of the `.zip.age` (which decrypts to a temporary zip
+ * first). Wall times of the subprocess, best of two, since the packing and encryption happen
+ * after the manifest's duration is taken.
+ */
+async function benchEncrypt(): Promise<void> {
+  const dims = Number(values.dims.split(",")[0]);
+  const docsCount = docsFor(dims);
+  const config = `${docsCount} x ${dims}d, encryption`;
+  const api = await FakeDataApi.start({ pageSize: 50, logRequests: false });
+  api.store.createCollection(KS, "bench", { vector: { dimension: dims } });
+  api.store.seedSynthetic(KS, "bench", { count: docsCount, dimension: dims });
+  const { generateIdentity, identityToRecipient } = await import("age-encryption");
+  const identity = await generateIdentity();
+  const keyFile = join(dir, "bench-key.txt");
+  await Deno.writeTextFile(keyFile, identity + "\n");
+  const recipient = await identityToRecipient(identity);
+  const best = async (
+    run: (i: number) => Promise<{ seconds: number; rssMb: number; stdout: string }>,
+  ) => {
+    const a = await run(0);
+    const b = await run(1);
+    return a.seconds <= b.seconds ? a : b;
+  };
+  try {
+    const variants: Array<[string, string[]]> = [
+      ["astrabak backup", []],
+      ["astrabak backup --zip", ["--zip"]],
+      ["astrabak backup --encrypt-to", ["--encrypt-to", recipient]],
+    ];
+    const secs: Record<string, number> = {};
+    const made: Record<string, { zip?: string; age?: string; mb: number }> = {};
+    for (const [what, extra] of variants) {
+      const r = await best(async (i) => {
+        const out = join(dir, `enc-${extra[0] ?? "plain"}-${i}`.replace(/-+/g, "-"));
+        const r = await cli(
+          ["backup", "--out", out, "--collections", "bench", "--json", ...extra],
+          dir,
+          fakeEnv(api),
+        );
+        if (r.code !== 0) throw new Error(`${what} exited ${r.code}`);
+        const rep = JSON.parse(r.stdout);
+        made[what] = {
+          mb: rep.manifest.collections[0].uncompressed_size_bytes / 1e6,
+          ...(rep.zip ? { zip: rep.zip.path } : {}),
+          ...(rep.encrypted ? { age: rep.encrypted.path } : {}),
+        };
+        return r;
+      });
+      secs[what] = r.seconds;
+      const base = secs["astrabak backup"]!;
+      record({
+        config,
+        role: "backup",
+        what,
+        docs: docsCount,
+        seconds: r.seconds,
+        mb: made[what]!.mb,
+        rssMb: r.rssMb,
+        note: `wall; ${((r.seconds / base - 1) * 100).toFixed(1)}% vs plain backup`,
+      });
+    }
+    const zipPath = made["astrabak backup --zip"]!.zip!;
+    const agePath = made["astrabak backup --encrypt-to"]!.age!;
+    const mb = made["astrabak backup --zip"]!.mb;
+    const vz = await best(() => cli(["verify", zipPath, "--json"], dir, {}));
+    record({
+      config,
+      role: "verify",
+      what: "astrabak verify .zip",
+      docs: docsCount,
+      seconds: vz.seconds,
+      mb,
+      rssMb: vz.rssMb,
+      note: "wall",
+    });
+    const va = await best(() =>
+      cli(["verify", agePath, "--identity-file", keyFile, "--json"], dir, {})
+    );
+    record({
+      config,
+      role: "verify",
+      what: "astrabak verify .zip.age --identity-file",
+      docs: docsCount,
+      seconds: va.seconds,
+      mb,
+      rssMb: va.rssMb,
+      note: `wall; ${((va.seconds / vz.seconds - 1) * 100).toFixed(1)}% vs .zip`,
+    });
+  } finally {
+    await api.close();
+  }
 }

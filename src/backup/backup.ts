@@ -6,6 +6,8 @@
  */
 
 import { uploadSnapshotZip } from "../box/offsite.ts";
+import { AGE_FORMAT } from "../encrypt/age.ts";
+import { type EncryptResult, encryptSnapshot } from "../encrypt/encrypt.ts";
 import type { UploadResult } from "../box/upload.ts";
 import {
   type BoxConfig,
@@ -25,8 +27,7 @@ import {
   type CollectionEntry,
   describeEntries,
   type EntryKind,
-  FORMAT_VERSION,
-  FORMAT_VERSION_WITHOUT_WARNINGS,
+  formatVersionFor,
   type Manifest,
   writeManifest,
 } from "../manifest/mod.ts";
@@ -60,6 +61,17 @@ export interface BackupOptions extends ConnectOptions {
   zip?: boolean;
   /** Upload the zip of a complete snapshot to this Box folder (implies `zip`). */
   box?: BoxConfig | null;
+  /**
+   * Encrypt the off-host copy to these age recipients: a complete snapshot is packed straight into
+   * `<ts>.zip.age` (+ sidecar), never a plaintext zip first (unless `zip` asks for one too), and
+   * that is what goes to Box. The manifest records them (format 4).
+   */
+  encryptTo?: readonly string[] | null;
+  /**
+   * Keep the plaintext snapshot directory (default true). False (`--no-keep-local`, needs
+   * `encryptTo`): once `<ts>.zip.age` is written and proven, the directory is removed.
+   */
+  keepLocal?: boolean;
   /** Tries per collection; a retry starts the collection over with a truncated file. Default 2. */
   collectionAttempts?: number;
   /** Remove leftovers of crashed runs older than this (ms) before starting; null keeps them. */
@@ -104,6 +116,12 @@ export interface BackupReport {
   zip: { path: string; size_bytes: number; zip64: boolean } | null;
   /** Why packing the zip failed (the snapshot directory itself is complete and kept). */
   zip_error?: string;
+  /** The encrypted off-host copy, when recipients were given and the snapshot is complete. */
+  encrypted?: EncryptResult | null;
+  /** Why encrypting failed (the snapshot directory is complete and kept). */
+  encrypt_error?: string;
+  /** The plaintext snapshot directory was removed (`--no-keep-local`) after the .zip.age. */
+  local_removed?: boolean;
   /** The off-host copy, when a Box folder was given and the snapshot is complete. */
   upload: UploadResult | null;
   /** Why the upload failed (the local snapshot and zip are complete and kept). */
@@ -333,8 +351,12 @@ async function backupInto(
   const finishedAt = (options.now ?? (() => new Date()))();
   const failed = entries.filter((e) => e.status === "failed").length;
   const manifest: Manifest = {
-    // Snapshot-wide warnings need format 3; without any, the snapshot stays readable by 0.2.0.
-    backup_format_version: warnings.length > 0 ? FORMAT_VERSION : FORMAT_VERSION_WITHOUT_WARNINGS,
+    // Snapshot-wide warnings need format 3, encryption 4; without either, the snapshot stays
+    // readable by 0.2.0.
+    backup_format_version: formatVersionFor({
+      ...(warnings.length > 0 ? { warnings } : {}),
+      ...(options.encryptTo ? { encryption: true } : {}),
+    }),
     snapshot: workdir.timestamp,
     status: failed === 0 ? "complete" : "incomplete",
     created_at_utc: workdir.startedAt.toISOString(),
@@ -368,6 +390,9 @@ async function backupInto(
     },
     collections: entries,
     ...(warnings.length > 0 ? { warnings } : {}),
+    ...(options.encryptTo
+      ? { encryption: { format: AGE_FORMAT, recipients: [...options.encryptTo] } }
+      : {}),
   };
   await writeManifest(workdir.path, manifest);
   options.signal?.throwIfAborted();
@@ -402,7 +427,21 @@ async function publish(
   snapshot: string,
   options: BackupOptions,
   reporter: Reporter,
-): Promise<Pick<BackupReport, "zip" | "zip_error" | "upload" | "upload_error">> {
+): Promise<
+  Pick<
+    BackupReport,
+    | "zip"
+    | "zip_error"
+    | "upload"
+    | "upload_error"
+    | "encrypted"
+    | "encrypt_error"
+    | "local_removed"
+  >
+> {
+  if (options.encryptTo) {
+    return await publishEncrypted(snapshot, options.encryptTo, options, reporter);
+  }
   if (!options.zip && !options.box) return { zip: null, upload: null };
   let zip: BackupReport["zip"];
   try {
@@ -445,6 +484,74 @@ async function publish(
     );
     return { zip, upload: null, upload_error: uploadError };
   }
+}
+
+/**
+ * `publish` with recipients: `<ts>.zip.age` (+ sidecar) straight from the snapshot directory,
+ * a plaintext zip only when `--zip` asks for one too, the upload of the `.zip.age`, and with
+ * `--no-keep-local` the removal of the plaintext directory once the `.zip.age` is proven (and
+ * uploaded, when Box was asked for). A failure keeps the directory (exit 3).
+ */
+async function publishEncrypted(
+  snapshot: string,
+  recipients: readonly string[],
+  options: BackupOptions,
+  reporter: Reporter,
+): Promise<
+  Pick<
+    BackupReport,
+    | "zip"
+    | "zip_error"
+    | "upload"
+    | "upload_error"
+    | "encrypted"
+    | "encrypt_error"
+    | "local_removed"
+  >
+> {
+  const plain = options.zip
+    ? await publish(snapshot, { ...options, encryptTo: null, box: null }, reporter)
+    : { zip: null, upload: null };
+  let encrypted: EncryptResult;
+  try {
+    encrypted = await encryptSnapshot(snapshot, recipients, reporter, options.signal);
+  } catch (e) {
+    if (options.signal?.aborted) {
+      throw new InterruptedError(
+        `Interrupted while encrypting; the snapshot ${snapshot} is complete and kept, only the unfinished .zip.age was removed`,
+        { cause: e, hint: `encrypt it again with: astrabak encrypt ${snapshot} --encrypt-to …` },
+      );
+    }
+    const why = errorMessage(e);
+    reporter.error(`Encrypting failed: ${why}; the snapshot ${snapshot} is complete and kept`);
+    return { ...plain, encrypted: null, encrypt_error: why, upload: null };
+  }
+  let upload: UploadResult | null = null;
+  if (options.box) {
+    try {
+      upload = await uploadSnapshotZip(options.box, encrypted.path, reporter, options.signal);
+    } catch (e) {
+      if (options.signal?.aborted) {
+        throw new InterruptedError(
+          `Interrupted during the upload to Box, which is not proven; the snapshot ${snapshot} and ${encrypted.path} are complete and kept`,
+          { cause: e, hint: `upload it again with: astrabak upload ${encrypted.path}` },
+        );
+      }
+      const why = errorMessage(e);
+      reporter.error(
+        `Upload to Box failed: ${why}; the local snapshot ${snapshot} and ${encrypted.path} are complete and kept`,
+      );
+      return { ...plain, encrypted, upload: null, upload_error: why };
+    }
+  }
+  if (options.keepLocal === false) {
+    await Deno.remove(snapshot, { recursive: true });
+    reporter.info(
+      `Removed the plaintext snapshot ${snapshot} (--no-keep-local); kept ${encrypted.path}`,
+    );
+    return { ...plain, encrypted, upload, local_removed: true };
+  }
+  return { ...plain, encrypted, upload };
 }
 
 /** Reports (or, with --clean-stale, removes) what crashed runs left in the output directory. */

@@ -181,3 +181,26 @@ export function connectOptions(flags: ConnectFlags): ConnectOptions {
     maxRps: flags.maxRps ?? null,
   };
 }
+
+/** `--encrypt-to` and `--encrypt-to-file` (backup, encrypt): age recipients, public keys only. */
+export function addRecipientOptions(cmd: Command): void {
+  cmd
+    .option(
+      "--encrypt-to <recipient>",
+      "encrypt the off-host copy to this age recipient: age1… (X25519) or age1pq1… (post-quantum hybrid); repeatable (env ASTRABAK_AGE_RECIPIENTS, comma-separated)",
+      collect,
+    )
+    .option(
+      "--encrypt-to-file <path>",
+      "read age recipients from this file (one per line, # comments), as age -R reads them; repeatable",
+      collect,
+    );
+}
+
+/** `--identity-file` (verify, restore, drill): the age identity that decrypts a .zip.age. */
+export function addIdentityOption(cmd: Command): void {
+  cmd.option(
+    "--identity-file <path>",
+    "age identity file (AGE-SECRET-KEY-1… lines, as age-keygen writes) to read a .zip.age with (env ASTRABAK_AGE_IDENTITY_FILE); a secret: only its path is given",
+  );
+}

@@ -12,6 +12,7 @@ import { registerRestore } from "../commands/restore.ts";
 import { registerUpload } from "../commands/upload.ts";
 import { registerVerify } from "../commands/verify.ts";
 import { registerZip } from "../commands/zip.ts";
+import { registerEncrypt } from "../commands/encrypt.ts";
 import { EXIT_CODE_HELP } from "../exit_codes.ts";
 import { VERSION } from "../version.ts";
 import { RunMetrics } from "../metrics/run_metrics.ts";
@@ -78,6 +79,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerUpload(program, ctx);
   registerList(program, ctx);
   registerZip(program, ctx);
+  registerEncrypt(program, ctx);
   registerPrune(program, ctx);
   for (const cmd of program.commands) {
     if (PROGRESS_COMMANDS.includes(cmd.name())) addProgressOptions(cmd);

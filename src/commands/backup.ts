@@ -40,9 +40,13 @@ import {
 import { hasKeepRule } from "../prune/rules.ts";
 import { pruneAfterBackup } from "../prune/prune.ts";
 import { formatPruneReport } from "./prune.ts";
+import { addRecipientOptions } from "../cli/flags.ts";
+import { type RecipientFlags, resolveRecipients } from "../encrypt/keys.ts";
 
 /** Raw flags as commander parses them. */
-export interface BackupFlags extends OutputFlags, ConnectFlags, RetentionFlags {
+export interface BackupFlags extends OutputFlags, ConnectFlags, RetentionFlags, RecipientFlags {
+  /** `--no-keep-local` sets false. */
+  keepLocal?: boolean;
   endpoint?: string;
   environment?: string;
   keyspace?: string[];
@@ -86,6 +90,18 @@ export async function parseBackupOptions(
       );
     }
   }
+  const encryptTo = await resolveRecipients(flags, env);
+  if (flags.keepLocal === false && encryptTo === null) {
+    throw new ConfigError("Cannot use --no-keep-local without recipients", {
+      hint:
+        "add --encrypt-to age1… (or --encrypt-to-file, or ASTRABAK_AGE_RECIPIENTS): only an encrypted copy replaces the local snapshot",
+    });
+  }
+  if (flags.keepLocal === false && flags.zip === true) {
+    throw new ConfigError("Cannot use --zip with --no-keep-local: the plaintext zip would stay", {
+      hint: "drop one of the two flags",
+    });
+  }
   // --all-keyspaces: the keyspaces come from the server, not from ASTRA_DB_KEYSPACE's default.
   const connection = await resolveConnection(
     flags,
@@ -101,6 +117,8 @@ export async function parseBackupOptions(
     exclude,
     compress: flags.compress !== false,
     zip: flags.zip === true,
+    encryptTo,
+    keepLocal: flags.keepLocal !== false,
     box: resolveBox(flags, env),
     kind: (flags.kind ?? "all") as "collections" | "tables" | "all",
     ...(flags.compressionLevel === undefined ? {} : { compressionLevel: flags.compressionLevel }),
@@ -163,6 +181,17 @@ export function formatBackupReport(r: BackupReport): string[] {
   if (r.zip_error) {
     lines.push(`Zip FAILED: ${r.zip_error} (the snapshot directory is complete and kept)`);
   }
+  if (r.encrypted) {
+    lines.push(
+      `Encrypted: ${r.encrypted.path} (${r.encrypted.size_bytes} bytes, ${r.encrypted.recipients.length} recipient(s); sidecar ${r.encrypted.sidecar})`,
+    );
+  }
+  if (r.local_removed) lines.push(`Plaintext snapshot ${r.snapshot} removed (--no-keep-local)`);
+  if (r.encrypt_error) {
+    lines.push(
+      `Encryption FAILED: ${r.encrypt_error} (the snapshot directory is complete and kept)`,
+    );
+  }
   if (r.upload) lines.push(describeUpload(r.upload));
   if (r.upload_error) {
     lines.push(`Box upload FAILED: ${r.upload_error} (the local snapshot and zip are kept)`);
@@ -223,7 +252,15 @@ export function registerBackup(program: Command, ctx: CliContext): void {
       "remove leftovers of crashed runs (.inprogress) older than age, 0s to 365d (e.g. 30m, 24h, 7d; default 24h)",
       durationArg,
     );
-  addBoxOption(cmd, "to upload the zip of a complete snapshot to (implies --zip)");
+  addRecipientOptions(cmd);
+  cmd.option(
+    "--no-keep-local",
+    "with recipients: remove the plaintext snapshot directory once <ts>.zip.age is written and proven (and uploaded, with --box-folder)",
+  );
+  addBoxOption(
+    cmd,
+    "to upload the zip (with recipients: the .zip.age) of a complete snapshot to (implies --zip)",
+  );
   addRetentionOptions(cmd, { afterBackup: true });
   addConnectionOptions(cmd);
   addOutputOptions(cmd);
@@ -241,6 +278,13 @@ one that is a snapshot or lies inside one is refused. A selection that selects n
 error (exit 1); a database that holds nothing is backed up with an EMPTY BACKUP warning.
 Without --all-keyspaces the report names the keyspaces that exist but were not backed up (when
 the server lists them).
+
+With recipients (--encrypt-to, --encrypt-to-file or ASTRABAK_AGE_RECIPIENTS) a complete
+snapshot is also packed straight into <ts>.zip.age (age format: the zip is encrypted as a stream,
+never written in plaintext) with a plaintext sidecar <ts>.zip.age.sha256; that is the copy sent
+to Box. The host needs only public keys. Before it is published, every zip entry is checked
+against its manifest's SHA-256 as it enters the encrypter, and the file on disk against the
+sidecar; decrypting it needs the identity, which should not live on this host.
 
 Example:
   ASTRA_DB_APPLICATION_TOKEN=AstraCS:... astrabak backup \\
@@ -286,7 +330,8 @@ ${EXIT_CODE_HELP}
       (pruned.prune_error !== undefined || (pruned.prune?.failed ?? 0) > 0);
     ctx.exitCode = report.status !== "complete"
       ? ExitCode.Incomplete
-      : report.zip_error !== undefined || report.upload_error !== undefined || pruneFailed
+      : report.zip_error !== undefined || report.upload_error !== undefined ||
+          report.encrypt_error !== undefined || pruneFailed
       ? ExitCode.UploadFailed
       : ExitCode.Ok;
   });

@@ -10,6 +10,7 @@ import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts
 import {
   addBoxOption,
   addConnectionOptions,
+  addIdentityOption,
   addOutputOptions,
   collect,
   COLLECTION_LIMIT_RANGE,
@@ -19,6 +20,7 @@ import {
   rangeText,
 } from "../cli/flags.ts";
 import { resolveSnapshotArg, SNAPSHOT_ARG_HELP } from "../cli/snapshot_arg.ts";
+import { resolveIdentities } from "../encrypt/keys.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import {
@@ -36,6 +38,8 @@ import { basename } from "node:path";
 
 /** Raw flags of `drill`. */
 export interface DrillFlags extends OutputFlags, ConnectFlags {
+  /** age identity file for a .zip.age (a path; the key is a secret). */
+  identityFile?: string;
   endpoint?: string;
   environment?: string;
   keyspace?: string[];
@@ -176,6 +180,7 @@ export function registerDrill(program: Command, ctx: CliContext): void {
       runIdArg,
     );
   addBoxOption(cmd, "to drill latest or box:<…> from (downloaded, SHA-1 checked, into --from)");
+  addIdentityOption(cmd);
   addConnectionOptions(
     cmd,
     "create the scratch collections in this keyspace (default: each in its own; ASTRA_DB_KEYSPACE is not used)",
@@ -216,6 +221,10 @@ ${EXIT_CODE_HELP}
       box: () => resolveBox(flags, ctx.env),
       boxFlag: flags.boxFolder !== undefined,
       fromFlag: flags.from !== undefined,
+      encrypted: {
+        identity: () => resolveIdentities(flags.identityFile, ctx.env),
+        signal: ctx.signal,
+      },
     }, out);
     let report: DrillReport;
     /** What this run may leave behind right now (told by the drill as it creates and drops). */

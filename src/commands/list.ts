@@ -66,13 +66,13 @@ ${EXIT_CODE_HELP}
         "colls".padStart(5)
       } ${"documents".padStart(10)} ${"bytes".padStart(12)}  ${"last drill".padEnd(26)}  path`,
       ...local.map((s) =>
-        `${s.timestamp.padEnd(16)} ${(s.kind === "zip" ? "zip" : "dir").padEnd(6)} ${
-          s.status.padEnd(11)
-        } ${String(s.collections ?? "-").padStart(5)} ${String(s.documents ?? "-").padStart(10)} ${
-          String(s.sizeBytes ?? "-").padStart(12)
-        }  ${describeLastDrill(s.last_drill ?? undefined).padEnd(26)}  ${s.path}${
-          s.problem ? `: ${s.problem}` : ""
-        }`
+        `${s.timestamp.padEnd(16)} ${
+          (s.kind === "zip" ? "zip" : s.kind === "zip.age" ? "age" : "dir").padEnd(6)
+        } ${s.status.padEnd(11)} ${String(s.collections ?? "-").padStart(5)} ${
+          String(s.documents ?? "-").padStart(10)
+        } ${String(s.sizeBytes ?? "-").padStart(12)}  ${
+          describeLastDrill(s.last_drill ?? undefined).padEnd(26)
+        }  ${s.path}${s.problem ? `: ${s.problem}` : ""}`
       ),
       ...remote.map((s) =>
         `${s.timestamp.padEnd(16)} ${"box".padEnd(6)} ${"complete".padEnd(11)} ${"-".padStart(5)} ${

@@ -20,6 +20,7 @@ import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts
 import {
   addBoxOption,
   addConnectionOptions,
+  addIdentityOption,
   addOutputOptions,
   BATCH_SIZE_RANGE,
   collect,
@@ -50,9 +51,12 @@ import {
   type VectorizeMode,
 } from "../restore/restore.ts";
 import { resolveSnapshotArg, SNAPSHOT_ARG_HELP } from "../cli/snapshot_arg.ts";
+import { resolveIdentities } from "../encrypt/keys.ts";
 
 /** Raw flags of `restore`. */
 export interface RestoreFlags extends OutputFlags, ConnectFlags {
+  /** age identity file for a .zip.age (a path; the key is a secret). */
+  identityFile?: string;
   endpoint?: string;
   environment?: string;
   keyspace?: string[];
@@ -310,6 +314,7 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       DEFAULT_COUNT_SAMPLE,
     );
   addBoxOption(cmd, "to restore latest or box:<…> from (downloaded, SHA-1 checked, into --from)");
+  addIdentityOption(cmd);
   addConnectionOptions(
     cmd,
     "restore every collection into this keyspace (default: each into its own; ASTRA_DB_KEYSPACE is not used)",
@@ -344,6 +349,11 @@ anything is written.
 --collections and the old side of --rename take name (that name in every keyspace) or
 keyspace.name (one keyspace), and are checked against the manifest before the deep verify.
 Box credentials are needed only when Box is read (box:<…>, or latest with --box-folder).
+A <ts>.zip.age (encrypted with age) needs --identity-file (or ASTRABAK_AGE_IDENTITY_FILE): it is
+decrypted as a stream into a hidden 0600 temporary zip in the directory that holds it (a zip
+needs random access), verified and read like any zip, and removed afterwards, also on error or
+interrupt. latest weighs .zip and .zip.age alike by the timestamp in the name. A wrong identity
+exits 1, a damaged or truncated .zip.age exits 2; nothing is restored from either.
 
 Examples:
   astrabak restore latest --from /var/backups/astra --dry-run
@@ -360,6 +370,10 @@ ${EXIT_CODE_HELP}
       box: () => resolveBox(flags, ctx.env),
       boxFlag: flags.boxFolder !== undefined,
       fromFlag: flags.from !== undefined,
+      encrypted: {
+        identity: () => resolveIdentities(flags.identityFile, ctx.env),
+        signal: ctx.signal,
+      },
     }, out);
     let report: RestoreReport;
     try {

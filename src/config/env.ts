@@ -17,6 +17,10 @@ export const ENV_VARS = {
   ASTRABAK_TOKEN_FILE: "file holding the token (same as --token-file)",
   ASTRABAK_EMBEDDING_API_KEY:
     "embedding provider API key for restore --vectorize reembed, sent as x-embedding-api-key (secret; or --embedding-api-key-file)",
+  ASTRABAK_AGE_RECIPIENTS:
+    "age recipients (public keys, comma-separated) to encrypt off-host copies to (same as --encrypt-to)",
+  ASTRABAK_AGE_IDENTITY_FILE:
+    "age identity file to decrypt .zip.age snapshots with (secret file; same as --identity-file)",
   BOX_CLIENT_ID: "Box app client id (Client Credentials Grant)",
   BOX_CLIENT_SECRET: "Box app client secret (secret; never accepted on the command line)",
   BOX_ENTERPRISE_ID: "Box enterprise id: act as the app's service account",

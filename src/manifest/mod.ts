@@ -11,4 +11,4 @@ export * from "./definition.ts";
 export { dataFileName, MANIFEST_FILE, MAX_LINE_BYTES } from "./names.ts";
 export { ManifestError, MAX_MANIFEST_BYTES, parseManifest } from "./read.ts";
 export { manifestProblems } from "./validate.ts";
-export { writeManifest } from "./write.ts";
+export { serializeManifest, writeManifest } from "./write.ts";

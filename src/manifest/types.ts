@@ -90,4 +90,16 @@ export interface Manifest {
    * (…TABLE_FEATURE_NOT_ENABLED…)".
    */
   warnings?: string[];
+  /**
+   * The off-host copy (`<ts>.zip.age`) is encrypted (format 4; absent when not): the format and
+   * the recipients' public keys it was encrypted to. Never an identity (a private key).
+   */
+  encryption?: ManifestEncryption;
+}
+
+/** How a snapshot's off-host copy is encrypted (manifest field `encryption`). */
+export interface ManifestEncryption {
+  format: "age-encryption.org/v1";
+  /** Public keys (`age1…`, `age1pq1…`) the copy was encrypted to. */
+  recipients: string[];
 }

@@ -59,6 +59,9 @@ export function manifestProblems(data: unknown): string[] {
   if (m.warnings !== undefined && m.backup_format_version < 3) {
     problems.push(`/warnings needs backup_format_version 3, not ${m.backup_format_version}`);
   }
+  if (m.encryption !== undefined && m.backup_format_version < 4) {
+    problems.push(`/encryption needs backup_format_version 4, not ${m.backup_format_version}`);
+  }
   m.collections.forEach((c, i) => {
     const at = `/collections/${i}`;
     const key = `${c.keyspace}.${c.name}`;

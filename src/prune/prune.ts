@@ -231,12 +231,21 @@ async function applyLocal(
   return out;
 }
 
-/** Removes one name; a directory is first renamed out of the snapshot namespace. */
+/**
+ * Removes one name (and a `.zip.age`'s sidecar); a directory is first renamed out of the
+ * snapshot namespace.
+ */
 async function removeLocal(dir: string, name: string): Promise<void> {
   const path = join(dir, name);
   const info = await Deno.lstat(path);
   if (!info.isDirectory) {
     await Deno.remove(path);
+    // An encrypted snapshot's sidecar (`<ts>.zip.age.sha256`) goes with it.
+    if (name.endsWith(".zip.age")) {
+      await Deno.remove(`${path}.sha256`).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+    }
     return;
   }
   const doomed = join(dir, `.${name}${PRUNING_SUFFIX}`);

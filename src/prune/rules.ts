@@ -83,7 +83,7 @@ export function groupSnapshotNames(
       ignored.push(name);
       continue;
     }
-    const state: SnapshotState = p.kind === "zip" ? "complete" : p.kind;
+    const state: SnapshotState = p.kind === "zip" || p.kind === "zip.age" ? "complete" : p.kind;
     const key = `${p.timestamp}/${state}`;
     const g = byKey.get(key);
     if (g) g.names.push(name);

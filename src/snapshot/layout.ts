@@ -2,7 +2,8 @@
  * @module
  * Names on disk. A finished snapshot is `<ts>/` (or `<ts>.INCOMPLETE/`), where `<ts>` is the UTC
  * start time `YYYYMMDD_HHMMSS`; work in progress lives in the hidden `.<ts>.inprogress/`; a packed
- * snapshot is `<ts>.zip`. Readers trust only the finished names.
+ * snapshot is `<ts>.zip`, an encrypted one `<ts>.zip.age` (with its sidecar `<ts>.zip.age.sha256`,
+ * which is not a snapshot name). Readers trust only the finished names.
  *
  * The naming rule, applied by every command through {@linkcode snapshotNameProblems}: a snapshot's
  * identity is the timestamp and status in its own manifest, and it must be stored under the name
@@ -22,7 +23,7 @@ export const LOCK_FILE = ".astrabak.lock";
 const TS = /^\d{8}_\d{6}$/;
 
 /** What a directory entry under the output directory is. */
-export type SnapshotNameKind = "complete" | "incomplete" | "inprogress" | "zip";
+export type SnapshotNameKind = "complete" | "incomplete" | "inprogress" | "zip" | "zip.age";
 
 /** `YYYYMMDD_HHMMSS` in UTC. */
 export function formatTimestamp(d: Date): string {
@@ -49,12 +50,16 @@ export function parseSnapshotName(
     const ts = name.slice(0, -4);
     if (TS.test(ts)) return { timestamp: ts, kind: "zip" };
   }
+  if (name.endsWith(".zip.age")) {
+    const ts = name.slice(0, -".zip.age".length);
+    if (TS.test(ts)) return { timestamp: ts, kind: "zip.age" };
+  }
   return null;
 }
 
 /** Every name a snapshot with this timestamp may occupy (used to avoid collisions). */
 export function namesForTimestamp(ts: string): string[] {
-  return [ts, ts + INCOMPLETE_SUFFIX, `.${ts}${INPROGRESS_SUFFIX}`, `${ts}.zip`];
+  return [ts, ts + INCOMPLETE_SUFFIX, `.${ts}${INPROGRESS_SUFFIX}`, `${ts}.zip`, `${ts}.zip.age`];
 }
 
 /** The name a snapshot with this manifest identity must be stored under (a directory or zip folder). */

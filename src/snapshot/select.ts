@@ -14,8 +14,10 @@ import { openSnapshot, readerNameProblems, readManifest, type SnapshotReader } f
  * Resolves `latest` to the newest finished snapshot under `dir`: the greatest timestamp in a
  * name, never file times (copies and restores change those). `.inprogress` and `.INCOMPLETE`
  * snapshots are skipped; when a directory and its zip both exist, the directory is used. Symbolic
- * links are followed (and judged by the link's name, like every other command judges them). The
- * choice is then checked with {@linkcode checkLatest}.
+ * links are followed (and judged by the link's name, like every other command judges them). A
+ * `.zip` and a `.zip.age` count alike, by the timestamp in the name (a directory or plain zip is
+ * preferred to an encrypted copy of the same snapshot). The choice is then checked with
+ * {@linkcode checkLatest} (for a `.zip.age`, once it is decrypted: see src/encrypt/decrypt.ts).
  */
 export async function latestSnapshot(dir: string): Promise<string> {
   const candidates = await finishedByTimestamp(dir);
@@ -83,18 +85,23 @@ export async function checkLatest(
   }
 }
 
-/** Finished snapshots (directories, zips) under `dir`, oldest first, one per timestamp. */
+/**
+ * Finished snapshots (directories, zips, encrypted zips) under `dir`, oldest first, one per
+ * timestamp: the directory, else the zip, else the `.zip.age`.
+ */
 async function finishedByTimestamp(dir: string): Promise<string[]> {
-  const found = new Map<string, string>();
+  const found = new Map<string, { path: string; rank: number }>();
   try {
     for await (const e of Deno.readDir(dir)) {
       const p = parseSnapshotName(e.name);
-      if (!p || (p.kind !== "complete" && p.kind !== "zip")) continue;
+      if (!p || (p.kind !== "complete" && p.kind !== "zip" && p.kind !== "zip.age")) continue;
       const path = join(dir, e.name);
       const info = e.isSymlink ? await Deno.stat(path).catch(() => null) : e;
-      if (p.kind === "complete" && info?.isDirectory) found.set(p.timestamp, path);
-      if (p.kind === "zip" && info?.isFile && !found.has(p.timestamp)) {
-        found.set(p.timestamp, path);
+      const rank = p.kind === "complete" ? 3 : p.kind === "zip" ? 2 : 1;
+      const usable = p.kind === "complete" ? info?.isDirectory : info?.isFile;
+      const held = found.get(p.timestamp);
+      if (usable && (held === undefined || held.rank < rank)) {
+        found.set(p.timestamp, { path, rank });
       }
     }
   } catch (e) {
@@ -105,7 +112,7 @@ async function finishedByTimestamp(dir: string): Promise<string[]> {
       `Cannot list ${dir}: ${ioReason(e)}`,
     );
   }
-  return [...found.keys()].sort().map((ts) => found.get(ts)!);
+  return [...found.keys()].sort().map((ts) => found.get(ts)!.path);
 }
 
 /** Opens `path` and calls `fn` with its manifest; an unreadable one is left to verify to report. */

@@ -141,15 +141,16 @@ export interface StaleEntry {
 }
 
 /**
- * Leftovers in `outDir`: hidden `.<ts>.inprogress` directories, `.<ts>.zip.inprogress` zips and
- * `.…download` temporary files. Only call this while holding the output directory's lock: then
+ * Leftovers in `outDir`: hidden `.<ts>.inprogress` directories, `.<ts>.zip.inprogress` zips (and
+ * `.zip.age.inprogress`), `.…download` and `.…decrypted` temporary files. Only call this while holding the output directory's lock: then
  * no other run can be writing them.
  */
 export async function findStale(outDir: string, now: number = Date.now()): Promise<StaleEntry[]> {
   const out: StaleEntry[] = [];
   for await (const e of Deno.readDir(outDir)) {
     const leftover = (e.name.startsWith(".") && e.name.endsWith(INPROGRESS_SUFFIX)) ||
-      (e.name.startsWith(".") && e.name.endsWith(".download"));
+      (e.name.startsWith(".") && e.name.endsWith(".download")) ||
+      (e.name.startsWith(".") && e.name.endsWith(".decrypted"));
     if (!leftover) continue;
     const path = join(outDir, e.name);
     const info = await Deno.lstat(path);

@@ -28,6 +28,44 @@ zip.configure({ useWebWorkers: false });
 const ZIP32_MAX_BYTES = 0xffff_0000;
 const ZIP32_MAX_ENTRIES = 0xfff0;
 
+/** One file to put into a snapshot zip, opened only when its turn comes. */
+export interface ZipSource {
+  /** Name under the snapshot root (`manifest.json`, a data file). */
+  name: string;
+  open(): Promise<{ readable: ReadableStream<Uint8Array>; size: number; lastModDate: Date }>;
+}
+
+/** Whether a zip of `files` files totalling `bytes` needs zip64 records. */
+export function needsZip64(bytes: number, files: number): boolean {
+  return bytes > ZIP32_MAX_BYTES || files > ZIP32_MAX_ENTRIES;
+}
+
+/**
+ * Writes the snapshot zip (entries `<root>/<name>`, stored, in the order given) into `sink` as a
+ * stream, and closes it: into a file for `<ts>.zip`, or into the age encrypter for
+ * `<ts>.zip.age`, so one zip layout serves both and no plaintext zip is ever needed on disk.
+ */
+export async function writeSnapshotZip(
+  sink: WritableStream<Uint8Array>,
+  root: string,
+  sources: readonly ZipSource[],
+  zip64: boolean,
+  signal?: AbortSignal,
+): Promise<void> {
+  const writer = new zip.ZipWriter(sink, { level: 0, zip64, keepOrder: true });
+  for (const source of sources) {
+    signal?.throwIfAborted();
+    const { readable, size, lastModDate } = await source.open();
+    await writer.add(`${root}/${source.name}`, { readable, size }, {
+      level: 0,
+      zip64,
+      lastModDate,
+      ...(signal ? { signal } : {}),
+    });
+  }
+  await writer.close(undefined, { zip64 });
+}
+
 /** Result of {@linkcode packSnapshot}. */
 export interface PackResult {
   zipPath: string;
@@ -112,7 +150,7 @@ export async function packSnapshot(
       hint: `check it with: astrabak verify ${zipPath} (remove it first to pack again)`,
     });
   }
-  const zip64 = total > ZIP32_MAX_BYTES || files.length > ZIP32_MAX_ENTRIES;
+  const zip64 = needsZip64(total, files.length);
   let out: Deno.FsFile;
   try {
     out = await Deno.open(tmpPath, { write: true, createNew: true, mode: 0o600 });
@@ -122,19 +160,15 @@ export async function packSnapshot(
     });
   }
   try {
-    const writer = new zip.ZipWriter(fileSink(out), { level: 0, zip64, keepOrder: true });
-    for (const name of files) {
-      signal?.throwIfAborted();
-      const file = await Deno.open(join(dir, name), { read: true });
-      const info = await file.stat();
-      await writer.add(`${root}/${name}`, { readable: file.readable, size: info.size }, {
-        level: 0,
-        zip64,
-        lastModDate: info.mtime ?? new Date(),
-        ...(signal ? { signal } : {}),
-      });
-    }
-    await writer.close(undefined, { zip64 });
+    const sources = files.map((name): ZipSource => ({
+      name,
+      async open() {
+        const file = await Deno.open(join(dir, name), { read: true });
+        const info = await file.stat();
+        return { readable: file.readable, size: info.size, lastModDate: info.mtime ?? new Date() };
+      },
+    }));
+    await writeSnapshotZip(fileSink(out), root, sources, zip64, signal);
     await check(tmpPath);
     if (await pathExists(zipPath)) {
       throw new StorageError(`Cannot write ${zipPath}: it already exists`);

@@ -43,7 +43,9 @@ export interface CollectionVerdict {
 /** Result of verifying one snapshot. */
 export interface VerifyReport {
   path: string;
-  kind: "dir" | "zip" | null;
+  kind: "dir" | "zip" | "zip.age" | null;
+  /** False when a `.zip.age` was checked without its identity (header and sidecar only). */
+  contents_verified?: boolean;
   snapshot: string | null;
   mode: "deep" | "quick";
   status: "ok" | "failed";

@@ -5,7 +5,10 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { gunzipSync as gunzip } from "node:zlib";
 import { join } from "node:path";
+import * as zip from "@zip.js/zip.js";
+import * as age from "age-encryption";
 import { parseManifest } from "../../src/manifest/mod.ts";
 import type { FakeDataApi } from "../fakes/data_api/server.ts";
 import { NASTY_DOCS, seedSample } from "../fakes/data_api/sample_data.ts";
@@ -328,7 +331,7 @@ Deno.test("backup: configuration and auth errors exit 1 and leave no snapshot", 
   assert.deepEqual(left.filter((n) => !n.startsWith(".astrabak")), [], "nothing was written");
 });
 
-Deno.test("backup: the token appears nowhere: not in output, logs, manifest or data", async () => {
+Deno.test("backup: the token and the age identity appear nowhere: not in output, logs, manifest, data, zip members or temporary files", async () => {
   await using t = await setup();
   const secret = "AstraCS:SUPERSECRET-e2e-abcdefghijklmnopqrstuvwxyz0123456789";
   t.api.tokens.add(secret);
@@ -360,6 +363,91 @@ Deno.test("backup: the token appears nowhere: not in output, logs, manifest or d
       const text = f.name.endsWith(".gz") ? await readData(path) : await Deno.readTextFile(path);
       assert.ok(!text.includes(secret) && !text.includes("SUPERSECRET"), path);
     }
+  }
+
+  // The age identity (issue 15) is a secret like the token: only its file's path is ever given.
+  const identity = await age.generateIdentity();
+  const keyFile = join(t.dir, "age-key.txt");
+  await Deno.writeTextFile(
+    keyFile,
+    `# created: now
+${identity}
+`,
+  );
+  const badKeyFile = join(t.dir, "bad-age-key.txt");
+  await Deno.writeTextFile(badKeyFile, `${identity.slice(0, -4)}QQQQ\n`);
+  const recipient = await age.identityToRecipient(identity);
+  const env = fakeEnv(t.api, { ASTRA_DB_APPLICATION_TOKEN: secret });
+  const enc = await runCli(["backup", "--out", t.out, "--encrypt-to", recipient, "--json"], {
+    dir: t.dir,
+    env,
+  });
+  assert.equal(enc.code, 0, enc.stderr);
+  const agePath: string = JSON.parse(enc.stdout).encrypted.path;
+  const ageRuns: Array<[string[], Record<string, string>, number]> = [
+    [["backup", "--out", t.out, "--encrypt-to", recipient, "--no-keep-local", "--verbose"], {}, 0],
+    [["verify", agePath, "--identity-file", keyFile, "--verbose"], {}, 0],
+    [
+      ["verify", agePath, "--json", "--log-format", "json"],
+      { ASTRABAK_AGE_IDENTITY_FILE: keyFile },
+      0,
+    ],
+    [
+      [
+        "restore",
+        agePath,
+        "--dry-run",
+        "--if-exists",
+        "append",
+        "--identity-file",
+        keyFile,
+        "--verbose",
+      ],
+      {},
+      0,
+    ],
+    [["restore", "latest", "--from", t.out, "--dry-run", "--if-exists", "append", "--verbose"], {
+      ASTRABAK_AGE_IDENTITY_FILE: keyFile,
+    }, 0],
+    [["verify", agePath, "--identity-file", badKeyFile, "--verbose"], {}, 1],
+    [["verify", agePath, "--json"], { ASTRABAK_AGE_IDENTITY_FILE: badKeyFile }, 1],
+  ];
+  const leaks = (text: string) =>
+    [identity, identity.toLowerCase(), identity.slice(16, 40)]
+      .some((s) => text.includes(s));
+  for (const [args, extra, code] of ageRuns) {
+    const r = await runCli(args, { dir: t.dir, env: { ...env, ...extra } });
+    assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+    assert.ok(!leaks(r.stdout + r.stderr), `${args.join(" ")} printed the identity`);
+  }
+  // Every file the runs left (the key files aside), every zip member inside each .zip.age, and
+  // so the temporary plaintext zip it is decrypted into (none is left behind).
+  const files = (await Array.fromAsync(Deno.readDir(t.out))).flatMap((e) =>
+    e.isFile ? [join(t.out, e.name)] : []
+  );
+  for await (const snap of Deno.readDir(t.out)) {
+    if (!snap.isDirectory) continue;
+    for await (const f of Deno.readDir(join(t.out, snap.name))) {
+      files.push(join(t.out, snap.name, f.name));
+    }
+  }
+  assert.deepEqual(files.filter((f) => f.endsWith(".decrypted")), [], "no temporary zip left");
+  for (const path of files) {
+    const text = path.endsWith(".gz") ? await readData(path) : await Deno.readTextFile(path);
+    assert.ok(!leaks(text), path);
+    if (!path.endsWith(".zip.age")) continue;
+    const d = new age.Decrypter();
+    d.addIdentity(identity);
+    const reader = new zip.ZipReader(
+      new zip.Uint8ArrayReader(await d.decrypt(await Deno.readFile(path))),
+    );
+    for (const e of await reader.getEntries()) {
+      if (e.directory) continue;
+      let bytes: Uint8Array = await e.getData!(new zip.Uint8ArrayWriter());
+      if (e.filename.endsWith(".gz")) bytes = gunzip(bytes);
+      assert.ok(!leaks(new TextDecoder().decode(bytes)), `${path}: ${e.filename}`);
+    }
+    await reader.close();
   }
 });
 

@@ -17,6 +17,8 @@ export interface MakeSnapshotOptions {
   sample?: SampleOptions;
   compress?: boolean;
   zip?: boolean;
+  /** Encrypt the off-host copy to these age recipients (`<ts>.zip.age`). */
+  encryptTo?: string[];
   /** Runs against the fake before the backup (seed more, inject faults). */
   prepare?: (api: FakeDataApi) => void;
 }
@@ -43,6 +45,7 @@ export async function makeSnapshot(
       exclude: [],
       compress: options.compress ?? true,
       zip: options.zip ?? false,
+      ...(options.encryptTo ? { encryptTo: options.encryptTo } : {}),
       retry: { maxAttempts: 1 },
       collectionAttempts: 1,
     }, silentReporter);

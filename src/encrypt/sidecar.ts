@@ -1,0 +1,66 @@
+/**
+ * @module
+ * The plaintext sidecar `<ts>.zip.age.sha256` beside an encrypted snapshot: one line in
+ * `sha256sum` format, so anyone (and `astrabak verify` without the identity) can check the
+ * ciphertext without the key.
+ */
+
+import { createHash } from "node:crypto";
+import { basename } from "node:path";
+import { VerificationError } from "../errors.ts";
+
+/** Suffix of an encrypted snapshot. */
+export const AGE_SUFFIX = ".zip.age";
+/** Suffix of its sidecar, after the `.zip.age` name. */
+export const SIDECAR_SUFFIX = ".sha256";
+
+/** The sidecar path of an encrypted snapshot. */
+export function sidecarPath(agePath: string): string {
+  return agePath + SIDECAR_SUFFIX;
+}
+
+/** The sidecar's one line: `<hex>  <name>` (what `sha256sum -c` reads). */
+export function sidecarText(sha256Hex: string, ageName: string): string {
+  return `${sha256Hex}  ${ageName}\n`;
+}
+
+/**
+ * The SHA-256 a sidecar records for `ageName`; null when there is no sidecar. A sidecar that
+ * is not one `sha256sum` line for that name is a VerificationError.
+ */
+export async function readSidecar(agePath: string): Promise<string | null> {
+  const path = sidecarPath(agePath);
+  let text: string;
+  try {
+    const info = await Deno.stat(path);
+    if (!info.isFile || info.size > 4096) throw new Error("not a small file");
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new VerificationError(`Cannot read ${path}: ${e instanceof Error ? e.message : e}`);
+  }
+  const m = /^([0-9a-f]{64}) [ *](.+)\r?\n?$/.exec(text);
+  if (!m || basename(m[2]!) !== basename(agePath)) {
+    throw new VerificationError(
+      `${path} is not a sha256sum line for ${basename(agePath)}`,
+      { hint: `it should read "<64 hex digits>  ${basename(agePath)}"` },
+    );
+  }
+  return m[1]!;
+}
+
+/** SHA-256 (hex) and size of a whole file, streamed. */
+export async function hashFile(path: string, signal?: AbortSignal): Promise<{
+  hex: string;
+  bytes: number;
+}> {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const file = await Deno.open(path, { read: true });
+  for await (const chunk of file.readable) {
+    signal?.throwIfAborted();
+    hash.update(chunk);
+    bytes += chunk.byteLength;
+  }
+  return { hex: hash.digest("hex"), bytes };
+}
