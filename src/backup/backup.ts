@@ -5,10 +5,14 @@
  * others; it makes the snapshot `.INCOMPLETE` and is named in the manifest and report.
  */
 
-import { uploadSnapshotZip } from "../box/offsite.ts";
-import type { UploadResult } from "../box/upload.ts";
 import {
-  type BoxConfig,
+  type RemoteSettings,
+  type RemoteSpec,
+  type RemoteUploadResult,
+  type UploadOutcome,
+  uploadToRemotes,
+} from "../remote/mod.ts";
+import {
   type ConnectionConfig,
   formatNameRef,
   type NameRef,
@@ -58,8 +62,8 @@ export interface BackupOptions extends ConnectOptions {
   compressionLevel?: number;
   /** Also pack a complete snapshot into `<ts>.zip` (checked before it is published). */
   zip?: boolean;
-  /** Upload the zip of a complete snapshot to this Box folder (implies `zip`). */
-  box?: BoxConfig | null;
+  /** Upload the zip of a complete snapshot to each of these remotes (implies `zip`). */
+  remotes?: { specs: readonly RemoteSpec[]; settings: RemoteSettings } | null;
   /** Tries per collection; a retry starts the collection over with a truncated file. Default 2. */
   collectionAttempts?: number;
   /** Remove leftovers of crashed runs older than this (ms) before starting; null keeps them. */
@@ -104,9 +108,11 @@ export interface BackupReport {
   zip: { path: string; size_bytes: number; zip64: boolean } | null;
   /** Why packing the zip failed (the snapshot directory itself is complete and kept). */
   zip_error?: string;
-  /** The off-host copy, when a Box folder was given and the snapshot is complete. */
-  upload: UploadResult | null;
-  /** Why the upload failed (the local snapshot and zip are complete and kept). */
+  /** The first proven off-host copy (kept for reports that knew one Box folder), or null. */
+  upload: RemoteUploadResult | null;
+  /** Every remote's outcome, in the order given (absent when no remote was named). */
+  uploads?: UploadOutcome[];
+  /** Why uploads failed, one per failed remote (the local snapshot and zip are kept). */
   upload_error?: string;
   /**
    * User keyspaces the token can see that this backup did not include (absent when the server
@@ -402,8 +408,9 @@ async function publish(
   snapshot: string,
   options: BackupOptions,
   reporter: Reporter,
-): Promise<Pick<BackupReport, "zip" | "zip_error" | "upload" | "upload_error">> {
-  if (!options.zip && !options.box) return { zip: null, upload: null };
+): Promise<Pick<BackupReport, "zip" | "zip_error" | "upload" | "uploads" | "upload_error">> {
+  const remotes = options.remotes?.specs.length ? options.remotes : null;
+  if (!options.zip && !remotes) return { zip: null, upload: null };
   let zip: BackupReport["zip"];
   try {
     reporter.info(`Packing ${snapshot} into a zip`);
@@ -416,7 +423,7 @@ async function publish(
         `Interrupted while packing the zip; the snapshot ${snapshot} is complete and kept, only the unfinished zip was removed`,
         {
           cause: e,
-          hint: `pack it again with: astrabak ${options.box ? "upload" : "zip"} ${snapshot}`,
+          hint: `pack it again with: astrabak ${remotes ? "upload" : "zip"} ${snapshot}`,
         },
       );
     }
@@ -426,25 +433,25 @@ async function publish(
     );
     return { zip: null, zip_error: zipError, upload: null };
   }
-  if (!options.box) return { zip, upload: null };
-  try {
-    return {
-      zip,
-      upload: await uploadSnapshotZip(options.box, zip.path, reporter, options.signal),
-    };
-  } catch (e) {
-    if (options.signal?.aborted) {
-      throw new InterruptedError(
-        `Interrupted during the upload to Box, which is not proven; the snapshot ${snapshot} and ${zip.path} are complete and kept`,
-        { cause: e, hint: `upload it again with: astrabak upload ${zip.path}` },
-      );
-    }
-    const uploadError = errorMessage(e);
-    reporter.error(
-      `Upload to Box failed: ${uploadError}; the local snapshot ${snapshot} and ${zip.path} are complete and kept`,
-    );
-    return { zip, upload: null, upload_error: uploadError };
-  }
+  if (!remotes) return { zip, upload: null };
+  const uploads = await uploadToRemotes(
+    remotes.specs,
+    remotes.settings,
+    zip.path,
+    reporter,
+    options.signal,
+    `the local snapshot ${snapshot} and ${zip.path} are complete and kept`,
+  );
+  const failed = uploads.filter((u) => !u.ok);
+  const first = uploads.find((u) => u.ok);
+  return {
+    zip,
+    upload: first ? first.results[0]! : null,
+    uploads,
+    ...(failed.length > 0
+      ? { upload_error: failed.map((f) => `${f.remote}: ${f.error}`).join("; ") }
+      : {}),
+  };
 }
 
 /** Reports (or, with --clean-stale, removes) what crashed runs left in the output directory. */

@@ -10,13 +10,12 @@ import {
   formatNameRef,
   parseNameRefs,
   type ReadTextFile,
-  resolveBox,
   resolveConnection,
   snapshotDir,
 } from "../config/resolve.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
+import { addRemoteOptions, type RemoteFlags, uploadTargets } from "../cli/remote_flags.ts";
 import {
-  addBoxOption,
   addConnectionOptions,
   addOutputOptions,
   collect,
@@ -31,7 +30,7 @@ import {
 import { DEFAULT_GZIP_LEVEL } from "../streams/gzip_stream.ts";
 import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
-import { describeUpload } from "./upload.ts";
+import { describeUploads } from "./upload.ts";
 import {
   addRetentionOptions,
   type RetentionFlags,
@@ -42,7 +41,7 @@ import { pruneAfterBackup } from "../prune/prune.ts";
 import { formatPruneReport } from "./prune.ts";
 
 /** Raw flags as commander parses them. */
-export interface BackupFlags extends OutputFlags, ConnectFlags, RetentionFlags {
+export interface BackupFlags extends OutputFlags, ConnectFlags, RetentionFlags, RemoteFlags {
   endpoint?: string;
   environment?: string;
   keyspace?: string[];
@@ -52,8 +51,6 @@ export interface BackupFlags extends OutputFlags, ConnectFlags, RetentionFlags {
   exclude?: string[];
   compress?: boolean;
   zip?: boolean;
-  boxFolder?: string;
-  boxRetries?: number;
   /** Milliseconds, or true for the default age. */
   cleanStale?: number | boolean;
   kind?: string;
@@ -101,7 +98,7 @@ export async function parseBackupOptions(
     exclude,
     compress: flags.compress !== false,
     zip: flags.zip === true,
-    box: resolveBox(flags, env),
+    remotes: uploadTargets(flags, env),
     kind: (flags.kind ?? "all") as "collections" | "tables" | "all",
     ...(flags.compressionLevel === undefined ? {} : { compressionLevel: flags.compressionLevel }),
     parallel: flags.parallel ?? 4,
@@ -163,10 +160,8 @@ export function formatBackupReport(r: BackupReport): string[] {
   if (r.zip_error) {
     lines.push(`Zip FAILED: ${r.zip_error} (the snapshot directory is complete and kept)`);
   }
-  if (r.upload) lines.push(describeUpload(r.upload));
-  if (r.upload_error) {
-    lines.push(`Box upload FAILED: ${r.upload_error} (the local snapshot and zip are kept)`);
-  }
+  lines.push(...describeUploads(r.uploads ?? []));
+  if (r.upload_error) lines.push("(the local snapshot and zip are kept)");
   return lines;
 }
 
@@ -223,7 +218,11 @@ export function registerBackup(program: Command, ctx: CliContext): void {
       "remove leftovers of crashed runs (.inprogress) older than age, 0s to 365d (e.g. 30m, 24h, 7d; default 24h)",
       durationArg,
     );
-  addBoxOption(cmd, "to upload the zip of a complete snapshot to (implies --zip)");
+  addRemoteOptions(
+    cmd,
+    "upload",
+    "to upload the zip of a complete snapshot to (implies --zip; same as --to box:ID)",
+  );
   addRetentionOptions(cmd, { afterBackup: true });
   addConnectionOptions(cmd);
   addOutputOptions(cmd);
@@ -268,7 +267,7 @@ ${EXIT_CODE_HELP}
     const pruned = hasKeepRule(policy)
       ? await pruneAfterBackup(
         report,
-        { outDir: options.outDir, box: options.box ?? null },
+        { outDir: options.outDir, remotes: options.remotes ?? null },
         policy,
         out,
         ctx.signal,

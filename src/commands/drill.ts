@@ -5,10 +5,9 @@
  */
 
 import type { Command } from "commander";
-import { parseNameRefs, resolveBox, resolveConnection, snapshotDir } from "../config/resolve.ts";
+import { parseNameRefs, resolveConnection, snapshotDir } from "../config/resolve.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
 import {
-  addBoxOption,
   addConnectionOptions,
   addOutputOptions,
   collect,
@@ -19,6 +18,7 @@ import {
   rangeText,
 } from "../cli/flags.ts";
 import { resolveSnapshotArg, SNAPSHOT_ARG_HELP } from "../cli/snapshot_arg.ts";
+import { addRemoteOptions, type RemoteFlags } from "../cli/remote_flags.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import {
@@ -32,14 +32,12 @@ import {
 import { appendDrillJournal } from "../drill/journal.ts";
 
 /** Raw flags of `drill`. */
-export interface DrillFlags extends OutputFlags, ConnectFlags {
+export interface DrillFlags extends OutputFlags, ConnectFlags, RemoteFlags {
   endpoint?: string;
   environment?: string;
   keyspace?: string[];
   tokenFile?: string;
   from?: string;
-  boxFolder?: string;
-  boxRetries?: number;
   collections?: string[];
   exclude?: string[];
   probes?: number;
@@ -140,7 +138,11 @@ export function registerDrill(program: Command, ctx: CliContext): void {
       "the run id in the scratch names, 1-12 lowercase letters or digits (default: 6 random hex digits)",
       runIdArg,
     );
-  addBoxOption(cmd, "to drill latest or box:<…> from (downloaded, SHA-1 checked, into --from)");
+  addRemoteOptions(
+    cmd,
+    "read",
+    "to drill latest or box:<…> from (downloaded, SHA-1 checked, into --from)",
+  );
   addConnectionOptions(
     cmd,
     "create the scratch collections in this keyspace (default: each in its own; ASTRA_DB_KEYSPACE is not used)",
@@ -173,12 +175,7 @@ ${EXIT_CODE_HELP}
   cmd.action(async (snapshot: string, flags: DrillFlags) => {
     const out = openOutput(ctx, flags);
     const from = snapshotDir(flags.from, ctx.env);
-    const target = await resolveSnapshotArg(snapshot, {
-      from,
-      box: () => resolveBox(flags, ctx.env),
-      boxFlag: flags.boxFolder !== undefined,
-      fromFlag: flags.from !== undefined,
-    }, out);
+    const target = await resolveSnapshotArg(snapshot, flags, ctx.env, out);
     let report: DrillReport;
     try {
       const connection = await resolveConnection(

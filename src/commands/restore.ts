@@ -11,14 +11,11 @@ import {
   parseNameRef,
   parseNameRefs,
   type ReadTextFile,
-  resolveBox,
   resolveConnection,
   resolveEmbeddingApiKey,
-  snapshotDir,
 } from "../config/resolve.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
 import {
-  addBoxOption,
   addConnectionOptions,
   addOutputOptions,
   BATCH_SIZE_RANGE,
@@ -50,16 +47,15 @@ import {
   type VectorizeMode,
 } from "../restore/restore.ts";
 import { resolveSnapshotArg, SNAPSHOT_ARG_HELP } from "../cli/snapshot_arg.ts";
+import { addRemoteOptions, type RemoteFlags } from "../cli/remote_flags.ts";
 
 /** Raw flags of `restore`. */
-export interface RestoreFlags extends OutputFlags, ConnectFlags {
+export interface RestoreFlags extends OutputFlags, ConnectFlags, RemoteFlags {
   endpoint?: string;
   environment?: string;
   keyspace?: string[];
   tokenFile?: string;
   from?: string;
-  boxFolder?: string;
-  boxRetries?: number;
   collections?: string[];
   rename?: string[];
   ifExists?: string;
@@ -309,7 +305,11 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       numberIn(SAMPLE_RANGE),
       DEFAULT_COUNT_SAMPLE,
     );
-  addBoxOption(cmd, "to restore latest or box:<…> from (downloaded, SHA-1 checked, into --from)");
+  addRemoteOptions(
+    cmd,
+    "read",
+    "to restore latest or box:<…> from (downloaded, SHA-1 checked, into --from)",
+  );
   addConnectionOptions(
     cmd,
     "restore every collection into this keyspace (default: each into its own; ASTRA_DB_KEYSPACE is not used)",
@@ -355,12 +355,7 @@ ${EXIT_CODE_HELP}
   );
   cmd.action(async (snapshot: string, flags: RestoreFlags) => {
     const out = openOutput(ctx, flags);
-    const target = await resolveSnapshotArg(snapshot, {
-      from: snapshotDir(flags.from, ctx.env),
-      box: () => resolveBox(flags, ctx.env),
-      boxFlag: flags.boxFolder !== undefined,
-      fromFlag: flags.from !== undefined,
-    }, out);
+    const target = await resolveSnapshotArg(snapshot, flags, ctx.env, out);
     let report: RestoreReport;
     try {
       const options = await parseRestoreOptions(
