@@ -13,7 +13,7 @@ import { FakeBox } from "../fakes/box/server.ts";
 import { FakeDataApi } from "../fakes/data_api/server.ts";
 import { seedSample } from "../fakes/data_api/sample_data.ts";
 import { findS3rver, S3Store } from "../fakes/s3_proxy.ts";
-import { fakeEnv, ls, readData, runCli } from "./run_cli.ts";
+import { fakeEnv, ls, readData, runCli, spawnCli } from "./run_cli.ts";
 
 const AWS_SECRET = "aws-SECRET-e2e-0f9e8d7c6b5a4321";
 const AWS_SESSION = "aws-SESSION-e2e-1234567890abcdef";
@@ -425,5 +425,40 @@ Deno.test({
         assert.ok(!text.includes(AWS_SECRET) && !text.includes(AWS_SESSION), p);
       }
     }
+  },
+});
+
+Deno.test({
+  name: name(
+    "s3: SIGINT during a multipart upload exits 130, aborts the upload (no parts left) and keeps the local snapshot and zip",
+  ),
+  ignore,
+  async fn() {
+    await using t = await setup();
+    seedSample(t.api.store, { articles: 3000, dimension: 768 });
+    // Slow parts: the signal arrives while they are in flight.
+    t.s3.faults.add({ op: "upload_part", times: Infinity, action: { kind: "delay", ms: 1500 } });
+    const child = spawnCli(
+      ["backup", "--out", t.out, "--no-compress", "--to", "s3://bkt/nightly", ...S3],
+      { dir: t.dir, env: t.env() },
+    );
+    for (let i = 0; t.s3.requestsOf("create_multipart").length === 0; i++) {
+      assert.ok(i < 1200, "the multipart upload started");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill("SIGINT");
+    const out = await child.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 130, stderr);
+    assert.match(
+      stderr,
+      /Interrupted during the upload to s3:\/\/bkt\/nightly, which is not proven/,
+    );
+    assert.ok(t.s3.requestsOf("abort_multipart").some((q) => q.status === 204), "aborted");
+    assert.deepEqual(t.s3.openUploads(), [], "no multipart upload left");
+    const [zip] = await zipsIn(t.out);
+    assert.ok(zip, "the zip is kept");
+    assert.equal((await t.run(["verify", join(t.out, zip!), "--quick"])).code, 0);
   },
 });

@@ -14,7 +14,7 @@
  * does). Faults: an S3 error status (503 SlowDown with or without Retry-After), a part acknowledged
  * but never stored (a dropped part: CompleteMultipartUpload then answers 400 InvalidPart, as S3
  * does; the proxy answers it, because s3rver 3.7 crashes on a missing part file), a wrong checksum
- * in the answer.
+ * in the answer, a delay.
  */
 
 import { Buffer } from "node:buffer";
@@ -46,7 +46,9 @@ export type S3Fault =
   /** Acknowledge an UploadPart (200, an ETag) without storing it. */
   | { kind: "drop_part" }
   /** Answer normally, but report this checksum instead of the real one. */
-  | { kind: "wrong_checksum" };
+  | { kind: "wrong_checksum" }
+  /** Answer normally after this many milliseconds (a slow link). */
+  | { kind: "delay"; ms: number };
 
 /** A fault rule: which operation (and part), and the budget. */
 export interface S3FaultRule {
@@ -154,7 +156,7 @@ export class S3Store {
     let store: S3Store | undefined;
     const server = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (req) => store!.#handle(req),
+      (req) => store!.#handle(req).catch(() => new Response(null, { status: 500 })),
     );
     store = new S3Store(child, server, dir, upstream);
     return store;
@@ -246,6 +248,7 @@ export class S3Store {
       return s3Error(404, "NoSuchUpload");
     }
     const body = req.body ? Buffer.from(await req.arrayBuffer()) : null;
+    if (fault?.kind === "delay") await new Promise((r) => setTimeout(r, fault.ms));
     if (op === "upload_part" && fault?.kind === "drop_part") {
       upload!.dropped.add(part!);
       record(200);
