@@ -57,6 +57,17 @@ export function resolveS3(flags: S3Flags, env: Env): S3Settings {
     );
   }
   if (
+    !env.AWS_ACCESS_KEY_ID && env.AWS_SHARED_CREDENTIALS_FILE === undefined &&
+    env.AWS_CONFIG_FILE === undefined
+  ) {
+    // The only credential sources the SDK is given (src/remote/sdk_env.ts): no instance metadata,
+    // no home directory.
+    throw new ConfigError("Cannot connect to S3: no credentials given", {
+      hint:
+        "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE with AWS_SHARED_CREDENTIALS_FILE)",
+    });
+  }
+  if (
     env.AWS_PROFILE !== undefined && env.AWS_SHARED_CREDENTIALS_FILE === undefined &&
     env.AWS_CONFIG_FILE === undefined
   ) {

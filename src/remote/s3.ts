@@ -211,6 +211,13 @@ class S3Remote implements Remote {
     this.label = spec.label;
   }
 
+  /** `host:port` of the store, for sandbox hints. */
+  get #host(): string {
+    if (!this.settings.endpoint) return `${this.spec.bucket}.s3.amazonaws.com:443`;
+    const u = new URL(this.settings.endpoint);
+    return `${u.hostname}:${u.port || (u.protocol === "http:" ? "80" : "443")}`;
+  }
+
   #key(name: string): string {
     return this.spec.prefix ? `${this.spec.prefix}/${name}` : name;
   }
@@ -249,7 +256,7 @@ class S3Remote implements Remote {
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     } catch (e) {
-      throw readError(`list ${this.label}`, e);
+      throw readError(`list ${this.label}`, e, this.#host);
     }
     return out.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
   }
@@ -343,7 +350,7 @@ class S3Remote implements Remote {
       return proof.versionId ? { ...r, versionId: proof.versionId } : r;
     } catch (e) {
       if (e instanceof UploadError || e instanceof ConfigError) throw e;
-      const err = describeS3Error(e);
+      const err = describeS3Error(e, this.#host);
       throw new UploadError(`Upload of ${name} to ${this.label} failed: ${err.message}`, {
         cause: e,
         hint: err.hint,
@@ -533,7 +540,7 @@ class S3Remote implements Remote {
     try {
       head = await this.#head(snap.id);
     } catch (e) {
-      throw readError(`download ${this.snapshotLabel(snap)}`, e);
+      throw readError(`download ${this.snapshotLabel(snap)}`, e, this.#host);
     }
     if (!head) throw readError(`download ${this.snapshotLabel(snap)}`, new Error("it is gone"));
     // What the stored bytes must hash to: the store's full-object SHA-256, else the SHA-256
@@ -583,7 +590,7 @@ class S3Remote implements Remote {
       ).pipeTo(fileSink(file));
     } catch (e) {
       await Deno.remove(path).catch(() => {});
-      throw readError(`download ${this.snapshotLabel(snap)}`, e);
+      throw readError(`download ${this.snapshotLabel(snap)}`, e, this.#host);
     }
     const got = hash.digest("hex");
     if (got !== expected.value) {
@@ -605,7 +612,7 @@ class S3Remote implements Remote {
       return "removed";
     } catch (e) {
       throw new Error(
-        `Cannot delete ${this.snapshotLabel(snap)}: ${describeS3Error(e).message}`,
+        `Cannot delete ${this.snapshotLabel(snap)}: ${describeS3Error(e, this.#host).message}`,
         { cause: e },
       );
     }
@@ -613,8 +620,8 @@ class S3Remote implements Remote {
 }
 
 /** A failed S3 read: a connection-class error (exit 1), nothing was written locally. */
-function readError(what: string, e: unknown): SourceError {
-  const d = describeS3Error(e);
+function readError(what: string, e: unknown, host?: string): SourceError {
+  const d = describeS3Error(e, host);
   return new SourceError(`Cannot ${what}: ${d.message}`, {
     kind: d.status === 401 || d.status === 403
       ? "auth"
@@ -635,13 +642,16 @@ function readError(what: string, e: unknown): SourceError {
  */
 export function describeS3Error(
   e: unknown,
+  /** The store's `host:port`, to complete a denial that names the host alone. */
+  host?: string,
 ): {
   status: number | undefined;
   code: string | undefined;
   message: string;
   hint: string | undefined;
 } {
-  const denied = sandboxDenial(e);
+  let denied = sandboxDenial(e);
+  if (denied && !denied.includes(":") && host?.startsWith(`${denied}:`)) denied = host;
   if (denied) {
     return {
       status: undefined,

@@ -272,6 +272,27 @@ Deno.test({
     );
     assert.deepEqual(await t.s3.getRaw("bkt", `nightly/${zip}`), new Uint8Array([1, 2, 3]));
     assert.equal(t.s3.requestsOf("put_object").length, 0);
+
+    // An endpoint outside the sandbox's --allow-net: exit 1 at once, naming the host to add.
+    const denied = await t.run([
+      "list",
+      "--from",
+      t.out,
+      "--from-remote",
+      "s3://bkt/nightly",
+      ...S3,
+    ], {
+      ASTRABAK_S3_ENDPOINT: "http://localhost:9",
+    });
+    assert.equal(denied.code, 1, denied.stderr);
+    assert.match(
+      denied.stderr,
+      /the permission sandbox \(--allow-net\) does not include localhost:9/,
+    );
+    assert.match(
+      denied.stderr,
+      /hint: rebuild with ASTRABAK_ALLOW_NET=localhost:9 deno task compile/,
+    );
   },
 });
 
