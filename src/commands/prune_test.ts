@@ -21,7 +21,10 @@ Deno.test("pruneLocations: the default directory only when no place is named", (
   assert.equal(both.localDir, "/o");
   assert.deepEqual(labels(both), ["box:7"]);
   // --from-remote names one more; a remote alone leaves local snapshots alone.
-  const s3 = pruneLocations({ fromRemote: "s3://bkt/nightly" }, {});
+  const s3 = pruneLocations({ fromRemote: "s3://bkt/nightly" }, {
+    AWS_ACCESS_KEY_ID: "AKIAEXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "prune-test-aws-secret",
+  });
   assert.equal(s3.localDir, null);
   assert.deepEqual(labels(s3), ["s3://bkt/nightly"]);
   assert.deepEqual(
