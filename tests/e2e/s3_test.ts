@@ -78,6 +78,16 @@ Deno.test({
     );
     const put = t.s3.requestsOf("put_object");
     assert.equal(put.length, 1);
+    // Our SHA-256 and MD5 as headers, a plain body: no aws-chunked framing, no trailer (the SDK's
+    // flexible checksums are WHEN_REQUIRED), and the SHA-256 recorded for later downloads.
+    const h = put[0]!.headers;
+    assert.ok(h["x-amz-checksum-sha256"] && h["content-md5"], JSON.stringify(h));
+    assert.equal(h["content-encoding"], undefined);
+    assert.equal(h["x-amz-trailer"], undefined);
+    assert.match(h["x-amz-meta-astrabak-sha256"] ?? "", /^[0-9a-f]{64}$/);
+    for (const q of t.s3.requests) {
+      assert.ok(!q.headers["x-amz-checksum-crc32"] && !q.headers["x-amz-trailer"], q.op);
+    }
 
     const again = await t.run(["upload", join(t.out, zip!), "--to", "s3://bkt/nightly", ...S3]);
     assert.equal(again.code, 0, again.stderr);
@@ -129,6 +139,15 @@ Deno.test({
     assert.equal(report.upload.proof, "composite x-amz-checksum-sha256 of the parts matches");
     const parts = t.s3.requestsOf("upload_part");
     assert.equal(parts.length, Math.ceil(report.zip.size_bytes / (16 * 1024 * 1024)));
+    // Each part carries its SHA-256 as a header; the upload asked for SHA-256, never CRC32.
+    assert.ok(
+      parts.every((p) => /^[A-Za-z0-9+/]{43}=$/.test(p.headers["x-amz-checksum-sha256"] ?? "")),
+    );
+    assert.ok(parts.every((p) => p.headers["content-encoding"] === undefined));
+    assert.equal(
+      t.s3.requestsOf("create_multipart")[0]!.headers["x-amz-checksum-algorithm"],
+      "SHA256",
+    );
     assert.deepEqual(t.s3.openUploads(), []);
     // Without checksums from the store (s3rver as it is), the object is read back and hashed.
     t.s3.checksums = false;

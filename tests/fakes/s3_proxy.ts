@@ -68,7 +68,23 @@ export interface S3Request {
   uploadId: string | null;
   status: number;
   at: number;
+  /** The request headers that say how the body was framed and checked, and what was asked. */
+  headers: Record<string, string>;
 }
+
+/** Request headers recorded per request (integrity, framing, storage options). */
+const RECORDED_HEADERS = [
+  "content-md5",
+  "content-encoding",
+  "x-amz-trailer",
+  "x-amz-checksum-sha256",
+  "x-amz-checksum-crc32",
+  "x-amz-sdk-checksum-algorithm",
+  "x-amz-checksum-algorithm",
+  "x-amz-storage-class",
+  "x-amz-server-side-encryption",
+  "x-amz-meta-astrabak-sha256",
+];
 
 interface Upload {
   key: string;
@@ -206,8 +222,22 @@ export class S3Store {
     const uploadId = q.get("uploadId");
     const part = q.has("partNumber") ? Number(q.get("partNumber")) : null;
     const op = operation(req.method, key, q);
+    const headers: Record<string, string> = {};
+    for (const h of RECORDED_HEADERS) {
+      const v = req.headers.get(h);
+      if (v !== null) headers[h] = v;
+    }
     const record = (status: number) => {
-      this.requests.push({ op, method: req.method, key, part, uploadId, status, at: Date.now() });
+      this.requests.push({
+        op,
+        method: req.method,
+        key,
+        part,
+        uploadId,
+        status,
+        at: Date.now(),
+        headers,
+      });
     };
     const fault = this.faults.take({ op, part });
     if (fault?.kind === "status") {
@@ -263,11 +293,11 @@ export class S3Store {
       record(400);
       return s3Error(400, "InvalidPart");
     }
-    const headers = new Headers(req.headers);
-    headers.delete("host");
+    const forward = new Headers(req.headers);
+    forward.delete("host");
     const res = await fetch(`${this.upstream}${u.pathname}${u.search}`, {
       method: req.method,
-      headers,
+      headers: forward,
       ...(body ? { body } : {}),
       redirect: "manual",
     });
