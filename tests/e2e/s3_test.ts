@@ -102,6 +102,23 @@ Deno.test({
     const aws = await t.run(["upload", join(t.out, zip!), "--to", "s3://bkt/aws", ...S3, "--json"]);
     assert.equal(aws.code, 0, aws.stderr);
     assert.equal(JSON.parse(aws.stdout).upload.proof, "x-amz-checksum-sha256 matches");
+    // Storage class and server-side encryption are asked for on the object (s3rver checks the
+    // class against S3's list).
+    const opts = await t.run([
+      "upload",
+      join(t.out, zip!),
+      "--to",
+      "s3://bkt/opts",
+      ...S3,
+      "--s3-storage-class",
+      "STANDARD_IA",
+      "--s3-sse",
+      "AES256",
+    ]);
+    assert.equal(opts.code, 0, opts.stderr);
+    const asked = t.s3.requestsOf("put_object").at(-1)!.headers;
+    assert.equal(asked["x-amz-storage-class"], "STANDARD_IA");
+    assert.equal(asked["x-amz-server-side-encryption"], "AES256");
     // A store that reports another checksum than ours: not proven, exit 3.
     t.s3.faults.add({ op: "put_object", action: { kind: "wrong_checksum" } });
     const bad = await t.run(["upload", join(t.out, zip!), "--to", "s3://bkt/bad", ...S3]);
