@@ -5,12 +5,16 @@
  * others; it makes the snapshot `.INCOMPLETE` and is named in the manifest and report.
  */
 
-import { uploadSnapshotZip } from "../box/offsite.ts";
 import { AGE_FORMAT } from "../encrypt/age.ts";
 import { type EncryptResult, encryptSnapshot } from "../encrypt/encrypt.ts";
-import type { UploadResult } from "../box/upload.ts";
 import {
-  type BoxConfig,
+  type RemoteSettings,
+  type RemoteSpec,
+  type RemoteUploadResult,
+  type UploadOutcome,
+  uploadToRemotes,
+} from "../remote/mod.ts";
+import {
   type ConnectionConfig,
   formatNameRef,
   type NameRef,
@@ -59,12 +63,12 @@ export interface BackupOptions extends ConnectOptions {
   compressionLevel?: number;
   /** Also pack a complete snapshot into `<ts>.zip` (checked before it is published). */
   zip?: boolean;
-  /** Upload the zip of a complete snapshot to this Box folder (implies `zip`). */
-  box?: BoxConfig | null;
+  /** Upload the zip of a complete snapshot to each of these remotes (implies `zip`). */
+  remotes?: { specs: readonly RemoteSpec[]; settings: RemoteSettings } | null;
   /**
    * Encrypt the off-host copy to these age recipients: a complete snapshot is packed straight into
    * `<ts>.zip.age` (+ sidecar), never a plaintext zip first (unless `zip` asks for one too), and
-   * that is what goes to Box. The manifest records them (format 4).
+   * that is what goes to the remotes. The manifest records them (format 4).
    */
   encryptTo?: readonly string[] | null;
   /**
@@ -122,9 +126,11 @@ export interface BackupReport {
   encrypt_error?: string;
   /** The plaintext snapshot directory was removed (`--no-keep-local`) after the .zip.age. */
   local_removed?: boolean;
-  /** The off-host copy, when a Box folder was given and the snapshot is complete. */
-  upload: UploadResult | null;
-  /** Why the upload failed (the local snapshot and zip are complete and kept). */
+  /** The first proven off-host copy (kept for reports that knew one Box folder), or null. */
+  upload: RemoteUploadResult | null;
+  /** Every remote's outcome, in the order given (absent when no remote was named). */
+  uploads?: UploadOutcome[];
+  /** Why uploads failed, one per failed remote (the local snapshot and zip are kept). */
   upload_error?: string;
   /**
    * User keyspaces the token can see that this backup did not include (absent when the server
@@ -427,22 +433,12 @@ async function publish(
   snapshot: string,
   options: BackupOptions,
   reporter: Reporter,
-): Promise<
-  Pick<
-    BackupReport,
-    | "zip"
-    | "zip_error"
-    | "upload"
-    | "upload_error"
-    | "encrypted"
-    | "encrypt_error"
-    | "local_removed"
-  >
-> {
+): Promise<PublishReport> {
   if (options.encryptTo) {
     return await publishEncrypted(snapshot, options.encryptTo, options, reporter);
   }
-  if (!options.zip && !options.box) return { zip: null, upload: null };
+  const remotes = options.remotes?.specs.length ? options.remotes : null;
+  if (!options.zip && !remotes) return { zip: null, upload: null };
   let zip: BackupReport["zip"];
   try {
     reporter.info(`Packing ${snapshot} into a zip`);
@@ -455,7 +451,7 @@ async function publish(
         `Interrupted while packing the zip; the snapshot ${snapshot} is complete and kept, only the unfinished zip was removed`,
         {
           cause: e,
-          hint: `pack it again with: astrabak ${options.box ? "upload" : "zip"} ${snapshot}`,
+          hint: `pack it again with: astrabak ${remotes ? "upload" : "zip"} ${snapshot}`,
         },
       );
     }
@@ -465,52 +461,64 @@ async function publish(
     );
     return { zip: null, zip_error: zipError, upload: null };
   }
-  if (!options.box) return { zip, upload: null };
-  try {
-    return {
-      zip,
-      upload: await uploadSnapshotZip(options.box, zip.path, reporter, options.signal),
-    };
-  } catch (e) {
-    if (options.signal?.aborted) {
-      throw new InterruptedError(
-        `Interrupted during the upload to Box, which is not proven; the snapshot ${snapshot} and ${zip.path} are complete and kept`,
-        { cause: e, hint: `upload it again with: astrabak upload ${zip.path}` },
-      );
-    }
-    const uploadError = errorMessage(e);
-    reporter.error(
-      `Upload to Box failed: ${uploadError}; the local snapshot ${snapshot} and ${zip.path} are complete and kept`,
-    );
-    return { zip, upload: null, upload_error: uploadError };
-  }
+  if (!remotes) return { zip, upload: null };
+  return { zip, ...await uploadArchive(snapshot, zip.path, remotes, options, reporter) };
 }
+
+/** Uploads a finished archive to every remote; each outcome is reported, failures kept apart. */
+async function uploadArchive(
+  snapshot: string,
+  archive: string,
+  remotes: NonNullable<BackupOptions["remotes"]>,
+  options: BackupOptions,
+  reporter: Reporter,
+): Promise<Pick<BackupReport, "upload" | "uploads" | "upload_error">> {
+  const uploads = await uploadToRemotes(
+    remotes.specs,
+    remotes.settings,
+    archive,
+    reporter,
+    options.signal,
+    `the local snapshot ${snapshot} and ${archive} are complete and kept`,
+  );
+  const failed = uploads.filter((u) => !u.ok);
+  const first = uploads.find((u) => u.ok);
+  return {
+    upload: first ? first.results[0]! : null,
+    uploads,
+    ...(failed.length > 0
+      ? { upload_error: failed.map((f) => `${f.remote}: ${f.error}`).join("; ") }
+      : {}),
+  };
+}
+
+/** What publishing a complete snapshot adds to the report. */
+type PublishReport = Pick<
+  BackupReport,
+  | "zip"
+  | "zip_error"
+  | "upload"
+  | "uploads"
+  | "upload_error"
+  | "encrypted"
+  | "encrypt_error"
+  | "local_removed"
+>;
 
 /**
  * `publish` with recipients: `<ts>.zip.age` (+ sidecar) straight from the snapshot directory,
  * a plaintext zip only when `--zip` asks for one too, the upload of the `.zip.age`, and with
  * `--no-keep-local` the removal of the plaintext directory once the `.zip.age` is proven (and
- * uploaded, when Box was asked for). A failure keeps the directory (exit 3).
+ * uploaded, when remotes were named). A failure keeps the directory (exit 3).
  */
 async function publishEncrypted(
   snapshot: string,
   recipients: readonly string[],
   options: BackupOptions,
   reporter: Reporter,
-): Promise<
-  Pick<
-    BackupReport,
-    | "zip"
-    | "zip_error"
-    | "upload"
-    | "upload_error"
-    | "encrypted"
-    | "encrypt_error"
-    | "local_removed"
-  >
-> {
+): Promise<PublishReport> {
   const plain = options.zip
-    ? await publish(snapshot, { ...options, encryptTo: null, box: null }, reporter)
+    ? await publish(snapshot, { ...options, encryptTo: null, remotes: null }, reporter)
     : { zip: null, upload: null };
   let encrypted: EncryptResult;
   try {
@@ -526,32 +534,19 @@ async function publishEncrypted(
     reporter.error(`Encrypting failed: ${why}; the snapshot ${snapshot} is complete and kept`);
     return { ...plain, encrypted: null, encrypt_error: why, upload: null };
   }
-  let upload: UploadResult | null = null;
-  if (options.box) {
-    try {
-      upload = await uploadSnapshotZip(options.box, encrypted.path, reporter, options.signal);
-    } catch (e) {
-      if (options.signal?.aborted) {
-        throw new InterruptedError(
-          `Interrupted during the upload to Box, which is not proven; the snapshot ${snapshot} and ${encrypted.path} are complete and kept`,
-          { cause: e, hint: `upload it again with: astrabak upload ${encrypted.path}` },
-        );
-      }
-      const why = errorMessage(e);
-      reporter.error(
-        `Upload to Box failed: ${why}; the local snapshot ${snapshot} and ${encrypted.path} are complete and kept`,
-      );
-      return { ...plain, encrypted, upload: null, upload_error: why };
-    }
-  }
+  const remotes = options.remotes?.specs.length ? options.remotes : null;
+  const sent = remotes
+    ? await uploadArchive(snapshot, encrypted.path, remotes, options, reporter)
+    : { upload: null };
+  if (sent.upload_error) return { ...plain, encrypted, ...sent };
   if (options.keepLocal === false) {
     await Deno.remove(snapshot, { recursive: true });
     reporter.info(
       `Removed the plaintext snapshot ${snapshot} (--no-keep-local); kept ${encrypted.path}`,
     );
-    return { ...plain, encrypted, upload, local_removed: true };
+    return { ...plain, encrypted, ...sent, local_removed: true };
   }
-  return { ...plain, encrypted, upload };
+  return { ...plain, encrypted, ...sent };
 }
 
 /** Reports (or, with --clean-stale, removes) what crashed runs left in the output directory. */

@@ -27,14 +27,35 @@ export const ASTRA_HOSTS = ["*.apps.astra.datastax.com:443"] as const;
 export const BOX_HOSTS = ["api.box.com:443", "upload.box.com:443", "*.boxcloud.com:443"] as const;
 
 /**
+ * The AWS variables the S3 remote reads (src/config/env.ts), by name: the SDK sees only these
+ * (src/remote/sdk_env.ts), so a wider `AWS_*` would grant nothing useful.
+ */
+export const AWS_ENV = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "AWS_PROFILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  "AWS_CONFIG_FILE",
+] as const;
+
+/**
+ * S3: AWS endpoints (virtual-hosted `<bucket>.s3.<region>.amazonaws.com` and path style), HTTPS
+ * only. Another S3-compatible store's host is added at build time (ASTRABAK_ALLOW_NET).
+ */
+export const S3_HOSTS = ["*.amazonaws.com:443"] as const;
+
+/**
  * Environment variables astrabak may read: its own settings and the Data API ones (see
  * src/config/env.ts). Nothing else in the environment is visible to it.
  */
-export const ENV_PATTERNS = ["ASTRA_DB_*", "ASTRABAK_*", "BOX_*"] as const;
+export const ENV_PATTERNS = ["ASTRA_DB_*", "ASTRABAK_*", "BOX_*", ...AWS_ENV] as const;
 
 /** The sandbox `deno task compile` builds when no override is given. */
 export const DEFAULT_SANDBOX: Sandbox = {
-  netHosts: [...ASTRA_HOSTS, ...BOX_HOSTS],
+  netHosts: [...ASTRA_HOSTS, ...BOX_HOSTS, ...S3_HOSTS],
   writePaths: [DEFAULT_SNAPSHOT_DIR],
   readPaths: [DEFAULT_SNAPSHOT_DIR],
 };

@@ -1,34 +1,45 @@
 /**
  * @module
- * What a SNAPSHOT argument names, for verify and restore (one rule for both): a local path,
- * `latest` (under the local directory, or in Box when `--box-folder` is on the command line),
- * `box:latest`, or `box:<file id | name | timestamp>`. A `BOX_FOLDER_ID` in the environment (as a
- * cron env file has) never turns a plain `latest` into a download: that takes the flag or the
- * `box:` prefix.
- * Box snapshots are downloaded to a private temporary file under the lock of the download
+ * What a SNAPSHOT argument names, for verify, restore and drill (one rule for all): a local path;
+ * `latest` (under the local directory, or in the remote of `--from-remote`, or in Box when
+ * `--box-folder` is on the command line); `REMOTE:latest` or `REMOTE:<name|timestamp>` with
+ * REMOTE `s3://BUCKET/PREFIX` or `box:FOLDER_ID`; or, as before, `box:latest` and
+ * `box:<file id|name|timestamp>` in the folder of `--box-folder`/BOX_FOLDER_ID. A BOX_FOLDER_ID
+ * in the environment (as a cron env file has) never turns a plain `latest` into a download: that
+ * takes a flag or a remote form.
+ * Remote snapshots are downloaded to a private temporary file under the lock of the download
  * directory; `release` removes the file and frees the lock.
  * An encrypted snapshot (`<ts>.zip.age`, local or downloaded) is decrypted with the identity into
  * a private temporary zip beside it (src/encrypt/decrypt.ts), which `release` removes too; without
  * an identity, verify may still check what needs no key, and restore and drill refuse it.
  */
 
-import { fetchFromBox } from "../box/offsite.ts";
+import type { Env } from "../config/env.ts";
+import { snapshotDir } from "../config/resolve.ts";
 import type { AgeIdentities } from "../encrypt/age.ts";
 import { decryptToTemp, isEncryptedName } from "../encrypt/decrypt.ts";
-import type { BoxConfig } from "../config/resolve.ts";
+import { basename } from "node:path";
 import { ConfigError } from "../errors.ts";
+import {
+  fetchRemoteSnapshot,
+  openRemote,
+  parseRemote,
+  parseRemoteSnapshotArg,
+  type RemoteSpec,
+} from "../remote/mod.ts";
 import type { Reporter } from "../reporter.ts";
 import { latestSnapshot } from "../snapshot/select.ts";
+import { type RemoteFlags, remoteSettings } from "./remote_flags.ts";
 
 /** Help for a SNAPSHOT argument: verify, restore and drill take the same forms (one rule). */
 export const SNAPSHOT_ARG_HELP =
-  "snapshot directory, .zip, .zip.age (with --identity-file), latest (newest finished snapshot under --from, or in Box with --box-folder), box:latest or box:<file id|name>";
+  "snapshot directory, .zip, .zip.age (with --identity-file), latest (newest finished snapshot under --from, or in --from-remote, or in Box with --box-folder), s3://BUCKET/PREFIX:latest, box:FOLDER_ID:latest, REMOTE:<name|timestamp>, box:latest or box:<file id|name>";
 
 /** A resolved snapshot argument. */
 export interface SnapshotArg {
-  /** Local path to read (for Box: the verified download). */
+  /** Local path to read (for a remote: the verified download). */
   path: string;
-  /** What to call it in reports (`box:<name>` for Box). */
+  /** What to call it in reports (`box:<name>`, `s3://bucket/prefix/<name>`). */
   label: string;
   /** Removes any temporary download or decrypted copy. */
   release(): Promise<void>;
@@ -49,30 +60,27 @@ export interface EncryptedArgOptions {
 }
 
 /**
- * Resolves `arg`; see the module doc. Box settings are resolved (and its credentials required)
- * only when Box is actually read, so a local restore or verify works with a cron env file that
- * names a folder but holds no credentials. Flags that a local argument leaves unused are warned
- * about rather than silently ignored.
+ * Resolves `arg`; see the module doc. A backend's settings are resolved (and its credentials
+ * required) only when it is actually read, so a local restore or verify works with a cron env
+ * file that names a folder but holds no credentials. Flags that a local argument leaves unused
+ * are warned about rather than silently ignored.
  */
 export async function resolveSnapshotArg(
   arg: string,
-  options: {
-    from: string;
-    /** Resolves the Box settings; called only when `arg` is read from Box. */
-    box: () => BoxConfig | null;
-    /** `--box-folder` was given on the command line. */
-    boxFlag: boolean;
-    /** `--from` was given on the command line. */
-    fromFlag: boolean;
-    /** How a `.zip.age` is read; without this, one is refused. */
-    encrypted?: EncryptedArgOptions;
-  },
+  flags: RemoteFlags & { from?: string | undefined },
+  env: Env,
   reporter: Reporter,
+  encrypted?: EncryptedArgOptions,
 ): Promise<SnapshotArg> {
-  const arg0 = await resolvePlain(arg, options, reporter);
-  if (!isEncryptedName(arg0.label)) return arg0;
+  const arg0 = await resolvePlain(arg, flags, env, reporter);
+  if (!isEncryptedName(arg0.name)) return arg0;
   try {
-    return await openEncrypted(arg0, arg === "latest" || arg === "box:latest", options, reporter);
+    return await openEncrypted(
+      arg0,
+      arg === "latest" || arg.endsWith(":latest"),
+      encrypted,
+      reporter,
+    );
   } catch (e) {
     await arg0.release();
     throw e;
@@ -81,14 +89,14 @@ export async function resolveSnapshotArg(
 
 /** A `.zip.age` argument: decrypted with the identity, or (verify only) handed back as is. */
 async function openEncrypted(
-  target: SnapshotArg,
+  target: PlainArg,
   latest: boolean,
-  options: { encrypted?: EncryptedArgOptions },
+  options: EncryptedArgOptions | undefined,
   reporter: Reporter,
 ): Promise<SnapshotArg> {
-  const identities = options.encrypted ? await options.encrypted.identity() : null;
+  const identities = options ? await options.identity() : null;
   if (identities === null) {
-    if (options.encrypted?.allowWithoutIdentity) {
+    if (options?.allowWithoutIdentity) {
       return { ...target, encrypted: { decrypted: false } };
     }
     throw new ConfigError(`Cannot read ${target.label}: it is encrypted (age)`, {
@@ -96,12 +104,11 @@ async function openEncrypted(
         "pass --identity-file PATH (or set ASTRABAK_AGE_IDENTITY_FILE) with a key it was encrypted to",
     });
   }
-  const fromBox = target.label.startsWith("box:");
   const plain = await decryptToTemp(target.path, identities, reporter, {
     label: target.label,
-    ...(fromBox ? { name: target.label.slice("box:".length), locked: true } : {}),
+    ...(target.downloaded ? { name: target.name, locked: true } : {}),
     latest,
-    ...(options.encrypted?.signal ? { signal: options.encrypted.signal } : {}),
+    ...(options?.signal ? { signal: options.signal } : {}),
   });
   return {
     path: plain.path,
@@ -114,43 +121,62 @@ async function openEncrypted(
   };
 }
 
-/** Resolves `arg` to a local path (downloading from Box when it names Box). */
+/** A resolved argument before decryption: `name` is the archive's own file name. */
+interface PlainArg extends SnapshotArg {
+  name: string;
+  /** A download from a remote (under the `--from` lock already). */
+  downloaded: boolean;
+}
+
+/** Resolves `arg` to a local path (downloading from a remote when it names one). */
 async function resolvePlain(
   arg: string,
-  options: {
-    from: string;
-    box: () => BoxConfig | null;
-    boxFlag: boolean;
-    fromFlag: boolean;
-  },
+  flags: RemoteFlags & { from?: string | undefined },
+  env: Env,
   reporter: Reporter,
-): Promise<SnapshotArg> {
-  const fromBox = arg.startsWith("box:") || (arg === "latest" && options.boxFlag);
-  if (!fromBox) {
-    if (options.boxFlag) {
+): Promise<PlainArg> {
+  const from = snapshotDir(flags.from, env);
+  const named = parseRemoteSnapshotArg(arg);
+  let target: { spec: RemoteSpec; which: string } | null = null;
+  if (named?.remote) {
+    target = { spec: named.remote, which: named.which };
+  } else if (named) {
+    target = { spec: boxFolder(arg, flags, env), which: named.which };
+  } else if (flags.fromRemote !== undefined) {
+    target = { spec: parseRemote(flags.fromRemote, "--from-remote"), which: arg };
+  } else if (arg === "latest" && flags.boxFolder !== undefined) {
+    target = { spec: boxFolder(arg, flags, env), which: "latest" };
+  }
+  if (!target) {
+    if (flags.boxFolder !== undefined) {
       reporter.warn(
         `--box-folder is not used: ${arg} is a local snapshot (Box is read for box:<…>, or latest with --box-folder)`,
       );
     }
-    if (arg === "latest") return local(await latestSnapshot(options.from));
-    if (options.fromFlag) {
+    if (arg === "latest") return local(await latestSnapshot(from));
+    if (flags.from !== undefined) {
       reporter.warn(
-        `--from is not used: ${arg} is a snapshot path (--from is where latest is looked for and Box downloads go)`,
+        `--from is not used: ${arg} is a snapshot path (--from is where latest is looked for and downloads go)`,
       );
     }
     return local(arg);
   }
-  const box = options.box();
-  if (!box) {
-    throw new ConfigError(`Cannot read ${arg}: no Box folder given`, {
-      hint: "pass --box-folder ID or set BOX_FOLDER_ID",
-    });
-  }
-  const which = arg === "latest" ? "latest" : arg.slice("box:".length);
-  const { path, remote, release } = await fetchFromBox(box, which, options.from, reporter);
-  return { path, label: `box:${remote.name}`, release };
+  const remote = await openRemote(target.spec, remoteSettings(flags, env), reporter);
+  const got = await fetchRemoteSnapshot(remote, target.which, from, reporter);
+  return { ...got, downloaded: true };
 }
 
-function local(path: string): SnapshotArg {
-  return { path, label: path, release: async () => {} };
+/** The Box folder of `--box-folder`/BOX_FOLDER_ID for `box:<which>` and `latest`. */
+function boxFolder(arg: string, flags: RemoteFlags, env: Env): RemoteSpec {
+  const folder = flags.boxFolder ?? env.BOX_FOLDER_ID;
+  if (folder === undefined) {
+    throw new ConfigError(`Cannot read ${arg}: no Box folder given`, {
+      hint: "pass --box-folder ID or set BOX_FOLDER_ID (or name it: box:FOLDER_ID:latest)",
+    });
+  }
+  return parseRemote(`box:${folder}`, "--box-folder");
+}
+
+function local(path: string): PlainArg {
+  return { path, label: path, name: basename(path), downloaded: false, release: async () => {} };
 }

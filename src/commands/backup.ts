@@ -10,13 +10,12 @@ import {
   formatNameRef,
   parseNameRefs,
   type ReadTextFile,
-  resolveBox,
   resolveConnection,
   snapshotDir,
 } from "../config/resolve.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
+import { addRemoteOptions, type RemoteFlags, uploadTargets } from "../cli/remote_flags.ts";
 import {
-  addBoxOption,
   addConnectionOptions,
   addOutputOptions,
   collect,
@@ -31,7 +30,7 @@ import {
 import { DEFAULT_GZIP_LEVEL } from "../streams/gzip_stream.ts";
 import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
-import { describeUpload } from "./upload.ts";
+import { describeUploads } from "./upload.ts";
 import {
   addRetentionOptions,
   type RetentionFlags,
@@ -44,7 +43,8 @@ import { addRecipientOptions } from "../cli/flags.ts";
 import { type RecipientFlags, resolveRecipients } from "../encrypt/keys.ts";
 
 /** Raw flags as commander parses them. */
-export interface BackupFlags extends OutputFlags, ConnectFlags, RetentionFlags, RecipientFlags {
+export interface BackupFlags
+  extends OutputFlags, ConnectFlags, RetentionFlags, RemoteFlags, RecipientFlags {
   /** `--no-keep-local` sets false. */
   keepLocal?: boolean;
   endpoint?: string;
@@ -56,8 +56,6 @@ export interface BackupFlags extends OutputFlags, ConnectFlags, RetentionFlags, 
   exclude?: string[];
   compress?: boolean;
   zip?: boolean;
-  boxFolder?: string;
-  boxRetries?: number;
   /** Milliseconds, or true for the default age. */
   cleanStale?: number | boolean;
   kind?: string;
@@ -119,7 +117,7 @@ export async function parseBackupOptions(
     zip: flags.zip === true,
     encryptTo,
     keepLocal: flags.keepLocal !== false,
-    box: resolveBox(flags, env),
+    remotes: uploadTargets(flags, env),
     kind: (flags.kind ?? "all") as "collections" | "tables" | "all",
     ...(flags.compressionLevel === undefined ? {} : { compressionLevel: flags.compressionLevel }),
     parallel: flags.parallel ?? 4,
@@ -192,10 +190,8 @@ export function formatBackupReport(r: BackupReport): string[] {
       `Encryption FAILED: ${r.encrypt_error} (the snapshot directory is complete and kept)`,
     );
   }
-  if (r.upload) lines.push(describeUpload(r.upload));
-  if (r.upload_error) {
-    lines.push(`Box upload FAILED: ${r.upload_error} (the local snapshot and zip are kept)`);
-  }
+  lines.push(...describeUploads(r.uploads ?? []));
+  if (r.upload_error) lines.push("(the local snapshot and zip are kept)");
   return lines;
 }
 
@@ -255,11 +251,12 @@ export function registerBackup(program: Command, ctx: CliContext): void {
   addRecipientOptions(cmd);
   cmd.option(
     "--no-keep-local",
-    "with recipients: remove the plaintext snapshot directory once <ts>.zip.age is written and proven (and uploaded, with --box-folder)",
+    "with recipients: remove the plaintext snapshot directory once <ts>.zip.age is written and proven (and uploaded, with --to/--box-folder)",
   );
-  addBoxOption(
+  addRemoteOptions(
     cmd,
-    "to upload the zip (with recipients: the .zip.age) of a complete snapshot to (implies --zip)",
+    "upload",
+    "to upload the zip (with recipients: the .zip.age) of a complete snapshot to (implies --zip; same as --to box:ID)",
   );
   addRetentionOptions(cmd, { afterBackup: true });
   addConnectionOptions(cmd);
@@ -312,7 +309,7 @@ ${EXIT_CODE_HELP}
     const pruned = hasKeepRule(policy)
       ? await pruneAfterBackup(
         report,
-        { outDir: options.outDir, box: options.box ?? null },
+        { outDir: options.outDir, remotes: options.remotes ?? null },
         policy,
         out,
         ctx.signal,

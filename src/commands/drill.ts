@@ -5,10 +5,9 @@
  */
 
 import { type Command, Option } from "commander";
-import { parseNameRefs, resolveBox, resolveConnection, snapshotDir } from "../config/resolve.ts";
+import { parseNameRefs, resolveConnection, snapshotDir } from "../config/resolve.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
 import {
-  addBoxOption,
   addConnectionOptions,
   addIdentityOption,
   addOutputOptions,
@@ -21,6 +20,7 @@ import {
 } from "../cli/flags.ts";
 import { resolveSnapshotArg, SNAPSHOT_ARG_HELP } from "../cli/snapshot_arg.ts";
 import { resolveIdentities } from "../encrypt/keys.ts";
+import { addRemoteOptions, type RemoteFlags } from "../cli/remote_flags.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import {
@@ -37,7 +37,7 @@ import { parseSnapshotName } from "../snapshot/layout.ts";
 import { basename } from "node:path";
 
 /** Raw flags of `drill`. */
-export interface DrillFlags extends OutputFlags, ConnectFlags {
+export interface DrillFlags extends OutputFlags, ConnectFlags, RemoteFlags {
   /** age identity file for a .zip.age (a path; the key is a secret). */
   identityFile?: string;
   endpoint?: string;
@@ -45,8 +45,6 @@ export interface DrillFlags extends OutputFlags, ConnectFlags {
   keyspace?: string[];
   tokenFile?: string;
   from?: string;
-  boxFolder?: string;
-  boxRetries?: number;
   collections?: string[];
   exclude?: string[];
   probes?: number;
@@ -179,7 +177,11 @@ export function registerDrill(program: Command, ctx: CliContext): void {
       "the run id in the scratch names, 1-12 lowercase letters or digits (default: 6 random hex digits)",
       runIdArg,
     );
-  addBoxOption(cmd, "to drill latest or box:<…> from (downloaded, SHA-1 checked, into --from)");
+  addRemoteOptions(
+    cmd,
+    "read",
+    "to drill latest or box:<…> from (downloaded, SHA-1 checked, into --from)",
+  );
   addIdentityOption(cmd);
   addConnectionOptions(
     cmd,
@@ -216,16 +218,10 @@ ${EXIT_CODE_HELP}
   cmd.action(async (snapshot: string, flags: DrillFlags) => {
     const out = openOutput(ctx, flags);
     const from = snapshotDir(flags.from, ctx.env);
-    const target = await resolveSnapshotArg(snapshot, {
-      from,
-      box: () => resolveBox(flags, ctx.env),
-      boxFlag: flags.boxFolder !== undefined,
-      fromFlag: flags.from !== undefined,
-      encrypted: {
-        identity: () => resolveIdentities(flags.identityFile, ctx.env),
-        signal: ctx.signal,
-      },
-    }, out);
+    const target = await resolveSnapshotArg(snapshot, flags, ctx.env, out, {
+      identity: () => resolveIdentities(flags.identityFile, ctx.env),
+      signal: ctx.signal,
+    });
     let report: DrillReport;
     /** What this run may leave behind right now (told by the drill as it creates and drops). */
     let left: readonly string[] = [];

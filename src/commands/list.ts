@@ -1,24 +1,22 @@
 /**
  * @module
- * `astrabak list`: snapshots in a local directory and/or a Box folder.
+ * `astrabak list`: snapshots in a local directory and/or remotes (Box folder, S3 prefix).
  */
 
 import type { Command } from "commander";
-import { connectBox } from "../box/offsite.ts";
-import { listRemoteSnapshots, type RemoteSnapshot } from "../box/remote.ts";
+import { openRemote, type RemoteSnapshot } from "../remote/mod.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
-import { addBoxOption, addOutputOptions } from "../cli/flags.ts";
-import { resolveBox, snapshotDir } from "../config/resolve.ts";
+import { addOutputOptions } from "../cli/flags.ts";
+import { addRemoteOptions, readTargets, type RemoteFlags } from "../cli/remote_flags.ts";
+import { snapshotDir } from "../config/resolve.ts";
 import { ConfigError, ioReason } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { listLocalSnapshots, type LocalSnapshot } from "../snapshot/catalog.ts";
 import { describeLastDrill, lastDrills } from "../drill/journal.ts";
 
 /** Raw flags of `list`. */
-export interface ListFlags extends OutputFlags {
+export interface ListFlags extends OutputFlags, RemoteFlags {
   from?: string;
-  boxFolder?: string;
-  boxRetries?: number;
 }
 
 /** Registers `list` on the program. */
@@ -26,10 +24,10 @@ export function registerList(program: Command, ctx: CliContext): void {
   const cmd = program
     .command("list")
     .description(
-      "List snapshots: timestamp, status, collections, documents and size, locally and/or in Box",
+      "List snapshots: timestamp, status, collections, documents and size, locally and/or off-host (--from-remote, --box-folder)",
     )
     .option("--from <dir>", "local snapshot directory (env ASTRABAK_OUT; default ./backups)");
-  addBoxOption(cmd, "to list too");
+  addRemoteOptions(cmd, "read", "to list too");
   addOutputOptions(cmd);
   cmd.addHelpText(
     "after",
@@ -44,12 +42,15 @@ ${EXIT_CODE_HELP}
   cmd.action(async (flags: ListFlags) => {
     const out = openOutput(ctx, flags);
     const from = snapshotDir(flags.from, ctx.env);
-    const box = resolveBox(flags, ctx.env);
+    const targets = readTargets(flags, ctx.env);
     let found: LocalSnapshot[] = [];
     try {
       found = await listLocalSnapshots(from);
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound) || (flags.from !== undefined && !box)) {
+      if (
+        !(e instanceof Deno.errors.NotFound) ||
+        (flags.from !== undefined && targets.specs.length === 0)
+      ) {
         throw new ConfigError(
           `Cannot list ${from}: ${ioReason(e)}`,
         );
@@ -58,9 +59,11 @@ ${EXIT_CODE_HELP}
     // The last drill of each snapshot (drills.jsonl beside them, written by `drill`).
     const drills = await lastDrills(from).catch(() => new Map());
     const local = found.map((s) => ({ ...s, last_drill: drills.get(s.timestamp) ?? null }));
-    const remote: RemoteSnapshot[] = box
-      ? await listRemoteSnapshots(await connectBox(box, out))
-      : [];
+    const remotes: Array<{ remote: string; kind: string; snapshots: RemoteSnapshot[] }> = [];
+    for (const spec of targets.specs) {
+      const remote = await openRemote(spec, targets.settings, out);
+      remotes.push({ remote: remote.label, kind: remote.kind, snapshots: await remote.list() });
+    }
     const lines = [
       `${"timestamp".padEnd(16)} ${"where".padEnd(6)} ${"status".padEnd(11)} ${
         "colls".padStart(5)
@@ -74,15 +77,31 @@ ${EXIT_CODE_HELP}
           describeLastDrill(s.last_drill ?? undefined).padEnd(26)
         }  ${s.path}${s.problem ? `: ${s.problem}` : ""}`
       ),
-      ...remote.map((s) =>
-        `${s.timestamp.padEnd(16)} ${"box".padEnd(6)} ${"complete".padEnd(11)} ${"-".padStart(5)} ${
-          "-".padStart(10)
-        } ${String(s.sizeBytes ?? "-").padStart(12)}  ${
-          "-".padEnd(26)
-        }  box:${s.fileId} (${s.name})`
+      ...remotes.flatMap((r) =>
+        r.snapshots.map((s) =>
+          `${s.timestamp.padEnd(16)} ${r.kind.padEnd(6)} ${"complete".padEnd(11)} ${
+            "-".padStart(5)
+          } ${"-".padStart(10)} ${String(s.sizeBytes ?? "-").padStart(12)}  ${"-".padEnd(26)}  ${
+            r.kind === "box" ? `box:${s.id} (${s.name})` : `${r.remote}/${s.name}`
+          }`
+        )
       ),
     ];
-    out.result({ local, box: box ? { folder_id: box.folderId, snapshots: remote } : null }, lines);
+    // `box` as before (the first Box folder), and every remote under `remotes`.
+    const box = targets.specs.find((s) => s.kind === "box");
+    out.result({
+      local,
+      box: box?.kind === "box"
+        ? {
+          folder_id: box.folderId,
+          snapshots: remotes.find((r) => r.remote === box.label)!.snapshots.map((s) => ({
+            fileId: s.id,
+            ...s,
+          })),
+        }
+        : null,
+      remotes,
+    }, lines);
     ctx.exitCode = ExitCode.Ok;
   });
 }

@@ -11,14 +11,11 @@ import {
   parseNameRef,
   parseNameRefs,
   type ReadTextFile,
-  resolveBox,
   resolveConnection,
   resolveEmbeddingApiKey,
-  snapshotDir,
 } from "../config/resolve.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
 import {
-  addBoxOption,
   addConnectionOptions,
   addIdentityOption,
   addOutputOptions,
@@ -52,9 +49,10 @@ import {
 } from "../restore/restore.ts";
 import { resolveSnapshotArg, SNAPSHOT_ARG_HELP } from "../cli/snapshot_arg.ts";
 import { resolveIdentities } from "../encrypt/keys.ts";
+import { addRemoteOptions, type RemoteFlags } from "../cli/remote_flags.ts";
 
 /** Raw flags of `restore`. */
-export interface RestoreFlags extends OutputFlags, ConnectFlags {
+export interface RestoreFlags extends OutputFlags, ConnectFlags, RemoteFlags {
   /** age identity file for a .zip.age (a path; the key is a secret). */
   identityFile?: string;
   endpoint?: string;
@@ -62,8 +60,6 @@ export interface RestoreFlags extends OutputFlags, ConnectFlags {
   keyspace?: string[];
   tokenFile?: string;
   from?: string;
-  boxFolder?: string;
-  boxRetries?: number;
   collections?: string[];
   rename?: string[];
   ifExists?: string;
@@ -313,7 +309,11 @@ export function registerRestore(program: Command, ctx: CliContext): void {
       numberIn(SAMPLE_RANGE),
       DEFAULT_COUNT_SAMPLE,
     );
-  addBoxOption(cmd, "to restore latest or box:<…> from (downloaded, SHA-1 checked, into --from)");
+  addRemoteOptions(
+    cmd,
+    "read",
+    "to restore latest or box:<…> from (downloaded, SHA-1 checked, into --from)",
+  );
   addIdentityOption(cmd);
   addConnectionOptions(
     cmd,
@@ -365,16 +365,10 @@ ${EXIT_CODE_HELP}
   );
   cmd.action(async (snapshot: string, flags: RestoreFlags) => {
     const out = openOutput(ctx, flags);
-    const target = await resolveSnapshotArg(snapshot, {
-      from: snapshotDir(flags.from, ctx.env),
-      box: () => resolveBox(flags, ctx.env),
-      boxFlag: flags.boxFolder !== undefined,
-      fromFlag: flags.from !== undefined,
-      encrypted: {
-        identity: () => resolveIdentities(flags.identityFile, ctx.env),
-        signal: ctx.signal,
-      },
-    }, out);
+    const target = await resolveSnapshotArg(snapshot, flags, ctx.env, out, {
+      identity: () => resolveIdentities(flags.identityFile, ctx.env),
+      signal: ctx.signal,
+    });
     let report: RestoreReport;
     try {
       const options = await parseRestoreOptions(

@@ -1,25 +1,21 @@
 /**
  * @module
- * `astrabak upload <snapshot-dir|zip> --box-folder ID`: an off-host copy of an existing complete
- * snapshot (packed first when a directory is given and has no zip yet).
+ * `astrabak upload <snapshot-dir|zip> --to REMOTE…`: an off-host copy of an existing complete
+ * snapshot (packed first when a directory is given and has no zip yet), to each remote named.
  */
 
 import type { Command } from "commander";
-import { uploadSnapshotZip } from "../box/offsite.ts";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
-import { addBoxOption, addOutputOptions } from "../cli/flags.ts";
-import { resolveBox } from "../config/resolve.ts";
+import { addOutputOptions } from "../cli/flags.ts";
+import { addRemoteOptions, type RemoteFlags, uploadTargets } from "../cli/remote_flags.ts";
+import { describeUploadOutcome, type UploadOutcome, uploadToRemotes } from "../remote/mod.ts";
 import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { zipSnapshot } from "../snapshot/zip.ts";
 import { assertZipVerifies } from "../verify/verify.ts";
-import type { UploadResult } from "../box/upload.ts";
 
 /** Raw flags of `upload`. */
-export interface UploadFlags extends OutputFlags {
-  boxFolder?: string;
-  boxRetries?: number;
-}
+export interface UploadFlags extends OutputFlags, RemoteFlags {}
 
 /** Registers `upload` on the program. */
 export function registerUpload(program: Command, ctx: CliContext): void {
@@ -27,33 +23,48 @@ export function registerUpload(program: Command, ctx: CliContext): void {
     .command("upload")
     .argument("<snapshot>", "a complete snapshot directory or its .zip")
     .description(
-      "Upload a complete snapshot's zip to a Box folder (a directory is zipped first); the upload counts only when Box's SHA-1 of the stored file equals the local one",
+      "Upload a complete snapshot's zip to each remote (--to box:ID, --to s3://BUCKET/PREFIX; a directory is zipped first); an upload counts only when the store's checksum of the stored object equals the local one",
     );
-  addBoxOption(cmd, "to upload to (required)");
+  addRemoteOptions(cmd, "upload", "to upload to (same as --to box:ID)");
   addOutputOptions(cmd);
   cmd.addHelpText(
     "after",
     `
-The zip is quick-verified (hashes and sizes against its manifest) before it is sent. An existing
-file of the same name becomes a new version, unless Box already holds the same bytes. INCOMPLETE
-snapshots, and snapshots not stored under their own name (<ts>/, as their manifest says), are
-refused (exit 2); a failed upload exits 3 and changes nothing locally.
+The zip is quick-verified (hashes and sizes against its manifest) before it is sent. In Box an
+existing file of the same name becomes a new version, unless Box already holds the same bytes. In
+S3 an existing object of the same name is never overwritten: the same bytes are "already
+present", other bytes are refused (exit 3). INCOMPLETE snapshots, and snapshots not stored under
+their own name (<ts>/, as their manifest says), are refused (exit 2); a failed upload to any
+remote exits 3 (the others are still tried) and changes nothing locally.
 
 ${EXIT_CODE_HELP}
 `,
   );
   cmd.action(async (path: string, flags: UploadFlags) => {
     const out = openOutput(ctx, flags);
-    const box = resolveBox(flags, ctx.env);
-    if (!box) {
-      throw new ConfigError("Cannot upload: no Box folder given", {
-        hint: "pass --box-folder ID or set BOX_FOLDER_ID",
+    const targets = uploadTargets(flags, ctx.env);
+    if (targets.specs.length === 0) {
+      throw new ConfigError("Cannot upload: no remote given", {
+        hint: "pass --to s3://BUCKET/PREFIX or --to box:FOLDER_ID (or --box-folder ID)",
       });
     }
     const zipPath = await zipFor(path, out, ctx.signal);
-    const r = await uploadSnapshotZip(box, zipPath, out, ctx.signal);
-    out.result({ status: "ok", zip: zipPath, upload: r }, [describeUpload(r)]);
-    ctx.exitCode = ExitCode.Ok;
+    const uploads = await uploadToRemotes(
+      targets.specs,
+      targets.settings,
+      zipPath,
+      out,
+      ctx.signal,
+    );
+    const failed = uploads.filter((u) => !u.ok);
+    const first = uploads.find((u) => u.ok);
+    out.result({
+      status: failed.length === 0 ? "ok" : "failed",
+      zip: zipPath,
+      upload: first ? first.results[0] : null,
+      uploads,
+    }, describeUploads(uploads));
+    ctx.exitCode = failed.length === 0 ? ExitCode.Ok : ExitCode.UploadFailed;
   });
 }
 
@@ -77,9 +88,7 @@ async function zipFor(
   return (await zipSnapshot(path, (p) => assertZipVerifies(p, out), signal)).zipPath;
 }
 
-/** The one line that reports a proven upload (upload and backup --box-folder). */
-export function describeUpload(u: UploadResult): string {
-  return `Box: ${u.name} is file ${u.fileId} (${u.method}${
-    u.newVersion ? ", new version" : ""
-  }; SHA-1 ${u.sha1} matches)`;
+/** The lines that report upload outcomes (upload and backup --to/--box-folder). */
+export function describeUploads(outcomes: readonly UploadOutcome[]): string[] {
+  return outcomes.map(describeUploadOutcome);
 }

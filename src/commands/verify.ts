@@ -6,19 +6,17 @@
 
 import type { Command } from "commander";
 import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts";
-import { addBoxOption, addIdentityOption, addOutputOptions } from "../cli/flags.ts";
+import { addIdentityOption, addOutputOptions } from "../cli/flags.ts";
 import { resolveIdentities } from "../encrypt/keys.ts";
 import { verifyWithoutIdentity } from "../encrypt/decrypt.ts";
 import { resolveSnapshotArg, SNAPSHOT_ARG_HELP } from "../cli/snapshot_arg.ts";
-import { resolveBox, snapshotDir } from "../config/resolve.ts";
+import { addRemoteOptions, type RemoteFlags } from "../cli/remote_flags.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { type VerifyReport, verifySnapshot } from "../verify/verify.ts";
 
 /** Raw flags of `verify`. */
-export interface VerifyFlags extends OutputFlags {
+export interface VerifyFlags extends OutputFlags, RemoteFlags {
   quick?: boolean;
-  boxFolder?: string;
-  boxRetries?: number;
   from?: string;
   identityFile?: string;
 } /** Human summary of a verify report. */
@@ -73,7 +71,7 @@ export function registerVerify(program: Command, ctx: CliContext): void {
       "--from <dir>",
       "where `latest` is looked for and Box snapshots are downloaded to (env ASTRABAK_OUT; default ./backups)",
     );
-  addBoxOption(cmd, "to read box:<…> (and, given here, latest) from");
+  addRemoteOptions(cmd, "read", "to read box:<…> (and, given here, latest) from");
   addIdentityOption(cmd);
   addOutputOptions(cmd);
   cmd.addHelpText(
@@ -104,17 +102,11 @@ ${EXIT_CODE_HELP}
   );
   cmd.action(async (path: string, flags: VerifyFlags) => {
     const out = openOutput(ctx, flags);
-    const target = await resolveSnapshotArg(path, {
-      from: snapshotDir(flags.from, ctx.env),
-      box: () => resolveBox(flags, ctx.env),
-      boxFlag: flags.boxFolder !== undefined,
-      fromFlag: flags.from !== undefined,
-      encrypted: {
-        identity: () => resolveIdentities(flags.identityFile, ctx.env),
-        allowWithoutIdentity: true,
-        signal: ctx.signal,
-      },
-    }, out);
+    const target = await resolveSnapshotArg(path, flags, ctx.env, out, {
+      identity: () => resolveIdentities(flags.identityFile, ctx.env),
+      allowWithoutIdentity: true,
+      signal: ctx.signal,
+    });
     let report: VerifyReport;
     try {
       if (target.encrypted?.decrypted === false) {

@@ -28,6 +28,18 @@ export const ENV_VARS = {
   BOX_FOLDER_ID: "Box folder for off-host copies (same as --box-folder)",
   BOX_API_BASE_URL: "Box API base URL (default https://api.box.com; tests only)",
   BOX_UPLOAD_BASE_URL: "Box upload base URL (default https://upload.box.com/api; tests only)",
+  ASTRABAK_S3_ENDPOINT:
+    "S3-compatible endpoint URL for R2, MinIO, B2, GCS (same as --s3-endpoint; default AWS)",
+  AWS_ACCESS_KEY_ID: "S3 access key id",
+  AWS_SECRET_ACCESS_KEY: "S3 secret access key (secret; never accepted on the command line)",
+  AWS_SESSION_TOKEN: "S3 session token of temporary credentials (secret)",
+  AWS_REGION: "S3 region (R2: auto; default us-east-1 with --s3-endpoint)",
+  AWS_DEFAULT_REGION: "S3 region when AWS_REGION is unset",
+  AWS_PROFILE:
+    "profile in the shared AWS files (needs AWS_SHARED_CREDENTIALS_FILE/AWS_CONFIG_FILE)",
+  AWS_SHARED_CREDENTIALS_FILE:
+    "path of the shared AWS credentials file (the sandbox must allow reading it)",
+  AWS_CONFIG_FILE: "path of the shared AWS config file (the sandbox must allow reading it)",
 } as const;
 
 /** Name of a variable astrabak reads. */

@@ -1,17 +1,20 @@
 /**
  * @module
  * `astrabak prune` as a library call: take stock of each location (a local snapshot directory, a
- * Box folder), decide with {@linkcode decideRetention}, then remove. Each location is decided
+ * remote: Box folder, S3 prefix), decide with {@linkcode decideRetention}, then remove. Each location is decided
  * only from what it holds. Everything that can fail as configuration (missing directory, lock
- * held by a running backup, Box credentials) fails before anything is removed; after that, one
+ * held by a running backup, remote credentials) fails before anything is removed; after that, one
  * failed removal is reported and the others go on.
  */
 
 import { join } from "node:path";
-import { connectBox } from "../box/offsite.ts";
-import { listRemoteSnapshots, type RemoteSnapshot, trashRemoteSnapshot } from "../box/remote.ts";
-import type { BoxSession } from "../box/session.ts";
-import type { BoxConfig } from "../config/resolve.ts";
+import {
+  openRemote,
+  type Remote,
+  type RemoteSettings,
+  type RemoteSnapshot,
+  type RemoteSpec,
+} from "../remote/mod.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { Reporter } from "../reporter.ts";
 import { isOutDirLocked, lockOutDir, type OutDirLock } from "../snapshot/lock.ts";
@@ -39,8 +42,8 @@ export interface PruneOptions {
   policy: RetentionPolicy;
   /** Local snapshot directory, or null to leave local snapshots alone. */
   localDir: string | null;
-  /** Box folder, or null. */
-  box: BoxConfig | null;
+  /** Remotes to prune (each decided from what it holds), or null. */
+  remotes: { specs: readonly RemoteSpec[]; settings: RemoteSettings } | null;
   /** Decide and report only. */
   dryRun: boolean;
   /** Clock (tests). */
@@ -57,6 +60,8 @@ export interface PrunedSnapshot {
   names: string[];
   /** Box file id, for Box snapshots. */
   box_file_id?: string;
+  /** Object key, for S3 snapshots. */
+  key?: string;
   action: "keep" | "remove";
   reasons: string[];
   /** True once it is gone (never in a dry run). */
@@ -67,8 +72,8 @@ export interface PrunedSnapshot {
 
 /** The decisions and removals of one location. */
 export interface PruneLocationReport {
-  where: "local" | "box";
-  /** The directory, or the Box folder id. */
+  where: "local" | "box" | "s3";
+  /** The directory, the Box folder id, or the remote (`s3://bucket/prefix`). */
   location: string;
   snapshots: PrunedSnapshot[];
   /** Leftovers of an interrupted prune (`.<name>.pruning`) removed this time (or to be removed). */
@@ -94,8 +99,9 @@ interface LocalStock {
   inProgressLocked: boolean;
 }
 
-interface BoxStock {
-  session: BoxSession;
+interface RemoteStock {
+  spec: RemoteSpec;
+  remote: Remote;
   groups: Array<SnapshotGroup & { remote: RemoteSnapshot }>;
 }
 
@@ -107,28 +113,30 @@ export async function runPrune(options: PruneOptions, reporter: Reporter): Promi
         "pass at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly, --keep-within",
     });
   }
-  if (options.localDir === null && options.box === null) {
+  if (options.localDir === null && !options.remotes?.specs.length) {
     throw new ConfigError("Cannot prune: no location given", {
-      hint: "pass --from DIR and/or --box-folder ID",
+      hint: "pass --from DIR and/or --from-remote REMOTE (or --box-folder ID)",
     });
   }
   const now = (options.now ?? (() => new Date()))();
   const local = options.localDir === null ? null : await stockLocal(options.localDir, options);
   try {
-    let box: BoxStock | null = null;
-    if (options.box) {
-      const session = await connectBox(options.box, reporter);
-      const remote = await listRemoteSnapshots(session);
-      // Box holds only zips of complete snapshots (upload refuses anything else).
-      box = {
-        session,
-        groups: remote.filter((r) => timestampDate(r.timestamp) !== null).map((r) => ({
+    // Every remote is listed before anything is removed anywhere.
+    const stocks: RemoteStock[] = [];
+    for (const spec of options.remotes?.specs ?? []) {
+      const remote = await openRemote(spec, options.remotes!.settings, reporter);
+      const listed = await remote.list();
+      // Remotes hold only archives of complete snapshots (upload refuses anything else).
+      stocks.push({
+        spec,
+        remote,
+        groups: listed.filter((r) => timestampDate(r.timestamp) !== null).map((r) => ({
           timestamp: r.timestamp,
           state: "complete" as const,
           names: [r.name],
           remote: r,
         })),
-      };
+      });
     }
     const locations: PruneLocationReport[] = [];
     if (local) {
@@ -143,15 +151,15 @@ export async function runPrune(options: PruneOptions, reporter: Reporter): Promi
         leftovers: local.leftovers,
       });
     }
-    if (box) {
-      const decisions = decideRetention(box.groups, options.policy, {
+    for (const stock of stocks) {
+      const decisions = decideRetention(stock.groups, options.policy, {
         now,
         inProgressLocked: false,
       });
       locations.push({
-        where: "box",
-        location: options.box!.folderId,
-        snapshots: await applyBox(box, decisions, options, reporter),
+        where: stock.spec.kind,
+        location: stock.spec.kind === "box" ? stock.spec.folderId : stock.spec.label,
+        snapshots: await applyRemote(stock, decisions, options, reporter),
         leftovers: [],
       });
     }
@@ -253,26 +261,26 @@ async function removeLocal(dir: string, name: string): Promise<void> {
   await Deno.remove(doomed, { recursive: true });
 }
 
-async function applyBox(
-  box: BoxStock,
-  decisions: RetentionDecision<BoxStock["groups"][number]>[],
+async function applyRemote(
+  stock: RemoteStock,
+  decisions: RetentionDecision<RemoteStock["groups"][number]>[],
   { dryRun, signal }: PruneOptions,
   reporter: Reporter,
 ): Promise<PrunedSnapshot[]> {
   const out: PrunedSnapshot[] = [];
   for (const d of decisions) {
-    const row: PrunedSnapshot = { ...reportRow(d), box_file_id: d.snapshot.remote.fileId };
+    const snap = d.snapshot.remote;
+    const row: PrunedSnapshot = {
+      ...reportRow(d),
+      ...(stock.spec.kind === "box" ? { box_file_id: snap.id } : { key: snap.id }),
+    };
     out.push(row);
     if (d.action !== "remove" || dryRun) continue;
     signal?.throwIfAborted();
     try {
-      const r = await trashRemoteSnapshot(box.session, d.snapshot.remote);
+      const r = await stock.remote.remove(snap);
       row.removed = true;
-      reporter.info(
-        r === "trashed"
-          ? `Moved ${d.snapshot.remote.name} (Box file ${d.snapshot.remote.fileId}) to the Box trash`
-          : `${d.snapshot.remote.name} (Box file ${d.snapshot.remote.fileId}) was already gone from Box`,
-      );
+      reporter.info(stock.remote.removalMessage(snap, r));
     } catch (e) {
       row.error = errorMessage(e);
       reporter.error(row.error);
@@ -305,12 +313,18 @@ export interface PruneAfterBackup {
 /**
  * Prunes the backup's own destinations, only after a complete snapshot: never after an
  * incomplete (or failed) one, whose data must not cost an older complete snapshot its place.
- * Box is pruned only when this run's upload succeeded, so Box is never thinned while its copies
- * are not being renewed. Never throws: the backup itself is done and reported either way.
+ * A remote is pruned only when this run's upload to it succeeded, so a remote is never thinned
+ * while its copies are not being renewed. Never throws: the backup itself is done and reported either way.
  */
 export async function pruneAfterBackup(
-  backup: { status: "complete" | "incomplete"; upload: unknown; upload_error?: string },
-  destinations: { outDir: string; box: BoxConfig | null },
+  backup: {
+    status: "complete" | "incomplete";
+    uploads?: ReadonlyArray<{ ok: boolean; remote: string }>;
+  },
+  destinations: {
+    outDir: string;
+    remotes: { specs: readonly RemoteSpec[]; settings: RemoteSettings } | null;
+  },
   policy: RetentionPolicy,
   reporter: Reporter,
   signal?: AbortSignal,
@@ -320,17 +334,21 @@ export async function pruneAfterBackup(
     reporter.warn(`Not pruning: ${why}`);
     return { prune: null, prune_skipped: why };
   }
-  const boxOk = destinations.box !== null && backup.upload !== null &&
-    backup.upload_error === undefined;
-  if (destinations.box !== null && !boxOk) {
-    reporter.warn("Not pruning Box: this run's upload failed; pruning the local snapshots only");
+  const specs = destinations.remotes?.specs ?? [];
+  const proven = specs.filter((spec) =>
+    backup.uploads?.some((u) => u.ok && u.remote === spec.label) === true
+  );
+  for (const spec of specs.filter((s) => !proven.includes(s))) {
+    reporter.warn(`Not pruning ${spec.label}: this run's upload to it failed`);
   }
   try {
     return {
       prune: await runPrune({
         policy,
         localDir: destinations.outDir,
-        box: boxOk ? destinations.box : null,
+        remotes: proven.length > 0
+          ? { specs: proven, settings: destinations.remotes!.settings }
+          : null,
         dryRun: false,
         ...(signal ? { signal } : {}),
       }, reporter),

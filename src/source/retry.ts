@@ -52,15 +52,27 @@ export async function retry<T, E>(
       if (attempt >= o.maxAttempts || !hooks.isRetriable(error) || hooks.signal?.aborted) {
         throw error;
       }
-      const requested = hooks.retryAfterMs?.(error);
-      const backoff = Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (attempt - 1));
-      const delayMs = requested !== undefined
-        ? Math.min(requested, o.maxRetryAfterMs)
-        : Math.round(backoff * (0.5 + Math.random() * 0.5));
+      const delayMs = retryDelayMs(attempt, hooks.retryAfterMs?.(error), o);
       hooks.onRetry?.({ attempt, delayMs, error });
       await sleep(delayMs, hooks.signal);
     }
   }
+}
+
+/**
+ * The wait before the retry that follows failed attempt `attempt` (1-based): the server's
+ * requested delay when it gave one (capped), else exponential back-off with jitter. One formula
+ * for every retry astrabak makes (the Data API loop above, the S3 SDK's retry strategy).
+ */
+export function retryDelayMs(
+  attempt: number,
+  requestedMs: number | undefined,
+  options: RetryOptions = {},
+): number {
+  const o = { ...DEFAULT_RETRY, ...options };
+  if (requestedMs !== undefined) return Math.min(Math.max(0, requestedMs), o.maxRetryAfterMs);
+  const backoff = Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(backoff * (0.5 + Math.random() * 0.5));
 }
 
 /** Resolves after `ms`, or rejects with the signal's reason when aborted first. */

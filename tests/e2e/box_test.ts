@@ -147,7 +147,7 @@ Deno.test("box: Box down after a good snapshot exits 3 and keeps the local copy"
   assert.match(report.upload_error, /HTTP 503/);
   assert.match(
     r.stderr,
-    /Upload to Box failed: .*the local snapshot .* and .*\.zip are complete and kept/,
+    /Upload to box:\d+ failed: .*the local snapshot .* and .*\.zip are complete and kept/,
   );
   assert.equal((await t.run(["verify", report.zip.path])).code, 0, "the kept zip is whole");
   assert.equal(t.box.files().length, 0);

@@ -306,7 +306,7 @@ Deno.test("sandbox: the CLI cannot write outside its directories or read other e
   await Deno.writeTextFile(
     probe,
     `const r: string[] = [];
-     for (const v of ["HOME", "PATH", "AWS_SECRET_ACCESS_KEY"]) { try { Deno.env.get(v); r.push("read " + v); } catch { r.push("denied " + v); } }
+     for (const v of ["HOME", "PATH", "GITHUB_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN"]) { try { Deno.env.get(v); r.push("read " + v); } catch { r.push("denied " + v); } }
      try { Deno.env.toObject(); r.push("read all"); } catch { r.push("denied all"); }
      try { Deno.env.get("ASTRA_DB_API_ENDPOINT"); r.push("read ASTRA_DB_API_ENDPOINT"); } catch { r.push("denied ASTRA_DB_API_ENDPOINT"); }
      try { await Deno.writeTextFile("/tmp/astrabak-sandbox-probe", "x"); r.push("wrote /tmp"); } catch { r.push("denied /tmp"); }
@@ -317,11 +317,16 @@ Deno.test("sandbox: the CLI cannot write outside its directories or read other e
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", ...permissionFlags(testSandbox(t.dir)), probe],
     cwd: REPO_ROOT,
-    env: { HOME: Deno.env.get("HOME") ?? "/root", AWS_SECRET_ACCESS_KEY: "x" },
+    // An unrelated secret, and an AWS variable astrabak does not list (AWS_* is not granted).
+    env: {
+      HOME: Deno.env.get("HOME") ?? "/root",
+      GITHUB_TOKEN: "x",
+      AWS_CONTAINER_AUTHORIZATION_TOKEN: "x",
+    },
   }).output();
   assert.equal(
     new TextDecoder().decode(out.stdout).trim(),
-    "denied HOME; denied PATH; denied AWS_SECRET_ACCESS_KEY; denied all; read ASTRA_DB_API_ENDPOINT; denied /tmp; denied /etc; denied net",
+    "denied HOME; denied PATH; denied GITHUB_TOKEN; denied AWS_CONTAINER_AUTHORIZATION_TOKEN; denied all; read ASTRA_DB_API_ENDPOINT; denied /tmp; denied /etc; denied net",
   );
 });
 

@@ -7,16 +7,16 @@
  *   and does not treat a `202` on upload commit as "wait and commit again"; {@link RetryPolicy}
  *   does both;
  * - one of its dependencies enumerates the whole process environment when it is imported, which
- *   would force a plain `--allow-env`. Before the import, the Node-compatible `process.env` is
- *   replaced by an empty object: the SDK needs no environment variable (its settings come from
- *   astrabak's own configuration), and the sandbox keeps `--allow-env` to astrabak's names.
+ *   would force a plain `--allow-env`. Before the import the SDK is given its own environment
+ *   (src/remote/sdk_env.ts): it needs no variable (its settings come from astrabak's own
+ *   configuration), and the sandbox keeps `--allow-env` to astrabak's names.
  */
 
-import process from "node:process";
+import { sdkEnvironment } from "../sdk_env.ts";
 import type * as Root from "box-node-sdk";
 import type * as Networking from "box-node-sdk/networking";
-import type { BoxConfig } from "../config/resolve.ts";
-import { parseRetryAfter } from "../source/retry.ts";
+import type { BoxConfig } from "../../config/resolve.ts";
+import { parseRetryAfter } from "../../source/retry.ts";
 
 /** The SDK modules astrabak uses. */
 export interface Sdk {
@@ -51,13 +51,7 @@ let sdkPromise: Promise<Sdk> | undefined;
 /** Imports the SDK once, with the environment hidden from it and Node deprecation noise off. */
 function loadSdk(): Promise<Sdk> {
   if (!sdkPromise) {
-    Object.defineProperty(process, "env", {
-      value: {},
-      configurable: true,
-      writable: true,
-      enumerable: true,
-    });
-    (process as unknown as { noDeprecation: boolean }).noDeprecation = true;
+    sdkEnvironment();
     sdkPromise = Promise.all([import("box-node-sdk"), import("box-node-sdk/networking")])
       .then(([root, networking]) => ({ root, networking }));
   }

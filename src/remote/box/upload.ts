@@ -12,10 +12,10 @@ import { createReadStream } from "node:fs";
 import { basename } from "node:path";
 import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
-import { UploadError } from "../errors.ts";
-import type { Reporter } from "../reporter.ts";
-import { DigestStream } from "../streams/digest_stream.ts";
-import { sleep } from "../source/retry.ts";
+import { UploadError } from "../../errors.ts";
+import type { Reporter } from "../../reporter.ts";
+import { DigestStream } from "../../streams/digest_stream.ts";
+import { sleep } from "../../source/retry.ts";
 import { type BoxSession, describeBoxError } from "./session.ts";
 
 /** Box's threshold: chunked upload sessions need at least 20 MB; simple uploads are fine below. */

@@ -5,12 +5,12 @@
  */
 
 import { join } from "node:path";
-import { ConfigError, ioReason, VerificationError } from "../errors.ts";
-import { parseSnapshotName } from "../snapshot/layout.ts";
-import { DigestStream } from "../streams/digest_stream.ts";
-import { fileSink } from "../streams/file_sink.ts";
+import { ConfigError, ioReason, VerificationError } from "../../errors.ts";
+import { archiveName } from "../names.ts";
+import { DigestStream } from "../../streams/digest_stream.ts";
+import { fileSink } from "../../streams/file_sink.ts";
 import { type BoxSession, describeBoxError } from "./session.ts";
-import { SourceError } from "../errors.ts";
+import { SourceError } from "../../errors.ts";
 
 /** A snapshot zip stored in Box. */
 export interface RemoteSnapshot {
@@ -45,8 +45,8 @@ export async function listRemoteSnapshots(session: BoxSession): Promise<RemoteSn
           sha1?: string;
         };
         if (item.type !== "file" || !item.name) continue;
-        const parsed = parseSnapshotName(item.name);
-        if (parsed?.kind !== "zip") continue;
+        const parsed = archiveName(item.name);
+        if (!parsed) continue;
         out.push({
           fileId: item.id,
           name: item.name,
@@ -61,29 +61,6 @@ export async function listRemoteSnapshots(session: BoxSession): Promise<RemoteSn
     throw boxReadError(`list Box folder ${session.config.folderId}`, e);
   }
   return out.sort((a, b) => (a.timestamp < b.timestamp ? -1 : 1));
-}
-
-/**
- * Finds one snapshot in the folder: `latest` (the greatest timestamp in a name, never Box's
- * modified time), a file id, or a file name.
- */
-export async function findRemoteSnapshot(
-  session: BoxSession,
-  which: string,
-): Promise<RemoteSnapshot> {
-  const all = await listRemoteSnapshots(session);
-  const found = which === "latest"
-    ? all.at(-1)
-    : all.find((s) => s.fileId === which || s.name === which || s.timestamp === which);
-  if (!found) {
-    throw new ConfigError(
-      which === "latest"
-        ? `Cannot restore latest: Box folder ${session.config.folderId} holds no snapshot zip`
-        : `Cannot find "${which}" in Box folder ${session.config.folderId} (found ${all.length} snapshot zips)`,
-      { hint: "run astrabak list --box-folder ID to see what is there" },
-    );
-  }
-  return found;
 }
 
 /**
