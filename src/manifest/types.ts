@@ -90,4 +90,9 @@ export interface Manifest {
    * (…TABLE_FEATURE_NOT_ENABLED…)".
    */
   warnings?: string[];
+  /**
+   * Format 4; absent when the backup ran in one go: it was interrupted and continued with
+   * `backup --resume` this many times, each resume starting at the time listed.
+   */
+  resumed?: { times: number; at_utc: string[] };
 }

@@ -7,13 +7,18 @@
  * - 3: a top-level `warnings` list: what the server could not offer (e.g. its tables feature
  *   off). Written only when there is such a warning; every other snapshot is still written as
  *   version 2, so astrabak 0.2.0 keeps reading it.
+ * - 4: data files of several gzip members (one per checkpoint; astrabak 0.2.0 read gzip with
+ *   DecompressionStream, which stops at the first member), and a top-level `resumed` record.
+ *   Written only when a data file has more than one member or the backup was resumed.
  */
 
-/** Version written by this astrabak. */
-export const FORMAT_VERSION = 3;
+/** Version written by this astrabak when the snapshot needs all it can express. */
+export const FORMAT_VERSION = 4;
+/** Version written when the newest thing in a snapshot is top-level `warnings`. */
+export const FORMAT_VERSION_WITH_WARNINGS = 3;
 /** Version written when a snapshot has no top-level warnings (nothing of version 3 in it). */
 export const FORMAT_VERSION_WITHOUT_WARNINGS = 2;
 /** Oldest version this astrabak reads. */
 export const MIN_READ_VERSION = 1;
 /** Newest version this astrabak reads; newer snapshots need a newer astrabak. */
-export const MAX_READ_VERSION = 3;
+export const MAX_READ_VERSION = 4;

@@ -101,7 +101,7 @@ Deno.test("verify: every tamper case fails with exit 2 and a reason naming the f
     [
       "future format version",
       (s) => editManifest(s, (m) => (m.backup_format_version = 99)),
-      /backup_format_version 99 is not supported \(this astrabak reads 1-3\)/,
+      /backup_format_version 99 is not supported \(this astrabak reads 1-4\)/,
     ],
     [
       "missing data file",
