@@ -212,7 +212,7 @@ export async function backupCollection(
       )[Symbol.asyncIterator]();
       let finished = false;
       // One segment: the pages up to the next checkpoint (the underlying reader stays open).
-      async function* segment(first: IteratorResult<RawDocument[]>) {
+      const segment = async function* (first: IteratorResult<RawDocument[]>) {
         let r = first;
         for (;;) {
           if (r.done) {
@@ -223,7 +223,7 @@ export async function backupCollection(
           if (endSegment) return;
           r = await it.next();
         }
-      }
+      };
       try {
         while (!finished) {
           segPages = 0;
