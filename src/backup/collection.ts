@@ -239,7 +239,7 @@ export async function backupCollection(
           }
           // Nothing after the last checkpoint: no empty segment (a gzip member of nothing).
           if (first.done && writer.state.segments > 0) break;
-          const data = await writer.writeSegment(segment(first));
+          const data = await writer.writeSegment(segment(first), () => finished);
           if (finished) break;
           saved = { pageState, data, pages };
           await hooks.checkpoint?.({
@@ -265,12 +265,12 @@ export async function backupCollection(
         await Deno.remove(path).catch(() => {});
         break;
       }
-      const from = saved === null ? "from the beginning" : "from its last checkpoint";
-      warnings.push(`attempt ${attempt} failed (${errorMessage(e)}); continued ${from}`);
+      const how = saved === null
+        ? "restarted from the beginning"
+        : `continued from its last checkpoint (page ${saved.pages})`;
+      warnings.push(`attempt ${attempt} failed (${errorMessage(e)}); ${how}`);
       reporter.warn(
-        `${label}: ${errorMessage(e)}; continuing the ${what} ${from} (attempt ${
-          attempt + 1
-        }/${maxAttempts})`,
+        `${label}: ${errorMessage(e)}; the ${what} ${how} (attempt ${attempt + 1}/${maxAttempts})`,
       );
     } finally {
       progress.end();

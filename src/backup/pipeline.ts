@@ -18,6 +18,7 @@ import {
   DocumentStatsStream,
 } from "../streams/document_stats_stream.ts";
 import { gzipStream } from "../streams/gzip_stream.ts";
+import { GZIP_MEMBER_END } from "../streams/zlib_worker_stream.ts";
 import { JsonlEncodeStream } from "../streams/jsonl_encode_stream.ts";
 
 /** What was written for one collection. */
@@ -87,15 +88,23 @@ export function emptySegmentState(options: DataFileOptions): SegmentState {
 
 /**
  * Writes one collection's data file segment by segment (see the module doc). The file is created
- * 0600; the caller removes it on failure.
+ * 0600; the caller removes it on failure. One gzip stage (one worker stream) serves every
+ * segment: a segment ends with {@linkcode GZIP_MEMBER_END}, so members are cut without stopping
+ * and restarting the compression thread.
  */
 export class DataFileWriter {
   readonly #file: Deno.FsFile;
   readonly #options: DataFileOptions;
   readonly #hash: Hash;
   #state: SegmentState;
-  /** The gzip stage of the next segment, made ahead so the worker thread stays up in between. */
-  #nextGzip: TransformStream<Uint8Array, Uint8Array> | null = null;
+  /** Where segments are written: the gzip stage, or the sink itself when not compressed. */
+  readonly #input: WritableStream<Uint8Array>;
+  /** Settles when the sink has closed (or failed). */
+  readonly #drained: Promise<void>;
+  /** Bytes the sink has written and hashed so far. */
+  #written: number;
+  /** Resolved by the sink when a member boundary is durable. */
+  #boundary: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   #closed = false;
 
   private constructor(
@@ -108,6 +117,35 @@ export class DataFileWriter {
     this.#options = options;
     this.#hash = hash;
     this.#state = state;
+    this.#written = state.sizeBytes;
+    const sink = new WritableStream<Uint8Array>({
+      write: async (chunk) => {
+        if (chunk === GZIP_MEMBER_END) {
+          await file.sync();
+          this.#boundary.shift()?.resolve();
+          return;
+        }
+        let off = 0;
+        while (off < chunk.byteLength) off += await file.write(chunk.subarray(off));
+        hash.update(chunk);
+        this.#written += chunk.byteLength;
+      },
+      close: async () => {
+        await file.sync();
+      },
+    });
+    if (options.compress) {
+      const gzip = gzipStream(options.compressionLevel);
+      this.#input = gzip.writable;
+      this.#drained = gzip.readable.pipeTo(sink);
+    } else {
+      const pass = new TransformStream<Uint8Array, Uint8Array>();
+      this.#input = pass.writable;
+      this.#drained = pass.readable.pipeTo(sink);
+    }
+    this.#drained.catch((e) => {
+      for (const b of this.#boundary.splice(0)) b.reject(e);
+    });
   }
 
   /** Creates `path` (it must not exist). */
@@ -163,35 +201,34 @@ export class DataFileWriter {
   }
 
   /**
-   * Streams `pages` into the file as one segment, then fsyncs it. Rejects with the first error of
-   * any stage; the file is then left open for {@linkcode abort}.
+   * Streams `pages` into the file as one segment and makes it durable: it ends a gzip member,
+   * or, when `last()` says so once the pages are consumed, the whole stream (so no empty member
+   * follows). Rejects with the first error of any stage; then call {@linkcode abort}.
    */
-  async writeSegment(pages: AsyncIterable<RawDocument[]>): Promise<SegmentState> {
+  async writeSegment(
+    pages: AsyncIterable<RawDocument[]>,
+    last: () => boolean,
+  ): Promise<SegmentState> {
     const stats = new DocumentStatsStream(this.#options.stats);
     const jsonl = new JsonlEncodeStream();
-    let bytes = ReadableStream.from(pages).pipeThrough(stats).pipeThrough(jsonl);
-    if (this.#options.compress) {
-      const gzip = this.#nextGzip ?? gzipStream(this.#options.compressionLevel);
-      // Made before this one ends, so the pooled worker is not stopped and restarted per segment.
-      this.#nextGzip = gzipStream(this.#options.compressionLevel);
-      bytes = bytes.pipeThrough(gzip);
+    await ReadableStream.from(pages).pipeThrough(stats).pipeThrough(jsonl).pipeTo(this.#input, {
+      preventClose: true,
+    });
+    if (last()) {
+      await this.#input.close();
+      await this.#drained;
+    } else {
+      const durable = new Promise<void>((resolve, reject) =>
+        this.#boundary.push({ resolve, reject })
+      );
+      const w = this.#input.getWriter();
+      try {
+        await w.write(GZIP_MEMBER_END);
+      } finally {
+        w.releaseLock();
+      }
+      await durable;
     }
-    let written = 0;
-    const hash = this.#hash;
-    const file = this.#file;
-    await bytes.pipeTo(
-      new WritableStream<Uint8Array>({
-        async write(chunk) {
-          let off = 0;
-          while (off < chunk.byteLength) off += await file.write(chunk.subarray(off));
-          hash.update(chunk);
-          written += chunk.byteLength;
-        },
-        async close() {
-          await file.sync();
-        },
-      }),
-    );
     const [s, j] = await Promise.all([stats.result, jsonl.result]);
     const prev = this.#state;
     this.#state = {
@@ -208,15 +245,15 @@ export class DataFileWriter {
           };
         }),
       },
-      sizeBytes: prev.sizeBytes + written,
+      sizeBytes: this.#written,
       uncompressedBytes: prev.uncompressedBytes + j.bytes,
       segments: prev.segments + 1,
-      sha256: hash.copy().digest("hex"),
+      sha256: this.#hash.copy().digest("hex"),
     };
     return this.state;
   }
 
-  /** Closes the file (already fsynced by the last segment) and returns what it holds. */
+  /** Closes the file (the last segment closed the stream and fsynced) and returns its figures. */
   finish(): WrittenData {
     this.abort();
     const s = this.#state;
@@ -229,14 +266,11 @@ export class DataFileWriter {
     };
   }
 
-  /** Closes the file and releases the spare gzip stage; idempotent. */
+  /** Stops the compression stage if still running and closes the file; idempotent. */
   abort(): void {
-    if (this.#nextGzip) {
-      this.#nextGzip.writable.abort().catch(() => {});
-      this.#nextGzip = null;
-    }
     if (this.#closed) return;
     this.#closed = true;
+    this.#input.abort().catch(() => {});
     try {
       this.#file.close();
     } catch {
