@@ -137,7 +137,8 @@ export async function backupCollection(
     ? { pageState: resumed.page_state, data: resumed.data, pages: resumed.pages }
     : null;
   const priorAttempts = resumed?.attempts ?? 0;
-  if (resumed) warnings.push(...resumed.warnings);
+  // The saved warnings already hold the ones found above when it started.
+  if (resumed) warnings.splice(0, warnings.length, ...resumed.warnings);
   let written: WrittenData | null = null;
   let pages = saved?.pages ?? 0;
   let attempt = 0;

@@ -163,7 +163,13 @@ export class DataFileWriter {
     options: DataFileOptions,
     state: SegmentState,
   ): Promise<DataFileWriter> {
-    const file = await Deno.open(path, { read: true, write: true });
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { read: true, write: true });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      throw new SegmentMismatchError(`${path} is missing`);
+    }
     try {
       const size = (await file.stat()).size;
       if (size < state.sizeBytes) {

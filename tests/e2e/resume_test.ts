@@ -80,12 +80,15 @@ Deno.test("resume: SIGKILL at random points, resumed until complete: every docum
     const firstRequest = t.api.requestsOf("find", "big").length;
     let kills = 0;
     let attempts = 0;
+    const maxKills = 1 + Math.floor(rand() * 3);
     for (;;) {
       attempts++;
       assert.ok(attempts <= 6, `seed ${seed}: still not finished after ${attempts - 1} attempts`);
-      // Up to three kills at random pages of what is left; then a run left alone.
+      // One to three kills at random pages of what is left; then a run left alone.
       const served = t.api.requestsOf("find", "big").length - firstRequest;
-      const at = kills < 3 ? 1 + Math.floor(rand() * Math.max(1, fullPages - served)) : Infinity;
+      const at = kills < maxKills
+        ? 1 + Math.floor(rand() * Math.max(1, fullPages - served))
+        : Infinity;
       const r = Number.isFinite(at) ? await killedAt(t.api, t.dir, args, "big", at) : {
         ...(await runCli(["backup", ...args], { dir: t.dir, env: fakeEnv(t.api) })),
         killed: false,
