@@ -270,3 +270,18 @@ Deno.test("resume: with --resume, SIGTERM keeps the unfinished snapshot for the 
   assert.equal(names.length, 1);
   assert.deepEqual(await snapshotHashes(join(t.out, names[0]!), "big"), sourceHashes(t.api, "big"));
 });
+
+Deno.test("resume: --no-compress data files are cut back and continued the same way", async () => {
+  await using t = await withFakeDataApi({ pageSize: 50 });
+  const { args } = await unfinished(t, ["--no-compress"]);
+  const r = await runCli(["backup", ...args, "--resume"], { dir: t.dir, env: fakeEnv(t.api) });
+  assert.equal(r.code, 0, r.stderr);
+  const snap = join(t.out, (await entries(t.out))[0]!);
+  const text = await readData(join(snap, `${KS}.big.jsonl`));
+  assert.deepEqual(text.split("\n").filter(Boolean).map(sha).sort(), sourceHashes(t.api, "big"));
+  const m = parseManifest(await Deno.readFile(join(snap, "manifest.json")), snap);
+  assert.equal(m.backup_format_version, 4, "resumed");
+  assert.equal(m.resumed?.times, 1);
+  const v = await runCli(["verify", snap], { dir: t.dir });
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+});
