@@ -36,7 +36,7 @@ import {
   writeManifest,
 } from "../manifest/mod.ts";
 import type { Reporter } from "../reporter.ts";
-import { lockOutDir } from "../snapshot/lock.ts";
+import { lockOutDir, type OutDirLock } from "../snapshot/lock.ts";
 import { findStale, removeStale, SnapshotWorkdir } from "../snapshot/workdir.ts";
 import { packSnapshot } from "../snapshot/zip.ts";
 import { type CollectionInfo, listCollections } from "../source/collections.ts";
@@ -47,6 +47,14 @@ import { listTables, listTablesOrWhyNot } from "../source/tables.ts";
 import { DEFAULT_GZIP_LEVEL } from "../streams/gzip_stream.ts";
 import { assertZipVerifies } from "../verify/verify.ts";
 import { TOOL_NAME, VERSION } from "../version.ts";
+import {
+  assertSameSelection,
+  CheckpointStore,
+  findResumable,
+  newCheckpoint,
+  type Resumable,
+  type Selection,
+} from "./checkpoint.ts";
 import { backupCollection, failedEntry, isStorageError } from "./collection.ts";
 
 /** Everything a backup needs, already resolved and validated. */
@@ -89,6 +97,13 @@ export interface BackupOptions extends ConnectOptions {
   allKeyspaces?: boolean;
   /** Collections backed up at the same time (default 4). */
   parallel?: number;
+  /**
+   * `--resume`: continue the newest unfinished snapshot in `outDir` from its checkpoint (same
+   * selection required); with nothing to resume, start a new backup and say so.
+   */
+  resume?: boolean;
+  /** `--checkpoint-every N`: pages per checkpoint (default: about 1000 documents). */
+  checkpointEvery?: number | null;
   signal?: AbortSignal;
   /** Clock (tests). */
   now?: () => Date;
@@ -137,6 +152,8 @@ export interface BackupReport {
    * would not say: findKeyspaces refused).
    */
   keyspaces_not_backed_up?: string[];
+  /** With --resume: whether an unfinished snapshot was continued, and which or why not. */
+  resume?: { continued: boolean; detail: string };
 }
 
 /** Runs a backup; see the module doc. Throws ConfigError/SourceError before anything is written. */
@@ -145,6 +162,123 @@ export async function runBackup(
   reporter: Reporter,
 ): Promise<BackupReport> {
   const client = connect(requested.connection, requested, reporter);
+  if (!requested.resume) return await freshBackup(client, requested, reporter, null);
+  // --resume: the checkpoint is read under the lock, so no other run is writing it.
+  const lock = await lockOutDir(requested.outDir, { holder: "backup", flag: "--out" });
+  try {
+    const found = await findResumable(requested.outDir);
+    if ("resumable" in found) {
+      return await resumeBackup(found.resumable, client, requested, reporter);
+    }
+    const detail = `nothing to resume (${found.why}); started a new backup`;
+    reporter.warn(`--resume: ${detail}`);
+    const report = await freshBackup(client, requested, reporter, lock);
+    return { ...report, resume: { continued: false, detail } };
+  } finally {
+    lock.release();
+  }
+}
+
+/** The flags that decide what a backup reads and writes, as its checkpoint records them. */
+function selectionOf(options: BackupOptions): Selection {
+  return {
+    api_endpoint: options.connection.endpoint,
+    environment: options.connection.environment,
+    keyspaces: options.allKeyspaces ? [] : [...options.connection.keyspaces],
+    all_keyspaces: options.allKeyspaces === true,
+    collections: options.include.map(formatNameRef),
+    exclude: options.exclude.map(formatNameRef),
+    kind: options.kind ?? "all",
+    compression_level: options.compress ? options.compressionLevel ?? DEFAULT_GZIP_LEVEL : null,
+  };
+}
+
+/**
+ * `backup --resume` with an unfinished snapshot: the same flags are required; the collections and
+ * definitions are those recorded when it started, done collections are kept as they are, and
+ * running ones continue from their last checkpoint.
+ */
+async function resumeBackup(
+  found: Resumable,
+  client: DataApiClient,
+  options: BackupOptions,
+  reporter: Reporter,
+): Promise<BackupReport> {
+  const saved = found.checkpoint;
+  assertSameSelection(found.timestamp, saved.selection, selectionOf(options));
+  await handleStale(options, reporter, found.path);
+  const now = (options.now ?? (() => new Date()))();
+  saved.resumed_at_utc.push(now.toISOString());
+  const store = new CheckpointStore(found.path, saved);
+  await store.write();
+  const workdir = SnapshotWorkdir.reopen(
+    options.outDir,
+    found.timestamp,
+    new Date(saved.created_at_utc),
+  );
+  const done = saved.collections.filter((c) => c.state === "done").length;
+  const detail = `continued snapshot ${found.timestamp} (${
+    saved.resumed_at_utc.length === 1 ? "first resume" : `resume ${saved.resumed_at_utc.length}`
+  }; ${done} of ${saved.collections.length} done before)`;
+  reporter.info(`--resume: ${detail}`);
+  const resumed: BackupOptions = {
+    ...options,
+    connection: Object.freeze({ ...options.connection, keyspaces: saved.source_keyspaces }),
+  };
+  const selected: CollectionInfo[] = saved.collections.map((c) => ({
+    keyspace: c.keyspace,
+    name: c.name,
+    kind: c.kind,
+    definition: c.definition,
+  }));
+  let report: BackupReport;
+  try {
+    report = await backupInto(
+      workdir,
+      selected,
+      client,
+      resumed,
+      reporter,
+      [...saved.warnings],
+      store,
+    );
+  } catch (e) {
+    throw keptOnFailure(e, workdir, options);
+  }
+  if (saved.keyspaces_not_backed_up) report.keyspaces_not_backed_up = saved.keyspaces_not_backed_up;
+  report.resume = { continued: true, detail };
+  if (report.status === "complete") {
+    Object.assign(report, await publish(report.snapshot, resumed, reporter));
+  }
+  return report;
+}
+
+/**
+ * A --resume run that fails or is interrupted keeps its unfinished snapshot (the next --resume
+ * continues it from its checkpoints), and says so.
+ */
+function keptOnFailure(e: unknown, workdir: SnapshotWorkdir, options: BackupOptions): unknown {
+  const how =
+    `the unfinished snapshot ${workdir.path} is kept; continue it with astrabak backup --resume`;
+  if (options.signal?.aborted) {
+    return new InterruptedError(`Backup interrupted; ${how}`, { cause: e });
+  }
+  if (isStorageError(e)) {
+    return new StorageError(
+      `Cannot write the snapshot in ${options.outDir}: ${errorMessage(e)}; ${how}`,
+      { cause: e, hint: "free space or fix permissions on --out, then run backup --resume" },
+    );
+  }
+  return e;
+}
+
+/** A backup into a new snapshot (`lock` already held with --resume, else taken here). */
+async function freshBackup(
+  client: DataApiClient,
+  requested: BackupOptions,
+  reporter: Reporter,
+  held: OutDirLock | null,
+): Promise<BackupReport> {
   const signal = requested.signal;
   // 0. --all-keyspaces: every keyspace the token can see, else the named ones.
   const all = requested.allKeyspaces ? await listAllKeyspaces(client, requested) : undefined;
@@ -231,7 +365,7 @@ export async function runBackup(
   );
 
   // 2. Claim the output directory and open the hidden in-progress snapshot.
-  const lock = await lockOutDir(options.outDir, { holder: "backup", flag: "--out" });
+  const lock = held ?? await lockOutDir(options.outDir, { holder: "backup", flag: "--out" });
   try {
     await handleStale(options, reporter);
     const workdir = await SnapshotWorkdir.create(options.outDir, options.now);
@@ -245,9 +379,24 @@ export async function runBackup(
     }
     let report: BackupReport;
     try {
-      report = await backupInto(workdir, selected, client, options, reporter, warnings);
+      // The first checkpoint, before any data: from here on a killed run can be resumed.
+      const store = new CheckpointStore(
+        workdir.path,
+        newCheckpoint(
+          workdir.timestamp,
+          workdir.startedAt,
+          selectionOf(requested),
+          [...conn.keyspaces],
+          selected,
+          warnings,
+          notBackedUp ?? null,
+        ),
+      );
+      await store.write();
+      report = await backupInto(workdir, selected, client, options, reporter, warnings, store);
       if (notBackedUp) report.keyspaces_not_backed_up = notBackedUp;
     } catch (e) {
+      if (options.resume) throw keptOnFailure(e, workdir, options);
       await workdir.discard();
       if (signal?.aborted) {
         throw new InterruptedError("Backup interrupted; the unfinished snapshot was removed", {
@@ -270,7 +419,7 @@ export async function runBackup(
     }
     return report;
   } finally {
-    lock.release();
+    if (held === null) lock.release();
   }
 }
 
@@ -324,25 +473,60 @@ async function backupInto(
   workdir: SnapshotWorkdir,
   selected: CollectionInfo[],
   client: DataApiClient,
-  options: BackupOptions,
+  requested: BackupOptions,
   reporter: Reporter,
   warnings: string[],
+  store: CheckpointStore,
 ): Promise<BackupReport> {
   // Up to `parallel` collections at a time, each with its own pipeline; entries keep the
-  // discovery order. After an authentication failure nothing new is started.
+  // discovery order. After an authentication failure nothing new is started; an error that ends
+  // the run (disk, interruption, a refused page state) stops the others too.
+  const stopAll = new AbortController();
+  const options: BackupOptions = {
+    ...requested,
+    signal: requested.signal ? AbortSignal.any([requested.signal, stopAll.signal]) : stopAll.signal,
+  };
+  const saved = store.data.collections;
   const entries: CollectionEntry[] = new Array(selected.length);
+  /** gzip members per data file: several make the snapshot format 4. */
+  const members: number[] = new Array(selected.length).fill(1);
   let fatal: string | null = null;
   let next = 0;
+  const record = (info: CollectionInfo) => ({
+    keyspace: info.keyspace,
+    name: info.name,
+    kind: info.kind,
+    definition: info.definition,
+  });
   const worker = async () => {
     while (next < selected.length) {
       const i = next++;
       const info = selected[i]!;
+      const before = saved[i];
+      // A collection that failed gets another chance; one that is done is kept as it is.
+      if (before?.state === "done" && before.entry.status === "ok") {
+        entries[i] = before.entry;
+        members[i] = before.members;
+        continue;
+      }
       if (fatal !== null) {
         entries[i] = failedEntry(info, options.compress, `not attempted: ${fatal}`, [], 0, 0);
         continue;
       }
-      const { entry, error } = await backupCollection(info, workdir, client, options, reporter);
+      const { entry, error, segments } = await backupCollection(
+        info,
+        workdir,
+        client,
+        options,
+        reporter,
+        {
+          ...(before?.state === "running" ? { resume: before.progress } : {}),
+          checkpoint: (progress) => store.update({ ...record(info), state: "running", progress }),
+        },
+      );
       entries[i] = entry;
+      members[i] = segments ?? 1;
+      await store.update({ ...record(info), state: "done", entry, members: members[i]! });
       if (entry.status === "failed") {
         reporter.error(`${info.keyspace}.${info.name} failed: ${entry.error}`);
         if (error instanceof SourceError && error.kind === "auth") {
@@ -351,17 +535,30 @@ async function backupInto(
       }
     }
   };
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(options.parallel ?? 4, selected.length)) }, worker),
+  const results = await Promise.allSettled(
+    Array.from(
+      { length: Math.max(1, Math.min(options.parallel ?? 4, selected.length)) },
+      () =>
+        worker().catch((e) => {
+          stopAll.abort();
+          throw e;
+        }),
+    ),
   );
+  const firstFailure = results.find((r) => r.status === "rejected");
+  if (firstFailure) throw (firstFailure as PromiseRejectedResult).reason;
+  const resumedAt = store.data.resumed_at_utc;
   const finishedAt = (options.now ?? (() => new Date()))();
   const failed = entries.filter((e) => e.status === "failed").length;
   const manifest: Manifest = {
-    // Snapshot-wide warnings need format 3, encryption 4; without either, the snapshot stays
-    // readable by 0.2.0.
+    // Snapshot-wide warnings need format 3; encryption, `resumed` and data files of several gzip
+    // members need 4 (astrabak 0.2.0 read gzip with DecompressionStream, which stops at the first
+    // member); without any of these, the snapshot stays readable by 0.2.0.
     backup_format_version: formatVersionFor({
       ...(warnings.length > 0 ? { warnings } : {}),
       ...(options.encryptTo ? { encryption: true } : {}),
+      ...(resumedAt.length > 0 ? { resumed: true } : {}),
+      multiMember: entries.some((e, i) => e.status === "ok" && e.compressed && members[i]! > 1),
     }),
     snapshot: workdir.timestamp,
     status: failed === 0 ? "complete" : "incomplete",
@@ -399,9 +596,13 @@ async function backupInto(
     ...(options.encryptTo
       ? { encryption: { format: AGE_FORMAT, recipients: [...options.encryptTo] } }
       : {}),
+    ...(resumedAt.length > 0 ? { resumed: { times: resumedAt.length, at_utc: resumedAt } } : {}),
   };
   await writeManifest(workdir.path, manifest);
   options.signal?.throwIfAborted();
+  // The checkpoint goes before the rename: no finished snapshot holds it. A crash in between
+  // leaves a finished-looking .inprogress without one, which --resume does not continue.
+  await store.remove();
   const snapshot = await workdir.finalize(failed === 0);
   return {
     status: manifest.status,
@@ -550,8 +751,12 @@ async function publishEncrypted(
 }
 
 /** Reports (or, with --clean-stale, removes) what crashed runs left in the output directory. */
-async function handleStale(options: BackupOptions, reporter: Reporter): Promise<void> {
-  const stale = await findStale(options.outDir);
+async function handleStale(
+  options: BackupOptions,
+  reporter: Reporter,
+  resuming?: string,
+): Promise<void> {
+  const stale = (await findStale(options.outDir)).filter((s) => s.path !== resuming);
   if (stale.length === 0) return;
   const limit = options.cleanStaleAfterMs;
   if (limit === undefined || limit === null) {

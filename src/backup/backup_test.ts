@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { parseManifest } from "../manifest/mod.ts";
 import { type Reporter, silentReporter } from "../reporter.ts";
 import { lockOutDir } from "../snapshot/lock.ts";
@@ -116,6 +117,45 @@ Deno.test("runBackup restarts a collection from the start after page retries run
     assert.match(entry.warnings[0]!, /attempt 1 failed .*HTTP 503.*restarted from the beginning/);
     const text = await Deno.readTextFile(join(report.snapshot, entry.data_file!));
     assert.equal(text.split("\n").length - 1, 9, "the rewritten file holds each document once");
+    parseManifest(await Deno.readFile(join(report.snapshot, "manifest.json")), "manifest");
+  });
+});
+
+Deno.test("runBackup continues a collection from its last checkpoint after page retries run out", async () => {
+  await withFake({ pageSize: 2 }, async (api, opts) => {
+    api.store.createCollection("default_keyspace", "c", {});
+    api.store.seed("default_keyspace", "c", Array.from({ length: 9 }, (_, i) => `{"_id":${i}}`));
+    // Checkpoints after pages 2 and 4; page 5 fails three times in a row (the retry budget).
+    api.faults.add({
+      command: "find",
+      after: 4,
+      times: 3,
+      action: { kind: "status", status: 503 },
+    });
+    const report = await runBackup(
+      opts({ collectionAttempts: 2, checkpointEvery: 2, compress: true }),
+      silentReporter,
+    );
+    assert.equal(report.status, "complete");
+    const entry = report.manifest.collections[0]!;
+    assert.equal(entry.attempts, 2);
+    assert.equal(entry.document_count, 9);
+    assert.equal(entry.pages, 5);
+    assert.match(
+      entry.warnings[0]!,
+      /attempt 1 failed .*HTTP 503.*continued from its last checkpoint \(page 4\)/,
+    );
+    // 4 pages, 3 failures of page 5, then pages 5 again: nothing before the checkpoint re-read.
+    assert.equal(api.requestsOf("find", "c").length, 4 + 3 + 1);
+    const text = new TextDecoder().decode(
+      gunzipSync(await Deno.readFile(join(report.snapshot, entry.data_file!))),
+    );
+    assert.deepEqual(
+      text.split("\n").filter(Boolean).map((l) => JSON.parse(l)._id).sort(),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8],
+      "each document once",
+    );
+    assert.equal(report.manifest.backup_format_version, 4, "several gzip members");
     parseManifest(await Deno.readFile(join(report.snapshot, "manifest.json")), "manifest");
   });
 });

@@ -4,7 +4,7 @@
  * restart rule, the vector guard, and the manifest entry that describes the result.
  */
 
-import { errorMessage, SourceError } from "../errors.ts";
+import { ConfigError, errorMessage, SourceError } from "../errors.ts";
 import {
   type CollectionEntry,
   dataFileName,
@@ -23,7 +23,27 @@ import { type CollectionInfo, estimatedDocumentCount } from "../source/collectio
 import type { DataApiClient } from "../source/data_api.ts";
 import { readPages } from "../source/pages.ts";
 import type { BackupOptions } from "./backup.ts";
-import { writeDocuments, type WrittenData } from "./pipeline.ts";
+import type { CollectionProgress } from "./checkpoint.ts";
+import {
+  type DataFileOptions,
+  DataFileWriter,
+  SegmentMismatchError,
+  type SegmentState,
+  type WrittenData,
+} from "./pipeline.ts";
+
+/** Default checkpoint interval without --checkpoint-every: about this many documents. */
+export const DEFAULT_CHECKPOINT_DOCUMENTS = 1000;
+/** A checkpoint is taken at least this often (ms), whatever the interval in pages. */
+export const MAX_CHECKPOINT_INTERVAL_MS = 30_000;
+
+/** How a collection continues from, and reports to, the checkpoint of its snapshot. */
+export interface CollectionHooks {
+  /** Continue from this saved progress (`backup --resume`) instead of the first page. */
+  resume?: CollectionProgress;
+  /** Saves progress after each complete segment; resolves once the checkpoint is durable. */
+  checkpoint?: (progress: CollectionProgress) => Promise<void>;
+}
 
 /**
  * Streams one collection or table into its data file and describes it. Never throws for a
@@ -36,7 +56,8 @@ export async function backupCollection(
   client: DataApiClient,
   options: BackupOptions,
   reporter: Reporter,
-): Promise<{ entry: CollectionEntry; error?: unknown }> {
+  hooks: CollectionHooks = {},
+): Promise<{ entry: CollectionEntry; error?: unknown; segments?: number }> {
   const label = `${info.keyspace}.${info.name}`;
   const what = info.kind === "table" ? "table" : "collection";
   const signal = options.signal;
@@ -93,21 +114,41 @@ export async function backupCollection(
   }
   let before: number | null;
   try {
-    before = await estimate("before");
+    before = hooks.resume ? hooks.resume.estimated_document_count_before : await estimate("before");
   } catch (e) {
     if (signal?.aborted) throw e;
     return failed(errorMessage(e), 0, 0, e);
   }
 
+  const resumed = hooks.resume ?? null;
+  const fileOptions: DataFileOptions = {
+    compress: options.compress,
+    compressionLevel: options.compressionLevel,
+    stats: { label, requireId: info.kind === "collection", vectorFields: vectors },
+  };
+  const segmentRule = {
+    pages: options.checkpointEvery ?? Infinity,
+    documents: options.checkpointEvery ? Infinity : DEFAULT_CHECKPOINT_DOCUMENTS,
+    ms: MAX_CHECKPOINT_INTERVAL_MS,
+  };
+  // The last durable checkpoint of this collection: where a restart (this run) or a resume
+  // (a later run) continues.
+  let saved: { pageState: string | null; data: SegmentState; pages: number } | null = resumed
+    ? { pageState: resumed.page_state, data: resumed.data, pages: resumed.pages }
+    : null;
+  const priorAttempts = resumed?.attempts ?? 0;
+  // The saved warnings already hold the ones found above when it started.
+  if (resumed) warnings.splice(0, warnings.length, ...resumed.warnings);
   let written: WrittenData | null = null;
-  let pages = 0;
+  let pages = saved?.pages ?? 0;
   let attempt = 0;
   let lastError: unknown = null;
-  let projectionSchema: Record<string, unknown> | null = null;
+  let projectionSchema: Record<string, unknown> | null = resumed?.projection_schema ?? null;
   while (attempt < maxAttempts && written === null) {
     attempt++;
-    pages = 0;
-    const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+    let writer: DataFileWriter | null = null;
+    const fromDisk = attempt === 1 && resumed !== null;
+    let pagesThisAttempt = 0;
     // Counted towards the estimate fetched above (said to be one); a restart counts from 0.
     const progress = startTask(reporter, label, {
       action: "backup",
@@ -116,44 +157,129 @@ export async function backupCollection(
       estimate: true,
     });
     try {
-      written = await writeDocuments(
-        countedPages(
-          readPages(client, info.keyspace, info.name, {
-            signal,
-            inspect: { vectorFields: vectors.map((v) => v.field) },
-            onPage: (p) => {
-              pages++;
-              const schema = p.status?.projectionSchema;
-              if (projectionSchema === null && schema && typeof schema === "object") {
-                projectionSchema = schema as Record<string, unknown>;
-              }
-            },
-          }),
-          progress,
-        ),
-        file,
-        {
-          compress: options.compress,
-          compressionLevel: options.compressionLevel,
-          stats: { label, requireId: info.kind === "collection", vectorFields: vectors },
-        },
-      );
+      if (saved !== null && saved.data.segments > 0) {
+        try {
+          writer = await DataFileWriter.resume(path, fileOptions, saved.data);
+        } catch (e) {
+          if (!(e instanceof SegmentMismatchError)) throw e;
+          warnings.push(`${e.message}; the ${what} was read again from the beginning`);
+          reporter.warn(`${label}: ${e.message}; reading the ${what} again from the beginning`);
+          saved = null;
+        }
+      }
+      if (writer === null) {
+        await Deno.remove(path).catch(() => {});
+        writer = await DataFileWriter.create(path, fileOptions);
+        saved = null;
+      }
+      pages = saved?.pages ?? 0;
+      progress.advance(writer.state.stats.documents, writer.state.uncompressedBytes);
+      if (saved !== null) {
+        reporter.info(
+          `${label}: continuing from its checkpoint (${writer.state.stats.documents} ${
+            info.kind === "table" ? "rows" : "documents"
+          } kept)`,
+        );
+      }
+      // Segment bookkeeping: set by onPage/pauseAfter, read between segments.
+      let segPages = 0;
+      let segDocs = 0;
+      let segStart = Date.now();
+      let endSegment = false;
+      let pageState: string | null = saved?.pageState ?? null;
+      const it = countedPages(
+        readPages(client, info.keyspace, info.name, {
+          signal,
+          pageState,
+          inspect: { vectorFields: vectors.map((v) => v.field) },
+          onPage: (p) => {
+            pages++;
+            pagesThisAttempt++;
+            segPages++;
+            segDocs += p.documents;
+            pageState = p.nextPageState;
+            const schema = p.status?.projectionSchema;
+            if (projectionSchema === null && schema && typeof schema === "object") {
+              projectionSchema = schema as Record<string, unknown>;
+            }
+          },
+          pauseAfter: () => {
+            endSegment = segPages >= segmentRule.pages || segDocs >= segmentRule.documents ||
+              Date.now() - segStart >= segmentRule.ms;
+            return endSegment;
+          },
+        }),
+        progress,
+      )[Symbol.asyncIterator]();
+      let finished = false;
+      // One segment: the pages up to the next checkpoint (the underlying reader stays open).
+      const segment = async function* (first: IteratorResult<RawDocument[]>) {
+        let r = first;
+        for (;;) {
+          if (r.done) {
+            finished = true;
+            return;
+          }
+          yield r.value;
+          if (endSegment) return;
+          r = await it.next();
+        }
+      };
+      try {
+        while (!finished) {
+          segPages = 0;
+          segDocs = 0;
+          segStart = Date.now();
+          endSegment = false;
+          let first: IteratorResult<RawDocument[]>;
+          try {
+            first = await it.next();
+          } catch (e) {
+            if (fromDisk && pagesThisAttempt === 0) throw refusedPageState(label, e);
+            throw e;
+          }
+          // Nothing after the last checkpoint: no empty segment (a gzip member of nothing).
+          if (first.done && writer.state.segments > 0) break;
+          const data = await writer.writeSegment(segment(first), () => finished);
+          if (finished) break;
+          saved = { pageState, data, pages };
+          await hooks.checkpoint?.({
+            page_state: pageState,
+            data,
+            pages,
+            attempts: priorAttempts + attempt,
+            estimated_document_count_before: before,
+            projection_schema: projectionSchema,
+            warnings: [...warnings],
+          });
+        }
+      } finally {
+        // Stops the reader (and its prefetch) once it is suspended; never waits on a request.
+        it.return(undefined).catch(() => {});
+      }
+      written = writer.finish();
     } catch (e) {
       lastError = e;
-      await Deno.remove(path).catch(() => {});
-      if (signal?.aborted || isStorageError(e)) throw e;
-      if (!isRestartable(e) || attempt >= maxAttempts) break;
-      warnings.push(`attempt ${attempt} failed (${errorMessage(e)}); restarted from the beginning`);
+      writer?.abort();
+      if (signal?.aborted || isStorageError(e) || e instanceof ConfigError) throw e;
+      if (!isRestartable(e) || attempt >= maxAttempts) {
+        await Deno.remove(path).catch(() => {});
+        break;
+      }
+      const how = saved === null
+        ? "restarted from the beginning"
+        : `continued from its last checkpoint (page ${saved.pages})`;
+      warnings.push(`attempt ${attempt} failed (${errorMessage(e)}); ${how}`);
       reporter.warn(
-        `${label}: ${errorMessage(e)}; restarting the ${what} from the beginning (attempt ${
-          attempt + 1
-        }/${maxAttempts})`,
+        `${label}: ${errorMessage(e)}; the ${what} ${how} (attempt ${attempt + 1}/${maxAttempts})`,
       );
     } finally {
       progress.end();
     }
   }
-  if (written === null) return failed(errorMessage(lastError), pages, attempt, lastError);
+  if (written === null) {
+    return failed(errorMessage(lastError), pages, priorAttempts + attempt, lastError);
+  }
 
   // The vector guard: a backup without vectors must never look complete.
   const documents = written.stats.documents;
@@ -172,7 +298,7 @@ export async function backupCollection(
       return failed(
         `${documents} documents but none has a $vector although the collection is a vector collection (dimension ${spec?.dimension}); the backup would be vectorless`,
         pages,
-        attempt,
+        priorAttempts + attempt,
       );
     }
   }
@@ -203,10 +329,32 @@ export async function backupCollection(
     data_size_bytes: written.sizeBytes,
     uncompressed_size_bytes: written.uncompressedBytes,
     pages,
-    attempts: attempt,
+    attempts: priorAttempts + attempt,
     warnings,
   };
-  return { entry };
+  return { entry, segments: written.segments };
+}
+
+/**
+ * The server refused the page state a checkpoint saved (the real server answers a page state it
+ * cannot decode with UNEXPECTED_SERVER_ERROR or UNEXPECTED_DRIVER_ERROR, not a dedicated code:
+ * stargate/data-api service/cqldriver/executor/CqlPagingState.java decodes it with
+ * Base64.getDecoder(), and the driver's error for bytes Cassandra rejects is unhandled in
+ * DefaultDriverExceptionHandler.java). Only a refusal of that first request counts; a transient
+ * failure was already retried.
+ */
+function refusedPageState(label: string, e: unknown): unknown {
+  if (!(e instanceof SourceError) || e.kind !== "command" || e.retriable) return e;
+  return new ConfigError(
+    `Cannot resume ${label}: the Data API refused the page state saved at its last checkpoint (${
+      errorMessage(e)
+    })`,
+    {
+      hint:
+        "run astrabak backup without --resume to start a new snapshot (the unfinished one is left for --clean-stale)",
+      cause: e,
+    },
+  );
 }
 
 /** Passes pages through, adding each page's documents and bytes to `task`. */

@@ -47,6 +47,8 @@ export const COUNT_SCAN_LIMIT_RANGE: FlagRange = { min: 0, max: 1_000_000_000, i
 export const SAMPLE_RANGE: FlagRange = { min: 1, max: 10_000, integer: true };
 /** `--compression-level`: gzip's levels. */
 export const COMPRESSION_LEVEL_RANGE: FlagRange = { min: 1, max: 9, integer: true };
+/** `backup --checkpoint-every`: pages between two checkpoints. */
+export const CHECKPOINT_EVERY_RANGE: FlagRange = { min: 1, max: 1_000_000, integer: true };
 
 /** `1 to 9`, as help texts and error messages say it. */
 export function rangeText(r: FlagRange): string {

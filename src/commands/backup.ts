@@ -18,6 +18,7 @@ import { addRemoteOptions, type RemoteFlags, uploadTargets } from "../cli/remote
 import {
   addConnectionOptions,
   addOutputOptions,
+  CHECKPOINT_EVERY_RANGE,
   collect,
   COMPRESSION_LEVEL_RANGE,
   type ConnectFlags,
@@ -62,6 +63,8 @@ export interface BackupFlags
   compressionLevel?: number;
   parallel?: number;
   allKeyspaces?: boolean;
+  resume?: boolean;
+  checkpointEvery?: number;
 }
 
 /** Turns flags and environment into {@linkcode BackupOptions} (reads the token file if named). */
@@ -121,6 +124,8 @@ export async function parseBackupOptions(
     kind: (flags.kind ?? "all") as "collections" | "tables" | "all",
     ...(flags.compressionLevel === undefined ? {} : { compressionLevel: flags.compressionLevel }),
     parallel: flags.parallel ?? 4,
+    resume: flags.resume === true,
+    checkpointEvery: flags.checkpointEvery ?? null,
     cleanStaleAfterMs: flags.cleanStale === undefined
       ? null
       : typeof flags.cleanStale === "number"
@@ -153,6 +158,7 @@ function checkContradictions(flags: BackupFlags): void {
 /** Human summary of a backup report. */
 export function formatBackupReport(r: BackupReport): string[] {
   const lines = [
+    ...(r.resume ? [`Resume: ${r.resume.detail}`] : []),
     ...r.warnings.map((w) => `WARNING: ${w}`),
     `Snapshot ${r.status === "complete" ? "complete" : "INCOMPLETE"}: ${r.snapshot}`,
   ];
@@ -242,6 +248,17 @@ export function registerBackup(program: Command, ctx: CliContext): void {
       numberIn(PARALLEL_RANGE),
       4,
     )
+    .option(
+      "--resume",
+      "continue the newest unfinished snapshot in --out from its checkpoints (same connection and selection flags required); with none, start a new backup and say so",
+    )
+    .option(
+      "--checkpoint-every <pages>",
+      `pages between checkpoints of each collection, ${
+        rangeText(CHECKPOINT_EVERY_RANGE)
+      } (default: about 1000 documents; also at least every 30 s)`,
+      numberIn(CHECKPOINT_EVERY_RANGE),
+    )
     .option("--zip", "also pack a complete snapshot into <out>/<ts>.zip (never an INCOMPLETE one)")
     .option(
       "--clean-stale [age]",
@@ -270,6 +287,11 @@ ASTRA_DB_USERNAME + ASTRA_DB_PASSWORD (non-Astra servers), or --token-file PATH.
 
 The snapshot is written into a hidden .<ts>.inprogress/ directory and renamed to <ts>/ only when
 every file is complete and synced; if any collection fails it becomes <ts>.INCOMPLETE/ instead.
+Each collection checkpoints as it goes (--checkpoint-every). A backup killed, crashed or cut off
+leaves its .<ts>.inprogress/ with a checkpoint; backup --resume continues it: done collections
+are kept, the others go on from their last checkpoint (at most one interval is read again, no
+document is written twice). With --resume an interrupted run (SIGINT, SIGTERM, a full disk)
+keeps the unfinished snapshot for the next --resume; without it, it is removed.
 The output directory is locked while a run writes into it (a second one refuses to start), and
 one that is a snapshot or lies inside one is refused. A selection that selects nothing is an
 error (exit 1); a database that holds nothing is backed up with an EMPTY BACKUP warning.

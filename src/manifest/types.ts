@@ -95,6 +95,11 @@ export interface Manifest {
    * the recipients' public keys it was encrypted to. Never an identity (a private key).
    */
   encryption?: ManifestEncryption;
+  /**
+   * Format 4; absent when the backup ran in one go: it was interrupted and continued with
+   * `backup --resume` this many times, each resume starting at the time listed.
+   */
+  resumed?: { times: number; at_utc: string[] };
 }
 
 /** How a snapshot's off-host copy is encrypted (manifest field `encryption`). */

@@ -62,6 +62,16 @@ export function manifestProblems(data: unknown): string[] {
   if (m.encryption !== undefined && m.backup_format_version < 4) {
     problems.push(`/encryption needs backup_format_version 4, not ${m.backup_format_version}`);
   }
+  if (m.resumed !== undefined) {
+    if (m.backup_format_version < 4) {
+      problems.push(`/resumed needs backup_format_version 4, not ${m.backup_format_version}`);
+    }
+    if (m.resumed.times !== m.resumed.at_utc.length) {
+      problems.push(
+        `/resumed/times ${m.resumed.times} does not match the ${m.resumed.at_utc.length} times listed`,
+      );
+    }
+  }
   m.collections.forEach((c, i) => {
     const at = `/collections/${i}`;
     const key = `${c.keyspace}.${c.name}`;

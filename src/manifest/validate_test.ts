@@ -46,6 +46,19 @@ Deno.test("manifestProblems: cross-field rules the schema cannot express", async
         /\/totals\/documents \d+ does not match the sum/,
       ],
       [
+        "resumed in a format before 4",
+        (m) => (m.resumed = { times: 1, at_utc: ["2026-12-06T10:00:00.000Z"] }),
+        /\/resumed needs backup_format_version 4, not 2/,
+      ],
+      [
+        "resume times that do not match the times listed",
+        (m) => {
+          m.backup_format_version = 4;
+          m.resumed = { times: 2, at_utc: ["2026-12-06T10:00:00.000Z"] };
+        },
+        /\/resumed\/times 2 does not match the 1 times listed/,
+      ],
+      [
         "incomplete status without a failed collection",
         (m) => (m.status = "incomplete"),
         /\/status "incomplete" contradicts 0 failed collection\(s\)/,

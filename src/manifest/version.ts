@@ -7,13 +7,15 @@
  * - 3: a top-level `warnings` list: what the server could not offer (e.g. its tables feature
  *   off). Written only when there is such a warning; every other snapshot is still written as
  *   version 2, so astrabak 0.2.0 keeps reading it.
- * - 4: a top-level `encryption` record: the off-host copy is `<ts>.zip.age`, encrypted to the
- *   listed age recipients. Written only for encrypted snapshots (others keep 2 or 3).
+ * - 4: any of: a top-level `encryption` record (the off-host copy is `<ts>.zip.age`, encrypted to
+ *   the listed age recipients); data files of several gzip members (one per checkpoint; astrabak
+ *   0.2.0 read gzip with DecompressionStream, which stops at the first member); a top-level
+ *   `resumed` record. Written only when a snapshot has one of these (others keep 2 or 3).
  */
 
-/** Version written by this astrabak. */
+/** Version written by this astrabak when the snapshot needs all it can express. */
 export const FORMAT_VERSION = 4;
-/** Version written when a snapshot has top-level warnings but no encryption record. */
+/** Version written when the newest thing in a snapshot is top-level `warnings`. */
 export const FORMAT_VERSION_WITH_WARNINGS = 3;
 /** Version written when a snapshot has no top-level warnings (nothing of version 3 in it). */
 export const FORMAT_VERSION_WITHOUT_WARNINGS = 2;
@@ -26,7 +28,11 @@ export const MAX_READ_VERSION = 4;
  * The lowest version that holds what a manifest carries, so snapshots without the newer fields
  * stay readable by older astrabak releases.
  */
-export function formatVersionFor(m: { warnings?: unknown; encryption?: unknown }): number {
-  if (m.encryption !== undefined) return FORMAT_VERSION;
+export function formatVersionFor(
+  m: { warnings?: unknown; encryption?: unknown; resumed?: unknown; multiMember?: boolean },
+): number {
+  if (m.encryption !== undefined || m.resumed !== undefined || m.multiMember) {
+    return FORMAT_VERSION;
+  }
   return m.warnings !== undefined ? FORMAT_VERSION_WITH_WARNINGS : FORMAT_VERSION_WITHOUT_WARNINGS;
 }

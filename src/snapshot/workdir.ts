@@ -53,6 +53,14 @@ export class SnapshotWorkdir {
     throw new ConfigError(`Cannot choose a snapshot name in ${outDir}: every recent name is taken`);
   }
 
+  /**
+   * The existing in-progress directory of the snapshot `timestamp` (`backup --resume`), which
+   * keeps its name and start time.
+   */
+  static reopen(outDir: string, timestamp: string, startedAt: Date): SnapshotWorkdir {
+    return new SnapshotWorkdir(outDir, timestamp, startedAt);
+  }
+
   /** Path of a file inside the in-progress directory. */
   file(name: string): string {
     return join(this.path, name);

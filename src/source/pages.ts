@@ -3,6 +3,7 @@
  * Reads a whole collection (or table) as pages of raw documents.
  */
 
+import type { CommandResponse } from "../json/command_response.ts";
 import type { InspectOptions, RawDocument } from "../json/raw_document.ts";
 import { type DataApiClient, protocolError } from "./data_api.ts";
 
@@ -12,10 +13,30 @@ export interface ReadPagesOptions {
   signal?: AbortSignal | undefined;
   /** Projection sent with every `find`; default `{"*": true}` (every field, `$vector` included). */
   projection?: Record<string, unknown>;
-  /** Called after each page with the running totals. */
-  onPage?: (
-    page: { index: number; documents: number; status: Record<string, unknown> | null },
-  ) => void;
+  /**
+   * Where to start: a `nextPageState` saved by a checkpoint (default: the first page). The Data
+   * API's page state is the Cassandra driver's paging state in base64 (stargate/data-api
+   * service/cqldriver/executor/CqlPagingState.java), which holds no server-side cursor, so it
+   * stays valid across connections and time for the same query.
+   */
+  pageState?: string | null;
+  /** Called after each page with the running totals and the state of the page after it. */
+  onPage?: (page: PageInfo) => void;
+  /**
+   * Called after each page that has a next one (after `onPage`); when it returns true the next page is requested
+   * only when the consumer asks for it, not ahead. A checkpoint uses this so that a run killed
+   * before the checkpoint is durable has requested no page past it.
+   */
+  pauseAfter?: (page: PageInfo) => boolean;
+}
+
+/** One page as {@linkcode ReadPagesOptions.onPage} sees it. */
+export interface PageInfo {
+  index: number;
+  documents: number;
+  status: Record<string, unknown> | null;
+  /** The state that reads the page after this one; null on the last page. */
+  nextPageState: string | null;
 }
 
 /**
@@ -38,7 +59,7 @@ export async function* readPages(
   // Aborted when the consumer stops early, so a prefetched request does not outlive the scan.
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
-  const fetchPage = (pageState: string | null) => {
+  const fetchPage = (pageState: string | null): Promise<CommandResponse> => {
     const p = client.simple(
       { keyspace, collection },
       { find: { filter: {}, projection, options: pageState === null ? {} : { pageState } } },
@@ -47,25 +68,27 @@ export async function* readPages(
     p.catch(() => {}); // observed when awaited; avoids an unhandled rejection if abandoned
     return p;
   };
-  let pageState: string | null = null;
-  let pending = fetchPage(null);
+  let pageState: string | null = options.pageState ?? null;
+  let pending: Promise<CommandResponse> | null = fetchPage(pageState);
   try {
     for (let index = 0;; index++) {
-      const res = await pending;
+      const res: CommandResponse = await (pending ?? fetchPage(pageState));
       const docs = res.documents;
       if (docs === null) {
         throw protocolError("find", `find on ${keyspace}.${collection} returned no data.documents`);
       }
-      const next = res.nextPageState === "" ? null : res.nextPageState;
+      const next: string | null = res.nextPageState === "" ? null : res.nextPageState;
       if (next !== null && next === pageState) {
         throw protocolError(
           "find",
           `find on ${keyspace}.${collection} returned the same page state twice`,
         );
       }
-      if (next !== null) pending = fetchPage(next);
+      const info = { index, documents: docs.length, status: res.status, nextPageState: next };
+      options.onPage?.(info);
+      const pause = next !== null && (options.pauseAfter?.(info) ?? false);
+      pending = next !== null && !pause ? fetchPage(next) : null;
       pageState = next;
-      options.onPage?.({ index, documents: docs.length, status: res.status });
       if (docs.length > 0) yield docs;
       if (next === null) return;
     }

@@ -13,8 +13,9 @@ const POOL_SIZE = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
  * so it needs no read permission and no extra file in the compiled binary: the sandbox stays as
  * it is. One worker serves several streams, each message carries its stream `id`. Protocol,
  * answered in order per stream: `start {mode, level}`; `chunk {data}` → `out {data}`… then
- * `ack`; `end` → remaining `out`, then `done`; `abort` → nothing more; any failure →
- * `error {message}`.
+ * `ack`; `member` (gzip) → the rest of the member's `out`, then `member`, and later chunks go
+ * into a new member; `end` → remaining `out`, then `done`; `abort` → nothing more; any failure
+ * → `error {message}`.
  */
 const WORKER_SOURCE = `
 import { Buffer } from "node:buffer";
@@ -27,24 +28,32 @@ const fail = (id, e) => {
   z.destroy();
   self.postMessage({ id, type: "error", message: e && e.message ? e.message : String(e) });
 };
+const open = (id, mode, level) => {
+  const chunkSize = 256 * 1024;
+  const z = mode === "gzip" ? createGzip({ level, chunkSize }) : createGunzip({ chunkSize });
+  streams.set(id, z);
+  z.on("data", (c) => {
+    const out = new Uint8Array(c.byteLength);
+    out.set(c);
+    self.postMessage({ id, type: "out", data: out }, [out.buffer]);
+  });
+  z.on("error", (e) => fail(id, e));
+  z.on("end", () => {
+    if (z.nextMember) {
+      open(id, mode, level);
+      self.postMessage({ id, type: "member" });
+      return;
+    }
+    streams.delete(id);
+    self.postMessage({ id, type: "done" });
+  });
+};
 self.onmessage = (ev) => {
   const msg = ev.data;
   const id = msg.id;
   try {
     if (msg.type === "start") {
-      const chunkSize = 256 * 1024;
-      const z = msg.mode === "gzip" ? createGzip({ level: msg.level, chunkSize }) : createGunzip({ chunkSize });
-      streams.set(id, z);
-      z.on("data", (c) => {
-        const out = new Uint8Array(c.byteLength);
-        out.set(c);
-        self.postMessage({ id, type: "out", data: out }, [out.buffer]);
-      });
-      z.on("error", (e) => fail(id, e));
-      z.on("end", () => {
-        streams.delete(id);
-        self.postMessage({ id, type: "done" });
-      });
+      open(id, msg.mode, msg.level);
       return;
     }
     const z = streams.get(id);
@@ -53,6 +62,9 @@ self.onmessage = (ev) => {
       const d = msg.data;
       z.write(Buffer.from(d.buffer, d.byteOffset, d.byteLength), () => self.postMessage({ id, type: "ack" }));
     } else if (msg.type === "end") {
+      z.end();
+    } else if (msg.type === "member") {
+      z.nextMember = true;
       z.end();
     } else if (msg.type === "abort") {
       streams.delete(id);
@@ -64,9 +76,17 @@ self.onmessage = (ev) => {
 };
 `;
 
+/**
+ * Written into a gzip {@linkcode ZlibWorkerStream}, this (empty, by identity) chunk ends the
+ * current gzip member and starts a new one; it comes out after the member's last byte, so a sink
+ * knows where the member ends (backup checkpoints cut data files at member boundaries). A
+ * multi-member file is valid gzip that gunzips to the concatenation (RFC 1952 2.2).
+ */
+export const GZIP_MEMBER_END: Uint8Array = new Uint8Array(0);
+
 interface WorkerMessage {
   id: number;
-  type: "out" | "ack" | "done" | "error";
+  type: "out" | "ack" | "done" | "error" | "member";
   data?: Uint8Array;
   message?: string;
 }
@@ -146,12 +166,16 @@ export class ZlibWorkerStream extends TransformStream<Uint8Array, Uint8Array> {
     let failure: Error | null = null;
     let inFlight = 0;
     let wake: (() => void) | null = null;
+    let memberEnded: (() => void) | null = null;
     let done!: () => void;
     const finished = new Promise<void>((res) => (done = res));
     const notify = () => {
       const w = wake;
       wake = null;
       w?.();
+      const m = memberEnded;
+      memberEnded = null;
+      m?.();
     };
     let stopped = false;
     const stop = (abort: boolean) => {
@@ -172,7 +196,13 @@ export class ZlibWorkerStream extends TransformStream<Uint8Array, Uint8Array> {
           stop(true);
         }
       } else if (msg.type === "ack") inFlight--;
-      else if (msg.type === "done") stop(false);
+      else if (msg.type === "member") {
+        try {
+          controller.enqueue(GZIP_MEMBER_END);
+        } catch {
+          stop(true);
+        }
+      } else if (msg.type === "done") stop(false);
       else if (msg.type === "error") {
         failure = new TypeError(`${mode} failed: ${msg.message}`);
         controller.error(failure);
@@ -189,6 +219,15 @@ export class ZlibWorkerStream extends TransformStream<Uint8Array, Uint8Array> {
       async transform(chunk) {
         if (failure) throw failure;
         if (stopped) return;
+        if (chunk === GZIP_MEMBER_END) {
+          if (mode !== "gzip") return;
+          await new Promise<void>((r) => {
+            memberEnded = r;
+            pw!.worker.postMessage({ id, type: "member" });
+          });
+          if (failure) throw failure;
+          return;
+        }
         // Transfer a copy: the producer (zip.js, a file reader) may still own and reuse its
         // buffer, and a memcpy costs little next to compression.
         const own = chunk.slice();

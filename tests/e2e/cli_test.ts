@@ -229,6 +229,7 @@ Deno.test("cli: every duration, rate and count flag is bounded, with the range i
       ["backup", "--parallel", ["65"], "a whole number from 1 to 64"],
       ["backup", "--compression-level", ["0", "10"], "a whole number from 1 to 9"],
       ["backup", "--clean-stale", ["400d"], "a duration like 30m, 24h or 7d, from 0s to 365d"],
+      ["backup", "--checkpoint-every", ["0", "1.5"], "a whole number from 1 to 1000000"],
       ["restore", "--concurrency", ["0"], "a whole number from 1 to 64"],
       ["restore", "--batch-size", ["101"], "a whole number from 1 to 100"],
       ["upload", "--box-retries", ["1000"], "a whole number from 0 to 100"],

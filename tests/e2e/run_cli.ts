@@ -6,6 +6,7 @@
  */
 
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_SANDBOX, runFlags, type Sandbox } from "../../src/cli/permissions.ts";
 import { FAKE_TOKEN, FakeDataApi } from "../fakes/data_api/server.ts";
@@ -95,16 +96,13 @@ export async function ls(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-/** Reads a file, gunzipping when its name ends in .gz. */
+/**
+ * Reads a file, gunzipping when its name ends in .gz (every member: node:zlib reads them all,
+ * while DecompressionStream stops after the first).
+ */
 export async function readData(path: string): Promise<string> {
-  const file = await Deno.open(path);
-  let stream: ReadableStream<Uint8Array> = file.readable;
-  if (path.endsWith(".gz")) {
-    stream = stream.pipeThrough(
-      new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>,
-    );
-  }
-  return await new Response(stream).text();
+  const bytes = await Deno.readFile(path);
+  return new TextDecoder().decode(path.endsWith(".gz") ? gunzipSync(bytes) : bytes);
 }
 
 /**

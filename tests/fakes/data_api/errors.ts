@@ -221,7 +221,12 @@ const TABLE: Record<string, { family: "REQUEST" | "SERVER"; scope: string; title
     scope: "PROJECTION",
     title: "Unsupported projection parameter",
   },
-  INVALID_PAGE_STATE: { family: "REQUEST", scope: "", title: "Invalid page state" },
+  UNEXPECTED_SERVER_ERROR: { family: "SERVER", scope: "", title: "Unexpected server error" },
+  UNEXPECTED_DRIVER_ERROR: {
+    family: "SERVER",
+    scope: "DATABASE",
+    title: "Unexpected driver error",
+  },
   UNAVAILABLE_DATABASE: {
     family: "SERVER",
     scope: "DATABASE",
@@ -506,4 +511,30 @@ export class FakeApiError extends Error {
     this.descriptor = apiError(code, message, undefined, scope);
     this.httpStatus = httpStatus;
   }
+}
+
+/**
+ * What the server answers a `pageState` it cannot use. There is no dedicated error code: the
+ * state is the Cassandra driver's paging state in base64 (stargate/data-api
+ * service/cqldriver/executor/CqlPagingState.java, QueryExecutor.java decodeBase64), so text that is
+ * not base64 fails in Base64.getDecoder() with an IllegalArgumentException, which becomes
+ * UNEXPECTED_SERVER_ERROR (exception/mappers/FrameworkExceptionMapper.java, errors.yaml); bytes
+ * the database rejects come back from the driver as an error DefaultDriverExceptionHandler.java
+ * does not handle, which becomes UNEXPECTED_DRIVER_ERROR. Both in HTTP 200, neither retriable.
+ * (A state from another collection or table decodes on the real server; the fake refuses it too.)
+ */
+export function pageStateRejected(state: string, target: string): FakeApiError {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(state) || state.length % 4 !== 0) {
+    const bad = state.match(/[^A-Za-z0-9+/=]/)?.[0] ?? "=";
+    return new FakeApiError(
+      "UNEXPECTED_SERVER_ERROR",
+      `An unexpected server error occurred while processing the request.\n\nError Class: IllegalArgumentException\nError Message: Illegal base64 character ${
+        bad.charCodeAt(0).toString(16)
+      }`,
+    );
+  }
+  return new FakeApiError(
+    "UNEXPECTED_DRIVER_ERROR",
+    `An unexpected server error occurred while using the driver with the database.\n\nThe command against the collection ${target} may be in an inconsistent state due to the error encountered.\n\nError Class: ProtocolError\nError Message: Invalid value for the paging state`,
+  );
 }

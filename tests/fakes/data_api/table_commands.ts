@@ -9,7 +9,7 @@
  * key, sorts other than a vector sort (vector_search.ts), updateOne/deleteOne/deleteMany/alterTable/alterType.
  */
 
-import { apiError, FakeApiError, type FakeError } from "./errors.ts";
+import { apiError, FakeApiError, type FakeError, pageStateRejected } from "./errors.ts";
 import { get, type JNode, parseTree, stringifyTree, toPlain } from "./json_tree.ts";
 import { fakeEmbedding, type FakeStore, LIMITS } from "./store.ts";
 import {
@@ -572,7 +572,7 @@ function resumeAt(t: FakeTable, rows: StoredRow[], pkKey: string): number {
     const node = parseTree(pkKey);
     probe = t.probe(node.t === "arr" ? node.a : []);
   } catch {
-    throw new FakeApiError("INVALID_PAGE_STATE", "fake Data API: invalid pageState");
+    throw pageStateRejected("AAAA", t.name); // valid base64 the database cannot use
   }
   let lo = 0;
   let hi = rows.length;
@@ -603,7 +603,7 @@ function decodePageState(state: string, table: string): { p: string; n: number }
   } catch {
     // fall through
   }
-  throw new FakeApiError("INVALID_PAGE_STATE", "fake Data API: invalid pageState");
+  throw pageStateRejected(state, table);
 }
 
 // ---------------------------------------------------------------------------------------------
