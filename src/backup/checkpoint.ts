@@ -13,6 +13,7 @@ import { redactSecrets } from "../config/secrets.ts";
 import { ConfigError } from "../errors.ts";
 import type { CollectionEntry, EntryKind } from "../manifest/mod.ts";
 import { INPROGRESS_SUFFIX, parseSnapshotName } from "../snapshot/layout.ts";
+import { writeFileDurably } from "../snapshot/durable_file.ts";
 import { syncDir } from "../snapshot/workdir.ts";
 import { TOOL_NAME, VERSION } from "../version.ts";
 import type { SegmentState } from "./pipeline.ts";
@@ -270,18 +271,8 @@ export function assertSameSelection(
   );
 }
 
-/** Writes `name` in `dir` via a temporary file, fsynced, renamed, with the directory fsynced. */
+/** Writes `name` in `dir` durably (src/snapshot/durable_file.ts), with the directory fsynced. */
 async function writeAtomic(dir: string, name: string, text: string): Promise<void> {
-  const tmp = join(dir, `.${name}.tmp`);
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
-  try {
-    const bytes = new TextEncoder().encode(text);
-    let off = 0;
-    while (off < bytes.byteLength) off += await file.write(bytes.subarray(off));
-    await file.sync();
-  } finally {
-    file.close();
-  }
-  await Deno.rename(tmp, join(dir, name));
+  await writeFileDurably(dir, name, text);
   await syncDir(dir);
 }

@@ -16,6 +16,7 @@ import {
   type DocumentStats,
   type DocumentStatsOptions,
   DocumentStatsStream,
+  emptyVectorStats,
 } from "../streams/document_stats_stream.ts";
 import { gzipStream } from "../streams/gzip_stream.ts";
 import { GZIP_MEMBER_END } from "../streams/zlib_worker_stream.ts";
@@ -70,14 +71,7 @@ export function emptySegmentState(options: DataFileOptions): SegmentState {
   return {
     stats: {
       documents: 0,
-      vectors: options.stats.vectorFields.map((v) => ({
-        field: v.field,
-        expectedDimension: v.dimension,
-        withVector: 0,
-        withoutVector: 0,
-        array: 0,
-        binary: 0,
-      })),
+      vectors: emptyVectorStats(options.stats.vectorFields),
     },
     sizeBytes: 0,
     uncompressedBytes: 0,

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { writeFileDurably } from "../snapshot/durable_file.ts";
 import { redactSecrets } from "../config/secrets.ts";
 import { manifestProblems } from "./validate.ts";
 import type { Manifest } from "./types.ts";
@@ -26,15 +26,5 @@ export function serializeManifest(manifest: Manifest): string {
  */
 export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
   const text = serializeManifest(manifest);
-  const tmp = join(dir, `.${MANIFEST_FILE}.tmp`);
-  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
-  try {
-    const bytes = new TextEncoder().encode(text);
-    let off = 0;
-    while (off < bytes.byteLength) off += await file.write(bytes.subarray(off));
-    await file.sync();
-  } finally {
-    file.close();
-  }
-  await Deno.rename(tmp, join(dir, MANIFEST_FILE));
+  await writeFileDurably(dir, MANIFEST_FILE, text, { createNew: true });
 }

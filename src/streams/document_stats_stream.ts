@@ -37,6 +37,20 @@ export class DocumentCheckError extends Error {
 
 const decoder = new TextDecoder();
 
+/** Zero counts for each vector field: where counting starts (and a resumed count restarts). */
+export function emptyVectorStats(
+  vectorFields: DocumentStatsOptions["vectorFields"],
+): VectorFieldStats[] {
+  return vectorFields.map((v) => ({
+    field: v.field,
+    expectedDimension: v.dimension,
+    withVector: 0,
+    withoutVector: 0,
+    array: 0,
+    binary: 0,
+  }));
+}
+
 /**
  * Pass-through stage that counts documents and vectors and fails fast on a document whose vector
  * is malformed or has the wrong dimension. Backup and verify both count through this stage, so
@@ -47,14 +61,7 @@ export class DocumentStatsStream extends TransformStream<RawDocument[], RawDocum
   readonly result: Promise<DocumentStats>;
 
   constructor(options: DocumentStatsOptions) {
-    const vectors: VectorFieldStats[] = options.vectorFields.map((v) => ({
-      field: v.field,
-      expectedDimension: v.dimension,
-      withVector: 0,
-      withoutVector: 0,
-      array: 0,
-      binary: 0,
-    }));
+    const vectors = emptyVectorStats(options.vectorFields);
     let documents = 0;
     let resolve!: (s: DocumentStats) => void;
     const result = new Promise<DocumentStats>((res) => (resolve = res));
