@@ -172,10 +172,16 @@ export function scaleTable(rows: ScaleRow[]): string {
         r.backupDocsPerSecond.toFixed(0)
       } | ${r.backupRssMb.toFixed(0)} MB | ${r.verifyDocsPerSecond.toFixed(0)} | ${
         r.verifyRssMb.toFixed(0)
-      } MB | ${r.restoreDocsPerSecond.toFixed(0)} | ${r.restoreRssMb.toFixed(0)} MB | ${
-        r.bytesPerDocument.toFixed(0)
-      } |`,
+      } MB | ${restoreRate(r)} | ${restoreRss(r)} | ${r.bytesPerDocument.toFixed(0)} |`,
     );
   }
   return lines.join("\n");
+}
+
+function restoreRate(r: ScaleRow): string {
+  return Number.isNaN(r.restoreDocsPerSecond) ? "not run" : r.restoreDocsPerSecond.toFixed(0);
+}
+
+function restoreRss(r: ScaleRow): string {
+  return Number.isNaN(r.restoreRssMb) ? "" : `${r.restoreRssMb.toFixed(0)} MB`;
 }
