@@ -2,6 +2,7 @@
  * `deno task bench [--docs N|auto] [--dims 384,1536] [--latency 0,20] [--page-size 20,50]
  *  [--only wire,cpu,naive,backup,verify,restore,parallel] [--level 1..9] [--restore-docs N]
  *  [--parallel-docs N]`
+ * `deno task bench --scale`: the growth series instead (scripts/bench_scale.ts).
  *
  * Measures astrabak against the floors of its own work, in one run, on this machine, against the
  * fake Data API (which runs in this process, on the other core):
@@ -26,8 +27,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DataAPIClient } from "@datastax/astra-db-ts";
 import { FAKE_TOKEN, FakeDataApi } from "../tests/fakes/data_api/server.ts";
-import { fakeEnv, REPO_ROOT, testSandbox } from "../tests/e2e/run_cli.ts";
-import { runFlags } from "../src/cli/permissions.ts";
+import { fakeEnv } from "../tests/e2e/run_cli.ts";
+import { cli } from "./bench_cli.ts";
+import { runScale } from "./bench_scale.ts";
 import { gzipStream } from "../src/streams/gzip_stream.ts";
 import { LineSplitStream } from "../src/streams/line_split_stream.ts";
 import { insertManyBody } from "../src/source/insert.ts";
@@ -45,6 +47,10 @@ const { values } = parseArgs({
     level: { type: "string", default: "" },
     "restore-docs": { type: "string", default: "auto" },
     "parallel-docs": { type: "string", default: "8000" },
+    scale: { type: "boolean", default: false },
+    "scale-docs": { type: "string", default: "10000,100000,1000000" },
+    "scale-latency-docs": { type: "string", default: "10000,100000" },
+    "scale-restore-max": { type: "string", default: "" },
   },
 });
 const only = new Set(values.only.split(",").filter(Boolean));
@@ -137,43 +143,19 @@ function level(): number {
 }
 
 /**
- * Runs the CLI as a subprocess under the shipped sandbox and measures its peak RSS with
- * /usr/bin/time (Deno allows reading /proc only with --allow-all).
- */
-async function cli(
-  args: string[],
-  dir: string,
-  env: Record<string, string>,
-): Promise<{ seconds: number; rssMb: number; stdout: string; code: number }> {
-  const deno = [
-    Deno.execPath(),
-    "run",
-    ...runFlags(testSandbox(dir)),
-    `${REPO_ROOT}main.ts`,
-    ...args,
-  ];
-  const child = new Deno.Command("/usr/bin/time", {
-    args: ["-f", "ASTRABAK_MAXRSS_KB %M", ...deno],
-    env: { ...env, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const t = performance.now();
-  const out = await child.output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  const kb = /ASTRABAK_MAXRSS_KB (\d+)/.exec(stderr)?.[1];
-  return {
-    seconds: (performance.now() - t) / 1000,
-    rssMb: kb ? Number(kb) / 1024 : 0,
-    stdout: new TextDecoder().decode(out.stdout),
-    code: out.code,
-  };
-}
-
-/**
  * Documents per single-collection run: "auto" is 30 million vector elements (78k at 384 dims, 20k
  * at 1536), which keeps each astrabak backup at about 10 s on a 2-core machine.
  */
+if (values.scale) {
+  await runScale(
+    values["scale-docs"].split(",").filter(Boolean).map(Number),
+    values["scale-latency-docs"].split(",").filter(Boolean).map(Number),
+    say,
+    values["scale-restore-max"] ? Number(values["scale-restore-max"]) : Infinity,
+  );
+  Deno.exit(0);
+}
+
 const docsFor = (dims: number) =>
   values.docs === "auto" ? Math.round(30e6 / dims) : Number(values.docs);
 const latencies = values.latency.split(",").map(Number);

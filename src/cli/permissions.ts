@@ -76,11 +76,16 @@ export function permissionFlags(sandbox: Sandbox): string[] {
 }
 
 /**
- * V8 settings of the shipped binary. A 1 MB young generation keeps peak memory lower on large
- * pages of 1536-dimension vectors (scripts/bench.ts: 238 MB → 197 MB for 20 000 documents) at
- * no measurable cost in speed.
+ * V8 settings of the shipped binary (and of the tests' and the bench's subprocesses, through
+ * {@linkcode runFlags}). Large buffers (response bodies, batches) that outlive a young-generation
+ * collection are freed only when V8 next collects the old generation, which it does late when the
+ * heap is small and the memory is outside it: a 1 MB young generation and `--optimize-for-size`
+ * (V8's memory-over-speed mode: among others the old generation grows less before a full
+ * collection, so collections of the 16 MB heap come sooner) keep
+ * the peak at 1536 dimensions at about 115 MB instead of 145 MB (docs/BENCHMARKS.md, "Where the
+ * memory goes").
  */
-export const V8_FLAGS = ["--max-semi-space-size=1"] as const;
+export const V8_FLAGS = ["--max-semi-space-size=1", "--optimize-for-size"] as const;
 
 /** Everything `deno run`/`deno compile` needs besides the entry point: sandbox and V8 settings. */
 export function runFlags(sandbox: Sandbox): string[] {

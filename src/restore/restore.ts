@@ -50,11 +50,12 @@ export const DEFAULT_RESTORE_CONCURRENCY = 16;
 
 /**
  * Document bytes in flight per collection, whatever the concurrency: each request in flight holds
- * several copies of its body (about 11 MB of RSS per 1.5 MB batch at 1536 dimensions, measured),
- * so large documents are sent fewer at a time. 12 MB is 8 batches of 50 × 1536-d documents, which
- * wrote as fast as 16 did.
+ * several copies of its body, so large documents are sent fewer at a time. 6 MB is 4 batches of
+ * 50 × 1536-d documents and still 16 of 384-d ones; against 12 MB it lowered the peak RSS of a
+ * 1536-d restore by 24 MB (docs/BENCHMARKS.md, "Where the memory goes"), and against a remote
+ * database it still allows 6 MB per round trip (300 MB/s at 20 ms).
  */
-export const MAX_RESTORE_BYTES_IN_FLIGHT = 12_000_000;
+export const MAX_RESTORE_BYTES_IN_FLIGHT = 6_000_000;
 
 /** Documents per insertMany by default (as astra-db-ts; the Data API takes at most 100). */
 export const DEFAULT_RESTORE_BATCH_SIZE = 50;

@@ -19,6 +19,7 @@ import {
 import type { InspectOptions } from "../json/raw_document.ts";
 import type { Environment } from "../config/resolve.ts";
 import { VERSION } from "../version.ts";
+import { releaseBuffer } from "../streams/release_buffer.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import { DEFAULT_RETRY, parseRetryAfter, retry, type RetryOptions } from "./retry.ts";
 
@@ -497,6 +498,7 @@ async function readBody(res: Response): Promise<Uint8Array> {
       }
       out.set(chunk, at);
       at += chunk.byteLength;
+      releaseBuffer(chunk);
     }
     if (at !== declared) throw new Error(`response body ended after ${at} of ${declared} bytes`);
     return out;

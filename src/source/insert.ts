@@ -9,6 +9,7 @@
 
 import type { RawDocument } from "../json/raw_document.ts";
 import type { CommandResponse } from "../json/command_response.ts";
+import { releaseBuffer } from "../streams/release_buffer.ts";
 import { type DataApiClient, protocolError, RETRIABLE_ERROR_CODES } from "./data_api.ts";
 
 /** Data API limit on documents per insertMany (max-document-insert-count). */
@@ -92,18 +93,14 @@ export async function insertBatch(
   /** Uncertain documents that then answered DOCUMENT_ALREADY_EXISTS: read back before counting. */
   const toCheck: number[] = [];
   for (let round = 0; pending.length > 0; round++) {
-    const res = await client.command(
-      target,
-      "insertMany",
-      insertManyBody(pending.map((i) => bodies[i]!)),
-      {
-        signal: options.signal,
-        acceptPartial: (r) => Array.isArray(r.status?.documentResponses),
-        onAttempt: (a) => {
-          if (a > 1) retried = true;
-        },
+    const body = insertManyBody(pending.map((i) => bodies[i]!));
+    const res = await client.command(target, "insertMany", body, {
+      signal: options.signal,
+      acceptPartial: (r) => Array.isArray(r.status?.documentResponses),
+      onAttempt: (a) => {
+        if (a > 1) retried = true;
       },
-    );
+    }).finally(() => releaseBuffer(body));
     const responses = documentResponses(res, pending.length, target);
     const again: number[] = [];
     responses.forEach((r, k) => {

@@ -4,7 +4,8 @@ import { concurrentSink } from "./concurrent_sink.ts";
 import { DigestStream } from "./digest_stream.ts";
 import { gunzipStream, gzipStream } from "./gzip_stream.ts";
 import { LineSplitStream } from "./line_split_stream.ts";
-import { zlibWorkerCount } from "./zlib_worker_stream.ts";
+import { PIECE_BYTES, zlibInFlightPeak, zlibWorkerCount } from "./zlib_worker_stream.ts";
+import { releaseBuffer } from "./release_buffer.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -118,6 +119,33 @@ Deno.test("gzip streams sharing the worker pool stay separate, in order, and dra
   }
   assert.ok(peak >= 1 && peak <= 4, `workers alive at once: ${peak}`);
   assert.equal(zlibWorkerCount(), 0);
+});
+
+Deno.test("a large chunk goes to the zlib worker in small pieces, a few at a time", async () => {
+  // A page of 1536-d documents is one 1.5 MB chunk; handed over whole, each one in flight cost
+  // its size again in the worker (docs/BENCHMARKS.md).
+  const input = noise(3_000_000, 7);
+  zlibInFlightPeak(true);
+  const gz = await collect(chunked(input, input.length).pipeThrough(gzipStream(1)));
+  const gzPeak = zlibInFlightPeak(true);
+  const back = await collect(chunked(gz, gz.length).pipeThrough(gunzipStream()));
+  const gunzipPeak = zlibInFlightPeak(true);
+  assert.deepEqual(back, input);
+  for (const peak of [gzPeak, gunzipPeak]) {
+    assert.ok(peak > 0 && peak <= 4 * PIECE_BYTES, `bytes in flight to the worker: ${peak}`);
+  }
+});
+
+Deno.test("releaseBuffer frees a whole buffer and leaves a view into a larger one alone", () => {
+  const whole = new Uint8Array(1000);
+  releaseBuffer(whole);
+  assert.equal(whole.byteLength, 0);
+  assert.equal(whole.buffer.detached, true);
+  const big = new Uint8Array(1000);
+  const view = big.subarray(10, 20);
+  releaseBuffer(view);
+  assert.equal(view.byteLength, 10);
+  assert.equal(big.buffer.detached, false);
 });
 
 Deno.test("gunzip of corrupt input fails that stream only; a cancelled stream frees its worker", async () => {

@@ -1,5 +1,22 @@
-/** Chunks handed to the worker and not yet acknowledged before transform() waits. */
+/** Pieces handed to the worker and not yet acknowledged before transform() waits. */
 const MAX_IN_FLIGHT = 4;
+
+/**
+ * Largest piece handed to the worker: a page of 1536-dimension documents is a 1.5 MB chunk, and
+ * posting it whole made the process peak 95 MB higher than posting it in 64 KB pieces at the same
+ * speed (docs/BENCHMARKS.md, "Where the memory goes").
+ */
+export const PIECE_BYTES = 64 * 1024;
+
+/** Most bytes any stream has had at the worker, unacknowledged (tests). */
+let inFlightPeak = 0;
+
+/** The most bytes one stream has had in flight to its worker since the last reset (tests). */
+export function zlibInFlightPeak(reset = false): number {
+  const peak = inFlightPeak;
+  if (reset) inFlightPeak = 0;
+  return peak;
+}
 
 /**
  * Worker threads shared by all zlib streams of the process. Compression is CPU-bound, so more
@@ -165,6 +182,9 @@ export class ZlibWorkerStream extends TransformStream<Uint8Array, Uint8Array> {
     let controller!: TransformStreamDefaultController<Uint8Array>;
     let failure: Error | null = null;
     let inFlight = 0;
+    /** Sizes of the pieces at the worker, oldest first (acknowledged in order). */
+    const pieces: number[] = [];
+    let inFlightBytes = 0;
     let wake: (() => void) | null = null;
     let memberEnded: (() => void) | null = null;
     let done!: () => void;
@@ -195,8 +215,10 @@ export class ZlibWorkerStream extends TransformStream<Uint8Array, Uint8Array> {
           // The readable side is gone (the pipeline failed elsewhere): stop quietly.
           stop(true);
         }
-      } else if (msg.type === "ack") inFlight--;
-      else if (msg.type === "member") {
+      } else if (msg.type === "ack") {
+        inFlight--;
+        inFlightBytes -= pieces.shift() ?? 0;
+      } else if (msg.type === "member") {
         try {
           controller.enqueue(GZIP_MEMBER_END);
         } catch {
@@ -228,15 +250,21 @@ export class ZlibWorkerStream extends TransformStream<Uint8Array, Uint8Array> {
           if (failure) throw failure;
           return;
         }
-        // Transfer a copy: the producer (zip.js, a file reader) may still own and reuse its
-        // buffer, and a memcpy costs little next to compression.
-        const own = chunk.slice();
-        inFlight++;
-        pw!.worker.postMessage({ id, type: "chunk", data: own }, [own.buffer as ArrayBuffer]);
-        while (inFlight >= MAX_IN_FLIGHT && !failure && !stopped) {
-          await new Promise<void>((r) => (wake = r));
+        for (let at = 0; at < chunk.byteLength; at += PIECE_BYTES) {
+          while (inFlight >= MAX_IN_FLIGHT && !failure && !stopped) {
+            await new Promise<void>((r) => (wake = r));
+          }
+          if (failure) throw failure;
+          if (stopped) return;
+          // Transfer a copy: the producer (zip.js, a file reader) may still own and reuse its
+          // buffer, and a memcpy costs little next to compression.
+          const own = chunk.slice(at, at + PIECE_BYTES);
+          inFlight++;
+          pieces.push(own.byteLength);
+          inFlightBytes += own.byteLength;
+          if (inFlightBytes > inFlightPeak) inFlightPeak = inFlightBytes;
+          pw!.worker.postMessage({ id, type: "chunk", data: own }, [own.buffer as ArrayBuffer]);
         }
-        if (failure) throw failure;
       },
       async flush() {
         if (!stopped) pw!.worker.postMessage({ id, type: "end" });

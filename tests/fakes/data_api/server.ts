@@ -40,6 +40,7 @@ import {
   tableKeyspaceCommand,
   unsupportedCollectionCommand,
 } from "./table_commands.ts";
+import { SyntheticCollection } from "./synthetic.ts";
 
 /** The token the fake accepts by default (an Astra-style application token). */
 export const FAKE_TOKEN =
@@ -546,6 +547,7 @@ export class FakeDataApi {
   }
 
   #collectionCommand(command: string, args: JNode, c: FakeCollection): string {
+    if (c instanceof SyntheticCollection) return this.#syntheticCommand(command, args, c);
     switch (command) {
       case "find":
         return this.#find(args, c);
@@ -594,6 +596,94 @@ export class FakeDataApi {
           throw unsupportedCollectionCommand(command, c.keyspace, c.name);
         }
         throw unknownCommand(command);
+    }
+  }
+
+  /**
+   * The commands a backup, verify-free restore and its proofs send to a synthetic collection
+   * (synthetic.ts), with the same answers as for a stored one: `find` with filter `{}` (pages,
+   * `nextPageState`) or on `_id`, `insertMany` (per-document responses), the counts.
+   */
+  #syntheticCommand(command: string, args: JNode, c: SyntheticCollection): string {
+    const key = `${c.keyspace}.${c.name}`;
+    const project = (i: number, projection: JNode | undefined): string => {
+      const p = projection && projection.t === "obj" ? projection.m : [];
+      if (p.length === 1 && p[0]![0] === "*") return c.generator.full(i);
+      if (p.length === 1 && p[0]![0] === "_id") return `{"_id":${c.generator.idKey(i)}}`;
+      if (p.length === 0) return c.generator.plain(i);
+      throw new FakeApiError(
+        "UNSUPPORTED_PROJECTION_PARAM",
+        'fake Data API: synthetic collections project only {}, {"*": true} or {"_id": 1}',
+      );
+    };
+    switch (command) {
+      case "find": {
+        const options = get(args, "options");
+        if (get(args, "sort") || get(options, "limit") || get(options, "skip")) {
+          throw new FakeApiError(
+            "UNSUPPORTED_FILTER_OPERATION",
+            "fake Data API: synthetic collections take no sort, limit or skip",
+          );
+        }
+        const filter = get(args, "filter");
+        const projection = get(args, "projection");
+        if (filter && !(filter.t === "obj" && filter.m.length === 0)) {
+          // By _id (restore's read-back): one page of the present ones.
+          const ids = idsOf(filter).map((id) => c.generator.indexOf(stringifyTree(id)))
+            .filter((i): i is number => i !== null && c.has(i));
+          return `{"data":{"documents":[${
+            ids.map((i) => project(i, projection)).join(",")
+          }],"nextPageState":null}}`;
+        }
+        const stateNode = get(options, "pageState") ?? get(options, "pagingState");
+        let from = 0;
+        if (stateNode && stateNode.t === "str") {
+          from = decodePageState(stateNode.v, key).o;
+        }
+        const { indexes, next } = c.page(from, this.pageSize);
+        const docs = indexes.map((i) => project(i, projection)).join(",");
+        const state = next === null ? null : JSON.stringify(encodePosition(key, next));
+        if (state === null && this.options.omitNullPageState) {
+          return `{"data":{"documents":[${docs}]}}`;
+        }
+        return `{"data":{"documents":[${docs}],"nextPageState":${state ?? "null"}}}`;
+      }
+      case "insertMany": {
+        const docs = get(args, "documents");
+        if (!docs || docs.t !== "arr" || docs.a.length > (this.options.maxInsertCount ?? 100)) {
+          throw new FakeApiError(
+            "COMMAND_FIELD_VALUE_INVALID",
+            "Command field 'documents' value not valid.",
+          );
+        }
+        const errors: FakeError[] = [];
+        const responses = docs.a.map((doc) => {
+          const id = idTextOf(doc);
+          try {
+            c.accept(id, stringifyTree(doc));
+            return `{"_id":${id},"status":"OK"}`;
+          } catch (e) {
+            if (!(e instanceof FakeApiError)) throw e;
+            errors.push(e.descriptor);
+            return `{"_id":${id},"status":"ERROR","errorsIdx":${errors.length - 1}}`;
+          }
+        });
+        const status = `{"documentResponses":[${responses.join(",")}]}`;
+        return errors.length > 0
+          ? `{"status":${status},"errors":${JSON.stringify(errors)}}`
+          : `{"status":${status}}`;
+      }
+      case "countDocuments":
+        return JSON.stringify({
+          status: c.size > 1000 ? { count: 1000, moreData: true } : { count: c.size },
+        });
+      case "estimatedDocumentCount":
+        return JSON.stringify({ status: { count: c.size } });
+      default:
+        throw new FakeApiError(
+          "UNSUPPORTED_COLLECTION_COMMAND",
+          `fake Data API: ${command} is not implemented on synthetic collections`,
+        );
     }
   }
 
@@ -967,25 +1057,37 @@ function idTextOf(doc: JNode): string {
 function matching(c: FakeCollection, filter: JNode | undefined): StoredDoc[] {
   if (!filter || (filter.t === "obj" && filter.m.length === 0)) return c.sorted();
   if (filter.t === "obj" && filter.m.length === 1 && filter.m[0]![0] === "_id") {
-    const v = filter.m[0]![1];
-    let ids: JNode[];
-    const op = v.t === "obj" && v.m.length === 1 && v.m[0]![0].startsWith("$") ? v.m[0]! : null;
-    if (op && op[0] === "$in" && op[1].t === "arr") ids = op[1].a;
-    else if (op && op[0] === "$eq") ids = [op[1]];
-    else if (op && !["$uuid", "$objectId", "$date"].includes(op[0])) {
-      throw new FakeApiError(
-        "FILTER_UNSUPPORTED_OPERATOR",
-        `fake Data API: filter operator ${op[0]} is not implemented`,
-      );
-    } else ids = [v];
-    return ids.map((id) => c.docs.get(stringifyTree(id))).filter((d): d is StoredDoc =>
-      d !== undefined
-    );
+    return idsOf(filter).map((id) => c.docs.get(stringifyTree(id))).filter((
+      d,
+    ): d is StoredDoc => d !== undefined);
   }
   throw new FakeApiError(
     "FILTER_UNSUPPORTED_OPERATOR",
     "fake Data API: only filters on _id are implemented",
   );
+}
+
+/** The `_id`s a filter on `_id` names: `{"_id": v}`, `{"_id": {"$eq": v}}`, `{"_id": {"$in": […]}}`. */
+function idsOf(filter: JNode): JNode[] {
+  const v = filter.t === "obj" && filter.m.length === 1 && filter.m[0]![0] === "_id"
+    ? filter.m[0]![1]
+    : undefined;
+  if (v === undefined) {
+    throw new FakeApiError(
+      "FILTER_UNSUPPORTED_OPERATOR",
+      "fake Data API: only filters on _id are implemented",
+    );
+  }
+  const op = v.t === "obj" && v.m.length === 1 && v.m[0]![0].startsWith("$") ? v.m[0]! : null;
+  if (op && op[0] === "$in" && op[1].t === "arr") return op[1].a;
+  if (op && op[0] === "$eq") return [op[1]];
+  if (op && !["$uuid", "$objectId", "$date"].includes(op[0])) {
+    throw new FakeApiError(
+      "FILTER_UNSUPPORTED_OPERATOR",
+      `fake Data API: filter operator ${op[0]} is not implemented`,
+    );
+  }
+  return [v];
 }
 
 /** Applies a top-level projection like the server's DocumentProjector. */
@@ -1050,6 +1152,12 @@ function encodePageState(coll: string, last: StoredDoc, served: number): string 
     id: last.idKey,
     n: served,
   });
+  return btoa(String.fromCharCode(...new TextEncoder().encode(json)));
+}
+
+/** The page state of a synthetic collection: the next read position, in the same envelope. */
+function encodePosition(coll: string, position: number): string {
+  const json = JSON.stringify({ k: coll, o: position, id: "", n: position });
   return btoa(String.fromCharCode(...new TextEncoder().encode(json)));
 }
 

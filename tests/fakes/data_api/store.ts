@@ -7,6 +7,7 @@
  */
 
 import { FakeApiError } from "./errors.ts";
+import { SyntheticGenerator } from "./synthetic_docs.ts";
 import { get, type JNode, obj, parseTree, stringifyTree, toPlain } from "./json_tree.ts";
 import {
   describeIndex,
@@ -285,6 +286,15 @@ export class FakeStore {
   readonly keyspaces = new Map<string, Map<string, FakeCollection>>();
   /** Tables, types and indexes per keyspace (see {@linkcode FakeStore.schema}). */
   readonly schemas = new Map<string, KeyspaceSchema>();
+  /**
+   * Makes the collection createCollection creates, when it returns one (synthetic.ts: a restore
+   * into a synthetic sink); undefined: an ordinary stored collection.
+   */
+  collectionFactory?: (
+    keyspace: string,
+    name: string,
+    options: Record<string, unknown>,
+  ) => FakeCollection | undefined;
   /** Options that play one server's configuration (see {@linkcode FakeStoreOptions}). */
   readonly features: Required<Omit<FakeStoreOptions, "keyspaces">>;
 
@@ -365,7 +375,8 @@ export class FakeStore {
           : `Cannot create collection '${name}': the maximum number of collections per database is ${this.maxCollections}, database already has ${total}.`,
       );
     }
-    const c = new FakeCollection(keyspace, name, options);
+    const c = this.collectionFactory?.(keyspace, name, options) ??
+      new FakeCollection(keyspace, name, options);
     ks.set(name, c);
     return c;
   }
@@ -539,30 +550,15 @@ export class FakeStore {
   ): void {
     const c = this.keyspace(keyspace).get(name);
     if (!c) throw new Error(`no collection ${keyspace}.${name}`);
-    let h = options.seed ?? 1;
-    const rand = () => {
-      h ^= h << 13;
-      h ^= h >>> 17;
-      h ^= h << 5;
-      return (h >>> 0) / 0x100000000;
-    };
-    const pool = Array.from({ length: 64 }, () => {
-      const v = new Array<string>(options.dimension);
-      for (let i = 0; i < options.dimension; i++) v[i] = String(Math.fround(rand() * 2 - 1));
-      return `[${v.join(",")}]`;
-    });
-    const text = "lorem ipsum dolor sit amet ".repeat(Math.ceil((options.textBytes ?? 200) / 27))
-      .slice(0, options.textBytes ?? 200);
+    const gen = new SyntheticGenerator(options);
     for (let i = 0; i < options.count; i++) {
-      const idKey = `"doc-${i}"`;
-      const plain = `{"_id":${idKey},"n":${i},"text":"${text}"}`;
-      const full = `${plain.slice(0, -1)},"$vector":${pool[i % pool.length]}}`;
+      const idKey = gen.idKey(i);
       c.docs.set(idKey, {
         idKey,
         order: hash32(idKey),
         node: { t: "obj", m: [["_id", { t: "str", v: `doc-${i}` }]] },
-        full,
-        plain,
+        full: gen.full(i),
+        plain: gen.plain(i),
       });
     }
     c.invalidate();
