@@ -30,7 +30,7 @@ import { deleteCollection, listCollections } from "../source/collections.ts";
 import { connect, type ConnectOptions } from "../source/connect.ts";
 import type { DataApiClient } from "../source/data_api.ts";
 import { readPages } from "../source/pages.ts";
-import { dropTable, listTables } from "../source/tables.ts";
+import { dropTable, listTables, tableNames } from "../source/tables.ts";
 import { documentHash, MultisetDigest, partitionOf } from "./digest.ts";
 import { canonicalRow, firstDifference, memberText, rowKey } from "./json_diff.ts";
 
@@ -212,7 +212,6 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
     const keyspace = options.targetKeyspace ?? e.keyspace;
     return { entry: e, keyspace, name: names[i]!, label: `${keyspace}.${names[i]!}` };
   });
-  const hasTables = drilled.some((e) => e.kind === "table");
 
   const client = connect(options.connection, options, reporter);
   // Refuse before writing anything if any scratch name exists (collections and tables share names).
@@ -220,7 +219,7 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
   const existingBefore = new Map<string, Set<string>>();
   const typesBefore = new Map<string, Set<string>>();
   for (const ks of keyspaces) {
-    existingBefore.set(ks, await namesIn(client, ks, hasTables, signal));
+    existingBefore.set(ks, await namesIn(client, ks, signal));
     if (usesTypes(scratch, ks)) typesBefore.set(ks, await typeNames(client, ks, signal));
   }
   const taken = scratch.filter((s) => existingBefore.get(s.keyspace)!.has(s.name));
@@ -309,9 +308,7 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
       if (r.status === "identical" && probeFields.length > 0 && options.probes > 0) {
         let names = sourceNames.get(s.entry.keyspace);
         if (!names) {
-          names = await namesIn(client, s.entry.keyspace, hasTables, signal).catch(() =>
-            new Set<string>()
-          );
+          names = await namesIn(client, s.entry.keyspace, signal).catch(() => new Set<string>());
           sourceNames.set(s.entry.keyspace, names);
         }
         const why = maxDocs !== null
@@ -380,21 +377,19 @@ function pickConnect(o: ConnectOptions): ConnectOptions {
   };
 }
 
-/** Names of the collections (and, when asked, tables) of a keyspace. */
+/**
+ * Names taken in a keyspace: its collections and its tables (one namespace, so a table blocks a
+ * scratch collection's name as much as a collection does; none on a server without tables).
+ */
 async function namesIn(
   client: DataApiClient,
   keyspace: string,
-  tables: boolean,
   signal: AbortSignal | undefined,
 ): Promise<Set<string>> {
-  const names = new Set((await listCollections(client, keyspace, signal)).map((c) => c.name));
-  if (tables) {
-    const res = await client.simple({ keyspace }, { listTables: {} }, { signal });
-    for (const t of (res.status?.tables as unknown[] | undefined) ?? []) {
-      if (typeof t === "string") names.add(t);
-    }
-  }
-  return names;
+  return new Set([
+    ...(await listCollections(client, keyspace, signal)).map((c) => c.name),
+    ...await tableNames(client, keyspace, signal),
+  ]);
 }
 
 /** Names of the user-defined types of a keyspace (listTypes). */
@@ -828,14 +823,13 @@ async function cleanup(
     ...(options.keep ? [] : typesToDrop(scratch, typesBefore)),
   ]);
   const tell = () => options.onLeft?.([...left, ...pending]);
-  const hasTables = scratch.some((s) => s.entry.kind === "table");
   const timeout = () => AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
   const byKeyspace = new Map<string, Set<string>>();
   for (const s of scratch) {
     let now = byKeyspace.get(s.keyspace);
     if (!now) {
       try {
-        now = await namesIn(client, s.keyspace, hasTables, timeout());
+        now = await namesIn(client, s.keyspace, timeout());
       } catch (e) {
         reporter.error(
           `could not list ${s.keyspace} to drop the drill's scratch collections: ${

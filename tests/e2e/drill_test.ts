@@ -174,6 +174,25 @@ Deno.test("drill: an existing collection with a scratch name makes it refuse bef
   assert.ok(collectionNames(t.api).includes(name), "the existing collection is untouched");
 });
 
+Deno.test("drill: an existing table with a scratch collection's name makes it refuse before writing", async () => {
+  await using t = await setup();
+  // Collections and tables share one namespace per keyspace: the drill of collections alone must
+  // look at the tables too, or it writes the other scratch collections before the create fails.
+  t.api.store.createTable(
+    KS,
+    "drill_abc123_customers",
+    '{"columns":{"id":"text"},"primaryKey":"id"}',
+  );
+  const writes = () =>
+    t.api.requests.filter((q) => ["insertMany", "createCollection"].includes(q.command)).length;
+  const r = await drill(t, ["--run-id", "abc123", "--collection-limit", "6"]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /default_keyspace\.drill_abc123_customers already exist/);
+  assert.equal(writes(), 0, "nothing written");
+  assert.deepEqual(collectionNames(t.api), SOURCES);
+  assert.deepEqual(tableNames(t.api), ["drill_abc123_customers"], "the table is untouched");
+});
+
 Deno.test("drill: SIGTERM mid-drill leaves no scratch collection behind", async () => {
   await using t = await setup();
   t.api.faults.add({ command: "insertMany", action: { kind: "hang" } });
