@@ -10,7 +10,7 @@
 
 import type { ConnectionConfig, NameRef } from "../config/resolve.ts";
 import { nameRefMatches } from "../config/resolve.ts";
-import { ConfigError, errorMessage, InterruptedError } from "../errors.ts";
+import { ConfigError, errorMessage, InterruptedError, VerificationError } from "../errors.ts";
 import {
   type CollectionEntry,
   type EntryKind,
@@ -264,7 +264,14 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
       ...(maxDocs === null ? {} : { maxDocuments: maxDocs }),
       ...pickConnect(options),
       signal,
-    }, reporter);
+    }, reporter).catch((e) => {
+      // A snapshot that fails verification is a failed drill (nothing was written): reported and
+      // journaled as one, so that `list` does not go on showing an earlier drill's "proven".
+      if (!(e instanceof VerificationError)) throw e;
+      return errorMessage(e);
+    });
+    const unverified = typeof restored === "string" ? restored : null;
+    if (unverified !== null) reporter.error(`Drill of ${options.snapshot} failed: ${unverified}`);
     reader = await openSnapshot(options.snapshot);
     const sourceNames = new Map<string, Set<string>>();
     const scratchTables = new Map<string, Map<string, Record<string, unknown>>>();
@@ -273,7 +280,13 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
       const r = blankReport(s.entry, s.label, maxDocs);
       byScratch.set(r.scratch, r);
       reports.push(r);
-      const restoredOne = restored.collections.find((c) => c.target === r.scratch);
+      if (unverified !== null) {
+        r.reason = `the snapshot failed verification: ${unverified}`;
+        continue;
+      }
+      const restoredOne = typeof restored === "string"
+        ? undefined
+        : restored.collections.find((c) => c.target === r.scratch);
       r.restore_status = restoredOne?.status ?? null;
       r.restore_error = restoredOne?.status === "failed" ? restoredOne.error ?? "failed" : null;
       const neverCreated = restoredOne?.not_created === true ||

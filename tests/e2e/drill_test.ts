@@ -220,6 +220,14 @@ Deno.test("drill: a snapshot that fails verification is a failed drill (exit 2),
   const r = await drill(t, ["--collections", "customers"]);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /customers/);
+  // A failed drill like any other: reported, and journaled so that `list` shows it failed.
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.status, "failed");
+  assert.equal(report.collections[0].status, "failed");
+  assert.match(report.collections[0].reason, /^the snapshot failed verification: .*customers/);
+  assert.equal(report.collections[0].cleanup, "not created");
+  const lines = (await Deno.readTextFile(join(t.out, "drills.jsonl"))).trim().split("\n");
+  assert.equal(JSON.parse(lines.at(-1)!).status, "failed");
   assert.equal(
     t.api.requests.filter((q) => q.command === "createCollection").length,
     0,
