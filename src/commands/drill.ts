@@ -102,7 +102,7 @@ export function formatDrillReport(r: DrillReport): string[] {
       );
     }
   }
-  if (r.left.length > 0) lines.push(`Scratch collections left: ${r.left.join(", ")}`);
+  if (r.left.length > 0) lines.push(`Left (created by this drill; drop them when done): ${r.left.join(", ")}`);
   const partial = r.partial
     ? ` (PARTIAL: only the first ${r.max_docs} documents/rows of each were restored and compared, ${
       r.collections.reduce((n, c) => n + c.documents_in_snapshot, 0)

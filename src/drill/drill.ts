@@ -833,7 +833,7 @@ async function cleanup(
   const left: string[] = [];
   const pending = new Set([
     ...scratch.map((s) => s.label),
-    ...(options.keep ? [] : typesToDrop(scratch, typesBefore)),
+    ...typesToDrop(scratch, typesBefore),
   ]);
   const tell = () => options.onLeft?.([...left, ...pending]);
   const timeout = () => AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
@@ -880,7 +880,6 @@ async function cleanup(
     pending.delete(s.label);
     tell();
   }
-  if (options.keep) return left;
   // Types last: a type cannot be dropped while a table uses it.
   for (const [ks, before] of typesBefore) {
     const ours = new Set(
@@ -901,6 +900,13 @@ async function cleanup(
       const label = `${ks}.${t} (type)`;
       if (!now.has(t) || before.has(t)) {
         pending.delete(label);
+        continue;
+      }
+      if (options.keep) {
+        // Kept with the tables that use them, and named like them.
+        left.push(label);
+        pending.delete(label);
+        tell();
         continue;
       }
       try {

@@ -317,6 +317,23 @@ Deno.test("drill --keyspace: the scratch tables and the user-defined types the r
   assert.equal(t.api.store.keyspaceTypes(KS).length, 1, "the source's type is untouched");
 });
 
+Deno.test("drill --keep names the user-defined types it created as well as the scratch tables", async () => {
+  await using t = await setup(30, true);
+  t.api.store.keyspaces.set("scratch_ks", new Map());
+  const r = await drill(t, ["--kind", "tables", "--keyspace", "scratch_ks", "--keep"]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  const types = [...t.api.store.schemas.get("scratch_ks")!.types.keys()];
+  assert.equal(types.length, 1, "the type the restore created is kept");
+  assert.deepEqual(
+    [...report.left].sort(),
+    [
+      ...tableNames(t.api, "scratch_ks").map((n) => `scratch_ks.${n}`),
+      ...types.map((ty) => `scratch_ks.${ty} (type)`),
+    ].sort(),
+  );
+});
+
 for (
   const [mode, action, kind] of [
     ["alter: a number changed", { kind: "alter", every: 7, change: "round" }, "differs"],
