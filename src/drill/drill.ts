@@ -781,17 +781,25 @@ async function probeCollection(
       "find",
       `{"find":{"filter":{},"sort":{${
         JSON.stringify(field)
-      }:${vector}},"projection":${projection},"options":{"limit":${PROBE_LIMIT}}}}`,
+      }:${vector}},"projection":${projection},"options":{"limit":${PROBE_LIMIT}${
+        why === null ? "" : ',"includeSimilarity":true'
+      }}}}`,
       { signal },
     );
-    return (res.documents ?? []).map((d) => keyOf(entry, d));
+    return (res.documents ?? []).map((d) => ({
+      key: keyOf(entry, d),
+      similarity: why === null ? null : memberText(d.bytes, "$similarity"),
+    }));
   };
   const overlaps: number[] = [];
   for (const f of fields) {
     for (const probe of samples.get(f)!) {
-      const mine = await search(s.keyspace, s.name, f, probe.vector);
+      const found = await search(s.keyspace, s.name, f, probe.vector);
+      const mine = found.map((d) => d.key);
       if (why === null) {
-        const theirs = await search(entry.keyspace, entry.name, f, probe.vector);
+        const theirs = (await search(entry.keyspace, entry.name, f, probe.vector)).map((d) =>
+          d.key
+        );
         const set = new Set(theirs);
         const common = mine.filter((id) => set.has(id)).length;
         overlaps.push(
@@ -800,7 +808,7 @@ async function probeCollection(
             : common / Math.max(theirs.length, mine.length),
         );
       } else {
-        overlaps.push(mine[0] === probe.key ? 1 : 0);
+        overlaps.push(ownNearest(found, probe.key) ? 1 : 0);
       }
     }
   }
@@ -813,6 +821,23 @@ async function probeCollection(
     overlap_min: round2(Math.min(...overlaps)),
     overlap_mean: round2(overlaps.reduce((a, b) => a + b, 0) / overlaps.length),
   };
+}
+
+/**
+ * True when `key` is the top-1 of a search by its own vector, or tied with it: documents with the
+ * same vector (duplicated content) have the same similarity, and the server may answer any of them
+ * first. When every result ties with the top (more twins than the limit), the probe cannot be told
+ * apart and passes: its presence was proven by the comparison.
+ */
+function ownNearest(
+  found: ReadonlyArray<{ key: string; similarity: string | null }>,
+  key: string,
+): boolean {
+  const top = found[0]?.similarity;
+  if (found[0]?.key === key) return true;
+  if (top === undefined || top === null) return false;
+  const tied = found.filter((d) => d.similarity !== null && Number(d.similarity) === Number(top));
+  return tied.some((d) => d.key === key) || tied.length === PROBE_LIMIT;
 }
 
 /**

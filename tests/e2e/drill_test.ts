@@ -95,6 +95,27 @@ Deno.test("drill: without the source on this endpoint, each probe must be its ow
   assert.equal(c.probes.overlap_min, 1);
 });
 
+Deno.test("drill: without the source, a probe tied for top-1 with a document of the same vector is its own nearest neighbour", async () => {
+  await using t = await withFakeDataApi();
+  t.api.store.createCollection(KS, "twins", { vector: { dimension: 3, metric: "cosine" } });
+  // Duplicated content is common: two documents with one vector have the same similarity to it,
+  // and the server may answer either first.
+  t.api.store.seed(KS, "twins", [
+    '{"_id":"a","$vector":[1,0,0]}',
+    '{"_id":"b","$vector":[1,0,0]}',
+    '{"_id":"c","$vector":[0,1,0]}',
+    '{"_id":"d","$vector":[2,0,0]}',
+  ]);
+  const b = await runCli(["backup", "--out", t.out], { dir: t.dir, env: fakeEnv(t.api) });
+  assert.equal(b.code, 0, b.stderr);
+  t.api.store.keyspace(KS).delete("twins");
+  const r = await drill(t);
+  assert.equal(r.code, 0, r.stdout);
+  const c = JSON.parse(r.stdout).collections[0];
+  assert.equal(c.probes.against, "self");
+  assert.deepEqual([c.probes.probes, c.probes.overlap_min], [4, 1]);
+});
+
 for (
   const [mode, action] of [
     ["alter: a number changed", { kind: "alter", every: 7, change: "round" }],
