@@ -31,8 +31,15 @@ import { connect, type ConnectOptions } from "../source/connect.ts";
 import type { DataApiClient } from "../source/data_api.ts";
 import { readPages } from "../source/pages.ts";
 import { dropTable, listTables, tableNames } from "../source/tables.ts";
-import { documentHash, MultisetDigest, partitionOf } from "./digest.ts";
+import {
+  type DrillDifference,
+  nameDifferences,
+  partitionCount,
+  PartitionedDigest,
+} from "./compare.ts";
 import { canonicalRow, firstDifference, memberText, rowKey } from "./json_diff.ts";
+
+export type { DrillDifference } from "./compare.ts";
 
 /** The Data API's collection name limit. */
 export const MAX_NAME_LENGTH = 48;
@@ -44,8 +51,6 @@ export const DEFAULT_MIN_OVERLAP = 0.9;
 export const PROBE_LIMIT = 10;
 /** Differences named per collection. */
 const MAX_NAMED = 5;
-/** Snapshot documents kept in memory per partition of the second pass. */
-const PARTITION_DOCUMENTS = 5_000;
 /** How long the cleanup may take per drop (its own signal: the run's may be aborted). */
 const CLEANUP_TIMEOUT_MS = 30_000;
 
@@ -82,16 +87,6 @@ export interface DrillOptions extends ConnectOptions {
    * each time that changes: what a forced exit (a second signal) leaves behind.
    */
   onLeft?: (left: readonly string[]) => void;
-}
-
-/** One difference found by the second pass (or the definition comparison). */
-export interface DrillDifference {
-  /** The document's `_id` (raw JSON) or the row's primary key (`{"col":value,…}`). */
-  _id: string;
-  kind: "missing" | "extra" | "differs" | "definition";
-  /** Where the document first differs (`meta.price`, `$vector[3]`); null for a whole document. */
-  path: string | null;
-  detail: string;
 }
 
 /** Vector probe results of one collection. */
@@ -549,8 +544,9 @@ async function* serverDocuments(
 /**
  * Compares the scratch collection with the snapshot exactly: the bytes the server hands back
  * must equal the bytes the restore sent (as insert.ts readBack compares them; table rows with
- * their columns in name order), as a multiset. On a mismatch, a bounded second pass (partitioned
- * by key) names the first differences, each down to its first differing field.
+ * their columns in name order), as a multiset, also per key partition. On a mismatch, one more
+ * pass over each side holding only the first differing partitions names the first differences,
+ * each down to its first differing field (compare.ts).
  */
 async function compareCollection(
   s: Scratch,
@@ -561,19 +557,22 @@ async function compareCollection(
   signal: AbortSignal | undefined,
 ): Promise<void> {
   const unit = s.entry.kind === "table" ? "rows" : "documents";
-  const expected = new MultisetDigest();
-  for await (const { bytes } of snapshotDocuments(reader, s.entry, maxDocs, signal)) {
-    expected.add(bytes);
-  }
-  const got = new MultisetDigest();
+  const parts = partitionCount(r.documents_in_snapshot);
+  const snapshot = () => snapshotDocuments(reader, s.entry, maxDocs, signal);
+  const server = () => serverDocuments(client, s, signal);
+  const want = new PartitionedDigest(parts);
+  for await (const { key, bytes } of snapshot()) want.add(key, bytes);
+  const have = new PartitionedDigest(parts);
   try {
-    for await (const { bytes } of serverDocuments(client, s, signal)) got.add(bytes);
+    for await (const { key, bytes } of server()) have.add(key, bytes);
   } catch (e) {
     if (e instanceof InterruptedError || signal?.aborted) throw e;
     r.status = "failed";
     r.reason = `could not read the scratch ${s.entry.kind} back: ${errorMessage(e)}`;
     return;
   }
+  const expected = want.total;
+  const got = have.total;
   r.documents_in_snapshot = expected.count;
   r.documents_read_back = got.count;
   r.snapshot_digest = expected.hex;
@@ -587,7 +586,7 @@ async function compareCollection(
     return;
   }
   r.status = "different";
-  r.differences = await findDifferences(s, reader, client, expected.count, maxDocs, signal);
+  r.differences = await nameDifferences(snapshot, server, parts, want.differing(have), MAX_NAMED);
   const what = s.entry.kind === "table" ? "primary key" : "_id";
   r.reason =
     `${expected.count} ${unit} in the snapshot${partial}, ${got.count} read back, contents differ${
@@ -598,86 +597,6 @@ async function compareCollection(
         }`
         : ""
     }`;
-}
-
-/**
- * Names up to {@linkcode MAX_NAMED} differences with bounded memory: the keys are split into
- * partitions of about {@linkcode PARTITION_DOCUMENTS} snapshot documents; per partition the
- * snapshot's document hashes are held, the scratch copy is read once, and what is left over or
- * unmatched is named. Stops at the first partition that names enough. The documents stored
- * differently are then looked up once more in the snapshot to name the first differing field.
- */
-async function findDifferences(
-  s: Scratch,
-  reader: SnapshotReader,
-  client: DataApiClient,
-  count: number,
-  maxDocs: number | null,
-  signal: AbortSignal | undefined,
-): Promise<DrillDifference[]> {
-  const parts = Math.max(1, Math.ceil(count / PARTITION_DOCUMENTS));
-  const out: DrillDifference[] = [];
-  /** Stored bytes of the documents that differ, by key (at most MAX_NAMED). */
-  const stored = new Map<string, Uint8Array>();
-  for (let p = 0; p < parts && out.length < MAX_NAMED; p++) {
-    const held = new Map<string, { hash: string; size: number; n: number }>();
-    for await (const { key, bytes } of snapshotDocuments(reader, s.entry, maxDocs, signal)) {
-      if (partitionOf(key, parts) !== p) continue;
-      const had = held.get(key);
-      if (had) had.n++;
-      else held.set(key, { hash: documentHash(bytes), size: bytes.byteLength, n: 1 });
-    }
-    for await (const { key, bytes } of serverDocuments(client, s, signal)) {
-      if (partitionOf(key, parts) !== p) continue;
-      const want = held.get(key);
-      if (!want || want.n === 0) {
-        if (out.length < MAX_NAMED) {
-          out.push({
-            _id: key,
-            kind: "extra",
-            path: null,
-            detail: "read back, not in the snapshot",
-          });
-        }
-        continue;
-      }
-      want.n--;
-      if (documentHash(bytes) !== want.hash && out.length < MAX_NAMED) {
-        stored.set(key, bytes.slice());
-        out.push({
-          _id: key,
-          kind: "differs",
-          path: null,
-          detail: `stored ${bytes.byteLength} bytes differ from the ${want.size} bytes sent`,
-        });
-      }
-    }
-    for (const [key, want] of held) {
-      if (want.n > 0 && out.length < MAX_NAMED) {
-        out.push({
-          _id: key,
-          kind: "missing",
-          path: null,
-          detail: "in the snapshot, not read back",
-        });
-      }
-    }
-  }
-  if (stored.size > 0) {
-    for await (const { key, bytes } of snapshotDocuments(reader, s.entry, maxDocs, signal)) {
-      const got = stored.get(key);
-      if (!got) continue;
-      stored.delete(key);
-      const d = firstDifference(bytes, got);
-      const named = out.find((x) => x._id === key && x.kind === "differs");
-      if (d && named) {
-        named.path = d.path;
-        named.detail = d.detail;
-      }
-      if (stored.size === 0) break;
-    }
-  }
-  return out;
 }
 
 /**

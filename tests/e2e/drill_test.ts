@@ -147,6 +147,23 @@ for (
   });
 }
 
+Deno.test("drill: a single lost document among more than 5,000 is named with one more read of the scratch copy", async () => {
+  await using t = await setup(5_001);
+  t.api.faults.add({ command: "insertMany", times: 1, action: { kind: "lose", count: 1 } });
+  const r = await drill(t, ["--collections", "articles", "--probes", "0"]);
+  assert.equal(r.code, 2, r.stderr);
+  const c = JSON.parse(r.stdout).collections[0];
+  assert.deepEqual(c.differences.map((d: { kind: string }) => d.kind), ["missing"]);
+  // Full reads of the scratch copy (a first page: no pageState): the restore's count proof, the
+  // comparison, and one pass to name the difference. Before, one pass per 5,000-document
+  // partition until five differences were named: all of them for one.
+  const passes =
+    t.api.requests.filter((q) =>
+      q.command === "find" && q.collection?.startsWith("drill_") && !q.body.includes("pageState")
+    ).length;
+  assert.equal(passes, 3);
+});
+
 Deno.test("drill: a first document stored wrongly is named by its _id in the text report", async () => {
   await using t = await setup();
   t.api.faults.add({
