@@ -117,29 +117,33 @@ Deno.test("drill: without the source, a probe tied for top-1 with a document of 
 });
 
 for (
-  const [mode, action] of [
-    ["alter: a number changed", { kind: "alter", every: 7, change: "round" }],
-    ["alter: a field dropped", { kind: "alter", every: 5, change: "drop" }],
-    ["lose: one document confirmed and not stored", { kind: "lose", count: 1 }],
+  const [mode, action, name] of [
+    ["alter: a number changed", { kind: "alter", every: 7, change: "round" }, "customers"],
+    ["alter: a field dropped", { kind: "alter", every: 5, change: "drop" }, "customers"],
+    ["alter: a vector reordered", { kind: "alter", every: 3, change: "reorder" }, "articles"],
+    ["lose: one document confirmed and not stored", { kind: "lose", count: 1 }, "customers"],
   ] as const
 ) {
-  Deno.test(`drill: a server that stores wrongly (${mode}) fails the drill, naming the collection and _id`, async () => {
+  Deno.test(`drill: a server that stores wrongly (${mode}) fails the drill, naming the collection and _id (${name})`, async () => {
     await using t = await setup();
     t.api.faults.add({ command: "insertMany", times: 1, action });
-    const r = await drill(t, ["--collections", "customers"]);
+    const r = await drill(t, ["--collections", name, "--probes", "0"]);
     assert.equal(r.code, 2, r.stderr);
     const report = JSON.parse(r.stdout);
     assert.equal(report.status, "failed");
     const c = report.collections[0];
-    assert.equal(c.source, `${KS}.customers`);
+    assert.equal(c.source, `${KS}.${name}`);
     assert.equal(c.status, "different", c.reason);
     assert.ok(c.differences.length > 0);
     assert.equal(c.differences[0].kind, action.kind === "lose" ? "missing" : "differs");
     assert.match(c.differences[0]._id, /./);
+    if (action.kind === "alter" && action.change === "reorder") {
+      assert.match(c.differences[0].path, /^\$vector/);
+    }
     assert.equal(c.cleanup, "dropped");
     assert.deepEqual(collectionNames(t.api), SOURCES, "no scratch collection left");
     // The text report names them too.
-    const text = await runCli(["drill", "latest", "--from", t.out, "--collections", "customers"], {
+    const text = await runCli(["drill", "latest", "--from", t.out, "--collections", name], {
       dir: t.dir,
       env: fakeEnv(t.api),
     });
@@ -376,6 +380,7 @@ for (
   const [mode, action, kind] of [
     ["alter: a number changed", { kind: "alter", every: 7, change: "round" }, "differs"],
     ["alter: a column dropped", { kind: "alter", every: 5, change: "drop" }, "differs"],
+    ["alter: a vector reordered", { kind: "alter", every: 3, change: "reorder" }, "differs"],
     ["lose: one row confirmed and not stored", { kind: "lose", count: 1 }, "missing"],
   ] as const
 ) {
@@ -391,7 +396,9 @@ for (
     assert.equal(c.status, "different", c.reason);
     assert.equal(c.differences[0].kind, kind);
     assert.match(c.differences[0]._id, /^\{"category":"\w+","sku":"sku-\d{4}","version":\d\}$/);
-    if (kind === "differs") assert.match(c.differences[0].path, /^\w+$/, "the column is named");
+    if (kind === "differs") {
+      assert.match(c.differences[0].path, /^\w+(\.\$binary|\[\d+\])?$/, "the column is named");
+    }
     assert.deepEqual(tableNames(t.api), TABLES, "no scratch table left");
   });
 }
