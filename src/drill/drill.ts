@@ -10,7 +10,13 @@
 
 import type { ConnectionConfig, NameRef } from "../config/resolve.ts";
 import { nameRefMatches } from "../config/resolve.ts";
-import { ConfigError, errorMessage, InterruptedError, VerificationError } from "../errors.ts";
+import {
+  ConfigError,
+  DefinitionRefusedError,
+  errorMessage,
+  InterruptedError,
+  VerificationError,
+} from "../errors.ts";
 import {
   type CollectionEntry,
   type EntryKind,
@@ -262,11 +268,15 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
     }, reporter).catch((e) => {
       // A snapshot that fails verification is a failed drill (nothing was written): reported and
       // journaled as one, so that `list` does not go on showing an earlier drill's "proven".
+      // So is a definition the target cannot create (a real restore would fail the same way).
+      if (e instanceof DefinitionRefusedError) return e;
       if (!(e instanceof VerificationError)) throw e;
       return errorMessage(e);
     });
     const unverified = typeof restored === "string" ? restored : null;
+    const refused = restored instanceof DefinitionRefusedError ? restored : null;
     if (unverified !== null) reporter.error(`Drill of ${options.snapshot} failed: ${unverified}`);
+    if (refused) reporter.error(`Drill of ${options.snapshot} failed: ${refused.message}`);
     reader = await openSnapshot(options.snapshot);
     const sourceNames = new Map<string, Set<string>>();
     const scratchTables = new Map<string, Map<string, Record<string, unknown>>>();
@@ -279,7 +289,18 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
         r.reason = `the snapshot failed verification: ${unverified}`;
         continue;
       }
-      const restoredOne = typeof restored === "string"
+      if (refused) {
+        const why = refused.refused.find((x) => x.target === r.scratch)?.why;
+        if (why === undefined) {
+          r.status = "not drilled";
+          r.reason =
+            "not drilled: the restore refused another definition first (nothing was written)";
+        } else {
+          r.reason = `the restore failed: ${why}`;
+        }
+        continue;
+      }
+      const restoredOne = typeof restored === "string" || restored instanceof Error
         ? undefined
         : restored.collections.find((c) => c.target === r.scratch);
       r.restore_status = restoredOne?.status ?? null;

@@ -235,6 +235,33 @@ Deno.test("drill: an existing table with a scratch collection's name makes it re
   assert.deepEqual(tableNames(t.api), ["drill_abc123_customers"], "the table is untouched");
 });
 
+Deno.test("drill: a collection definition the target refuses is a failed drill (exit 2), reported and journaled", async () => {
+  await using t = await setup();
+  // The database can no longer create what the snapshot holds (here: vectorize switched off): a
+  // real restore would fail, which is what a drill is for, not a configuration error.
+  t.api.store.features.vectorizeAvailable = false;
+  const r = await drill(t, ["--collections", "faq,customers"]);
+  assert.equal(r.code, 2, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.status, "failed");
+  const faq = report.collections.find((c: { source: string }) => c.source === `${KS}.faq`);
+  assert.equal(faq.status, "failed");
+  assert.match(
+    faq.reason,
+    /^the restore failed: .*refuses its definition \(VECTORIZE_FEATURE_NOT_AVAILABLE/,
+  );
+  assert.equal(faq.cleanup, "not created");
+  const customers = report.collections.find((c: { source: string }) =>
+    c.source === `${KS}.customers`
+  );
+  assert.equal(customers.status, "not drilled");
+  assert.match(customers.reason, /not drilled: the restore refused another definition first/);
+  assert.equal(t.api.requests.filter((q) => q.command === "insertMany").length, 0);
+  assert.deepEqual(collectionNames(t.api), SOURCES, "nothing left");
+  const lines = (await Deno.readTextFile(join(t.out, "drills.jsonl"))).trim().split("\n");
+  assert.equal(JSON.parse(lines.at(-1)!).status, "failed");
+});
+
 Deno.test("drill: SIGTERM mid-drill leaves no scratch collection behind", async () => {
   await using t = await setup();
   t.api.faults.add({ command: "insertMany", action: { kind: "hang" } });
