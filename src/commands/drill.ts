@@ -102,7 +102,9 @@ export function formatDrillReport(r: DrillReport): string[] {
       );
     }
   }
-  if (r.left.length > 0) lines.push(`Left (created by this drill; drop them when done): ${r.left.join(", ")}`);
+  if (r.left.length > 0) {
+    lines.push(`Left (created by this drill; drop them when done): ${r.left.join(", ")}`);
+  }
   const partial = r.partial
     ? ` (PARTIAL: only the first ${r.max_docs} documents/rows of each were restored and compared, ${
       r.collections.reduce((n, c) => n + c.documents_in_snapshot, 0)
@@ -198,8 +200,9 @@ second signal stops the cleanup and names what is left); nothing the drill did n
 written or dropped, and it refuses to start if a scratch name exists. One JSON line per drill is
 appended to <from>/drills.jsonl (mode 0600).
 
-Exit status: 0 proven; 2 a difference, a restore failure, a failed verification or a probe below
---min-overlap; 1 configuration or connection error (nothing written); 130 interrupted.
+Exit status: 0 proven; 2 a difference, a restore failure (also a definition this database refuses
+to create), a failed verification or a probe below --min-overlap; 1 configuration or connection
+error (nothing written); 130 interrupted.
 
 Examples:
   astrabak drill latest --from /var/backups/astra
