@@ -272,7 +272,7 @@ ${EXIT_CODE_HELP}
         parseSnapshotName(basename(target.path))?.timestamp ?? null,
       );
     } catch (e) {
-      out.warn(`could not append to ${from}/drills.jsonl: ${errorMessage(e)}`);
+      out.warn(`not appended to ${from}/drills.jsonl: ${errorMessage(e)}`);
     }
     out.result(report, formatDrillReport(report));
     ctx.exitCode = report.status === "proven" ? ExitCode.Ok : ExitCode.Incomplete;

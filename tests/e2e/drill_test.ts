@@ -262,6 +262,22 @@ Deno.test("drill: a collection definition the target refuses is a failed drill (
   assert.equal(JSON.parse(lines.at(-1)!).status, "failed");
 });
 
+Deno.test("drill: the journal is never written inside a snapshot directory, even when --from names one", async () => {
+  await using t = await setup();
+  const [name] = (await Array.fromAsync(Deno.readDir(t.out)))
+    .filter((e) => e.isDirectory).map((e) => e.name);
+  const snap = join(t.out, name!);
+  const r = await runCli(
+    ["drill", snap, "--from", snap, "--collections", "customers", "--json"],
+    { dir: t.dir, env: fakeEnv(t.api) },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  await assert.rejects(Deno.stat(join(snap, "drills.jsonl")), Deno.errors.NotFound);
+  assert.match(r.stderr, /not appended to .*drills\.jsonl: .* is a snapshot directory/);
+  const v = await runCli(["verify", snap], { dir: t.dir, env: fakeEnv(t.api) });
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+});
+
 Deno.test("drill: SIGTERM mid-drill leaves no scratch collection behind", async () => {
   await using t = await setup();
   t.api.faults.add({ command: "insertMany", action: { kind: "hang" } });
