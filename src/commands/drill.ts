@@ -218,7 +218,8 @@ ${EXIT_CODE_HELP}
       from,
       box: () => resolveBox(flags, ctx.env),
       boxFlag: flags.boxFolder !== undefined,
-      fromFlag: flags.from !== undefined,
+      // Always used by drill: drills.jsonl is appended there, whatever SNAPSHOT is.
+      fromFlag: false,
     }, out);
     let report: DrillReport;
     /** What this run may leave behind right now (told by the drill as it creates and drops). */

@@ -278,6 +278,20 @@ Deno.test("drill: the journal is never written inside a snapshot directory, even
   assert.equal(v.code, 0, v.stdout + v.stderr);
 });
 
+Deno.test("drill SNAPSHOT-PATH --from DIR appends the journal to DIR and does not say --from is unused", async () => {
+  await using t = await setup();
+  const [name] = (await Array.fromAsync(Deno.readDir(t.out)))
+    .filter((e) => e.isDirectory).map((e) => e.name);
+  const r = await runCli(
+    ["drill", join(t.out, name!), "--from", t.out, "--collections", "customers", "--json"],
+    { dir: t.dir, env: fakeEnv(t.api) },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /--from is not used/);
+  const lines = (await Deno.readTextFile(join(t.out, "drills.jsonl"))).trim().split("\n");
+  assert.equal(lines.length, 1);
+});
+
 Deno.test("drill: SIGTERM mid-drill leaves no scratch collection behind", async () => {
   await using t = await setup();
   t.api.faults.add({ command: "insertMany", action: { kind: "hang" } });
