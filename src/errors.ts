@@ -23,6 +23,24 @@ export class ConfigError extends AstrabakError {
   readonly exitCode = ExitCode.Config;
 }
 
+/**
+ * The target cannot create a definition the snapshot holds (restore's capability check, before
+ * anything is written): a configuration error for restore, the finding of a failed drill.
+ */
+export class DefinitionRefusedError extends ConfigError {
+  override readonly name: string = "DefinitionRefusedError";
+  /** Each refused target (`keyspace.name`) and the server's reason. */
+  readonly refused: ReadonlyArray<{ target: string; why: string }>;
+  constructor(
+    message: string,
+    refused: ReadonlyArray<{ target: string; why: string }>,
+    options: { hint?: string | undefined; cause?: unknown } = {},
+  ) {
+    super(message, options);
+    this.refused = refused;
+  }
+}
+
 /** How a Data API request failed. */
 export type SourceErrorKind =
   | "auth" // 401: token missing, invalid or revoked

@@ -59,6 +59,13 @@ export interface EncryptedArgOptions {
   signal?: AbortSignal;
 }
 
+/** The flags a SNAPSHOT argument is resolved with. */
+export type SnapshotArgFlags = RemoteFlags & {
+  from?: string | undefined;
+  /** `--from` is used whatever SNAPSHOT is (drill appends its journal there): no warning. */
+  fromAlwaysUsed?: boolean;
+};
+
 /**
  * Resolves `arg`; see the module doc. A backend's settings are resolved (and its credentials
  * required) only when it is actually read, so a local restore or verify works with a cron env
@@ -67,7 +74,7 @@ export interface EncryptedArgOptions {
  */
 export async function resolveSnapshotArg(
   arg: string,
-  flags: RemoteFlags & { from?: string | undefined },
+  flags: SnapshotArgFlags,
   env: Env,
   reporter: Reporter,
   encrypted?: EncryptedArgOptions,
@@ -131,7 +138,7 @@ interface PlainArg extends SnapshotArg {
 /** Resolves `arg` to a local path (downloading from a remote when it names one). */
 async function resolvePlain(
   arg: string,
-  flags: RemoteFlags & { from?: string | undefined },
+  flags: SnapshotArgFlags,
   env: Env,
   reporter: Reporter,
 ): Promise<PlainArg> {
@@ -154,7 +161,7 @@ async function resolvePlain(
       );
     }
     if (arg === "latest") return local(await latestSnapshot(from));
-    if (flags.from !== undefined) {
+    if (flags.from !== undefined && !flags.fromAlwaysUsed) {
       reporter.warn(
         `--from is not used: ${arg} is a snapshot path (--from is where latest is looked for and downloads go)`,
       );

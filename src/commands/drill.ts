@@ -104,7 +104,9 @@ export function formatDrillReport(r: DrillReport): string[] {
       );
     }
   }
-  if (r.left.length > 0) lines.push(`Scratch collections left: ${r.left.join(", ")}`);
+  if (r.left.length > 0) {
+    lines.push(`Left (created by this drill; drop them when done): ${r.left.join(", ")}`);
+  }
   const partial = r.partial
     ? ` (PARTIAL: only the first ${r.max_docs} documents/rows of each were restored and compared, ${
       r.collections.reduce((n, c) => n + c.documents_in_snapshot, 0)
@@ -205,8 +207,9 @@ second signal stops the cleanup and names what is left); nothing the drill did n
 written or dropped, and it refuses to start if a scratch name exists. One JSON line per drill is
 appended to <from>/drills.jsonl (mode 0600).
 
-Exit status: 0 proven; 2 a difference, a restore failure, a failed verification or a probe below
---min-overlap; 1 configuration or connection error (nothing written); 130 interrupted.
+Exit status: 0 proven; 2 a difference, a restore failure (also a definition this database refuses
+to create), a failed verification or a probe below --min-overlap; 1 configuration or connection
+error (nothing written); 130 interrupted.
 
 Examples:
   astrabak drill latest --from /var/backups/astra
@@ -218,10 +221,17 @@ ${EXIT_CODE_HELP}
   cmd.action(async (snapshot: string, flags: DrillFlags) => {
     const out = openOutput(ctx, flags);
     const from = snapshotDir(flags.from, ctx.env);
-    const target = await resolveSnapshotArg(snapshot, flags, ctx.env, out, {
-      identity: () => resolveIdentities(flags.identityFile, ctx.env),
-      signal: ctx.signal,
-    });
+    // `fromAlwaysUsed`: drills.jsonl is appended under --from, whatever SNAPSHOT is.
+    const target = await resolveSnapshotArg(
+      snapshot,
+      { ...flags, fromAlwaysUsed: true },
+      ctx.env,
+      out,
+      {
+        identity: () => resolveIdentities(flags.identityFile, ctx.env),
+        signal: ctx.signal,
+      },
+    );
     let report: DrillReport;
     /** What this run may leave behind right now (told by the drill as it creates and drops). */
     let left: readonly string[] = [];
@@ -274,7 +284,7 @@ ${EXIT_CODE_HELP}
         parseSnapshotName(basename(target.path))?.timestamp ?? null,
       );
     } catch (e) {
-      out.warn(`could not append to ${from}/drills.jsonl: ${errorMessage(e)}`);
+      out.warn(`not appended to ${from}/drills.jsonl: ${errorMessage(e)}`);
     }
     out.result(report, formatDrillReport(report));
     ctx.exitCode = report.status === "proven" ? ExitCode.Ok : ExitCode.Incomplete;

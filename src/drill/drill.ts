@@ -10,7 +10,13 @@
 
 import type { ConnectionConfig, NameRef } from "../config/resolve.ts";
 import { nameRefMatches } from "../config/resolve.ts";
-import { ConfigError, errorMessage, InterruptedError } from "../errors.ts";
+import {
+  ConfigError,
+  DefinitionRefusedError,
+  errorMessage,
+  InterruptedError,
+  VerificationError,
+} from "../errors.ts";
 import {
   type CollectionEntry,
   type EntryKind,
@@ -30,9 +36,16 @@ import { deleteCollection, listCollections } from "../source/collections.ts";
 import { connect, type ConnectOptions } from "../source/connect.ts";
 import type { DataApiClient } from "../source/data_api.ts";
 import { readPages } from "../source/pages.ts";
-import { dropTable, listTables } from "../source/tables.ts";
-import { documentHash, MultisetDigest, partitionOf } from "./digest.ts";
+import { dropTable, listTables, tableNames } from "../source/tables.ts";
+import {
+  type DrillDifference,
+  nameDifferences,
+  partitionCount,
+  PartitionedDigest,
+} from "./compare.ts";
 import { canonicalRow, firstDifference, memberText, rowKey } from "./json_diff.ts";
+
+export type { DrillDifference } from "./compare.ts";
 
 /** The Data API's collection name limit. */
 export const MAX_NAME_LENGTH = 48;
@@ -44,8 +57,6 @@ export const DEFAULT_MIN_OVERLAP = 0.9;
 export const PROBE_LIMIT = 10;
 /** Differences named per collection. */
 const MAX_NAMED = 5;
-/** Snapshot documents kept in memory per partition of the second pass. */
-const PARTITION_DOCUMENTS = 5_000;
 /** How long the cleanup may take per drop (its own signal: the run's may be aborted). */
 const CLEANUP_TIMEOUT_MS = 30_000;
 
@@ -82,16 +93,6 @@ export interface DrillOptions extends ConnectOptions {
    * each time that changes: what a forced exit (a second signal) leaves behind.
    */
   onLeft?: (left: readonly string[]) => void;
-}
-
-/** One difference found by the second pass (or the definition comparison). */
-export interface DrillDifference {
-  /** The document's `_id` (raw JSON) or the row's primary key (`{"col":value,…}`). */
-  _id: string;
-  kind: "missing" | "extra" | "differs" | "definition";
-  /** Where the document first differs (`meta.price`, `$vector[3]`); null for a whole document. */
-  path: string | null;
-  detail: string;
 }
 
 /** Vector probe results of one collection. */
@@ -212,7 +213,6 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
     const keyspace = options.targetKeyspace ?? e.keyspace;
     return { entry: e, keyspace, name: names[i]!, label: `${keyspace}.${names[i]!}` };
   });
-  const hasTables = drilled.some((e) => e.kind === "table");
 
   const client = connect(options.connection, options, reporter);
   // Refuse before writing anything if any scratch name exists (collections and tables share names).
@@ -220,7 +220,7 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
   const existingBefore = new Map<string, Set<string>>();
   const typesBefore = new Map<string, Set<string>>();
   for (const ks of keyspaces) {
-    existingBefore.set(ks, await namesIn(client, ks, hasTables, signal));
+    existingBefore.set(ks, await namesIn(client, ks, signal));
     if (usesTypes(scratch, ks)) typesBefore.set(ks, await typeNames(client, ks, signal));
   }
   const taken = scratch.filter((s) => existingBefore.get(s.keyspace)!.has(s.name));
@@ -265,7 +265,18 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
       ...(maxDocs === null ? {} : { maxDocuments: maxDocs }),
       ...pickConnect(options),
       signal,
-    }, reporter);
+    }, reporter).catch((e) => {
+      // A snapshot that fails verification is a failed drill (nothing was written): reported and
+      // journaled as one, so that `list` does not go on showing an earlier drill's "proven".
+      // So is a definition the target cannot create (a real restore would fail the same way).
+      if (e instanceof DefinitionRefusedError) return e;
+      if (!(e instanceof VerificationError)) throw e;
+      return errorMessage(e);
+    });
+    const unverified = typeof restored === "string" ? restored : null;
+    const refused = restored instanceof DefinitionRefusedError ? restored : null;
+    if (unverified !== null) reporter.error(`Drill of ${options.snapshot} failed: ${unverified}`);
+    if (refused) reporter.error(`Drill of ${options.snapshot} failed: ${refused.message}`);
     reader = await openSnapshot(options.snapshot);
     const sourceNames = new Map<string, Set<string>>();
     const scratchTables = new Map<string, Map<string, Record<string, unknown>>>();
@@ -274,7 +285,24 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
       const r = blankReport(s.entry, s.label, maxDocs);
       byScratch.set(r.scratch, r);
       reports.push(r);
-      const restoredOne = restored.collections.find((c) => c.target === r.scratch);
+      if (unverified !== null) {
+        r.reason = `the snapshot failed verification: ${unverified}`;
+        continue;
+      }
+      if (refused) {
+        const why = refused.refused.find((x) => x.target === r.scratch)?.why;
+        if (why === undefined) {
+          r.status = "not drilled";
+          r.reason =
+            "not drilled: the restore refused another definition first (nothing was written)";
+        } else {
+          r.reason = `the restore failed: ${why}`;
+        }
+        continue;
+      }
+      const restoredOne = typeof restored === "string" || restored instanceof Error
+        ? undefined
+        : restored.collections.find((c) => c.target === r.scratch);
       r.restore_status = restoredOne?.status ?? null;
       r.restore_error = restoredOne?.status === "failed" ? restoredOne.error ?? "failed" : null;
       const neverCreated = restoredOne?.not_created === true ||
@@ -309,9 +337,7 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
       if (r.status === "identical" && probeFields.length > 0 && options.probes > 0) {
         let names = sourceNames.get(s.entry.keyspace);
         if (!names) {
-          names = await namesIn(client, s.entry.keyspace, hasTables, signal).catch(() =>
-            new Set<string>()
-          );
+          names = await namesIn(client, s.entry.keyspace, signal).catch(() => new Set<string>());
           sourceNames.set(s.entry.keyspace, names);
         }
         const why = maxDocs !== null
@@ -380,21 +406,19 @@ function pickConnect(o: ConnectOptions): ConnectOptions {
   };
 }
 
-/** Names of the collections (and, when asked, tables) of a keyspace. */
+/**
+ * Names taken in a keyspace: its collections and its tables (one namespace, so a table blocks a
+ * scratch collection's name as much as a collection does; none on a server without tables).
+ */
 async function namesIn(
   client: DataApiClient,
   keyspace: string,
-  tables: boolean,
   signal: AbortSignal | undefined,
 ): Promise<Set<string>> {
-  const names = new Set((await listCollections(client, keyspace, signal)).map((c) => c.name));
-  if (tables) {
-    const res = await client.simple({ keyspace }, { listTables: {} }, { signal });
-    for (const t of (res.status?.tables as unknown[] | undefined) ?? []) {
-      if (typeof t === "string") names.add(t);
-    }
-  }
-  return names;
+  return new Set([
+    ...(await listCollections(client, keyspace, signal)).map((c) => c.name),
+    ...await tableNames(client, keyspace, signal),
+  ]);
 }
 
 /** Names of the user-defined types of a keyspace (listTypes). */
@@ -541,8 +565,9 @@ async function* serverDocuments(
 /**
  * Compares the scratch collection with the snapshot exactly: the bytes the server hands back
  * must equal the bytes the restore sent (as insert.ts readBack compares them; table rows with
- * their columns in name order), as a multiset. On a mismatch, a bounded second pass (partitioned
- * by key) names the first differences, each down to its first differing field.
+ * their columns in name order), as a multiset, also per key partition. On a mismatch, one more
+ * pass over each side holding only the first differing partitions names the first differences,
+ * each down to its first differing field (compare.ts).
  */
 async function compareCollection(
   s: Scratch,
@@ -553,19 +578,22 @@ async function compareCollection(
   signal: AbortSignal | undefined,
 ): Promise<void> {
   const unit = s.entry.kind === "table" ? "rows" : "documents";
-  const expected = new MultisetDigest();
-  for await (const { bytes } of snapshotDocuments(reader, s.entry, maxDocs, signal)) {
-    expected.add(bytes);
-  }
-  const got = new MultisetDigest();
+  const parts = partitionCount(r.documents_in_snapshot);
+  const snapshot = () => snapshotDocuments(reader, s.entry, maxDocs, signal);
+  const server = () => serverDocuments(client, s, signal);
+  const want = new PartitionedDigest(parts);
+  for await (const { key, bytes } of snapshot()) want.add(key, bytes);
+  const have = new PartitionedDigest(parts);
   try {
-    for await (const { bytes } of serverDocuments(client, s, signal)) got.add(bytes);
+    for await (const { key, bytes } of server()) have.add(key, bytes);
   } catch (e) {
     if (e instanceof InterruptedError || signal?.aborted) throw e;
     r.status = "failed";
     r.reason = `could not read the scratch ${s.entry.kind} back: ${errorMessage(e)}`;
     return;
   }
+  const expected = want.total;
+  const got = have.total;
   r.documents_in_snapshot = expected.count;
   r.documents_read_back = got.count;
   r.snapshot_digest = expected.hex;
@@ -579,7 +607,7 @@ async function compareCollection(
     return;
   }
   r.status = "different";
-  r.differences = await findDifferences(s, reader, client, expected.count, maxDocs, signal);
+  r.differences = await nameDifferences(snapshot, server, parts, want.differing(have), MAX_NAMED);
   const what = s.entry.kind === "table" ? "primary key" : "_id";
   r.reason =
     `${expected.count} ${unit} in the snapshot${partial}, ${got.count} read back, contents differ${
@@ -590,86 +618,6 @@ async function compareCollection(
         }`
         : ""
     }`;
-}
-
-/**
- * Names up to {@linkcode MAX_NAMED} differences with bounded memory: the keys are split into
- * partitions of about {@linkcode PARTITION_DOCUMENTS} snapshot documents; per partition the
- * snapshot's document hashes are held, the scratch copy is read once, and what is left over or
- * unmatched is named. Stops at the first partition that names enough. The documents stored
- * differently are then looked up once more in the snapshot to name the first differing field.
- */
-async function findDifferences(
-  s: Scratch,
-  reader: SnapshotReader,
-  client: DataApiClient,
-  count: number,
-  maxDocs: number | null,
-  signal: AbortSignal | undefined,
-): Promise<DrillDifference[]> {
-  const parts = Math.max(1, Math.ceil(count / PARTITION_DOCUMENTS));
-  const out: DrillDifference[] = [];
-  /** Stored bytes of the documents that differ, by key (at most MAX_NAMED). */
-  const stored = new Map<string, Uint8Array>();
-  for (let p = 0; p < parts && out.length < MAX_NAMED; p++) {
-    const held = new Map<string, { hash: string; size: number; n: number }>();
-    for await (const { key, bytes } of snapshotDocuments(reader, s.entry, maxDocs, signal)) {
-      if (partitionOf(key, parts) !== p) continue;
-      const had = held.get(key);
-      if (had) had.n++;
-      else held.set(key, { hash: documentHash(bytes), size: bytes.byteLength, n: 1 });
-    }
-    for await (const { key, bytes } of serverDocuments(client, s, signal)) {
-      if (partitionOf(key, parts) !== p) continue;
-      const want = held.get(key);
-      if (!want || want.n === 0) {
-        if (out.length < MAX_NAMED) {
-          out.push({
-            _id: key,
-            kind: "extra",
-            path: null,
-            detail: "read back, not in the snapshot",
-          });
-        }
-        continue;
-      }
-      want.n--;
-      if (documentHash(bytes) !== want.hash && out.length < MAX_NAMED) {
-        stored.set(key, bytes.slice());
-        out.push({
-          _id: key,
-          kind: "differs",
-          path: null,
-          detail: `stored ${bytes.byteLength} bytes differ from the ${want.size} bytes sent`,
-        });
-      }
-    }
-    for (const [key, want] of held) {
-      if (want.n > 0 && out.length < MAX_NAMED) {
-        out.push({
-          _id: key,
-          kind: "missing",
-          path: null,
-          detail: "in the snapshot, not read back",
-        });
-      }
-    }
-  }
-  if (stored.size > 0) {
-    for await (const { key, bytes } of snapshotDocuments(reader, s.entry, maxDocs, signal)) {
-      const got = stored.get(key);
-      if (!got) continue;
-      stored.delete(key);
-      const d = firstDifference(bytes, got);
-      const named = out.find((x) => x._id === key && x.kind === "differs");
-      if (d && named) {
-        named.path = d.path;
-        named.detail = d.detail;
-      }
-      if (stored.size === 0) break;
-    }
-  }
-  return out;
 }
 
 /**
@@ -773,17 +721,25 @@ async function probeCollection(
       "find",
       `{"find":{"filter":{},"sort":{${
         JSON.stringify(field)
-      }:${vector}},"projection":${projection},"options":{"limit":${PROBE_LIMIT}}}}`,
+      }:${vector}},"projection":${projection},"options":{"limit":${PROBE_LIMIT}${
+        why === null ? "" : ',"includeSimilarity":true'
+      }}}}`,
       { signal },
     );
-    return (res.documents ?? []).map((d) => keyOf(entry, d));
+    return (res.documents ?? []).map((d) => ({
+      key: keyOf(entry, d),
+      similarity: why === null ? null : memberText(d.bytes, "$similarity"),
+    }));
   };
   const overlaps: number[] = [];
   for (const f of fields) {
     for (const probe of samples.get(f)!) {
-      const mine = await search(s.keyspace, s.name, f, probe.vector);
+      const found = await search(s.keyspace, s.name, f, probe.vector);
+      const mine = found.map((d) => d.key);
       if (why === null) {
-        const theirs = await search(entry.keyspace, entry.name, f, probe.vector);
+        const theirs = (await search(entry.keyspace, entry.name, f, probe.vector)).map((d) =>
+          d.key
+        );
         const set = new Set(theirs);
         const common = mine.filter((id) => set.has(id)).length;
         overlaps.push(
@@ -792,7 +748,7 @@ async function probeCollection(
             : common / Math.max(theirs.length, mine.length),
         );
       } else {
-        overlaps.push(mine[0] === probe.key ? 1 : 0);
+        overlaps.push(ownNearest(found, probe.key) ? 1 : 0);
       }
     }
   }
@@ -805,6 +761,23 @@ async function probeCollection(
     overlap_min: round2(Math.min(...overlaps)),
     overlap_mean: round2(overlaps.reduce((a, b) => a + b, 0) / overlaps.length),
   };
+}
+
+/**
+ * True when `key` is the top-1 of a search by its own vector, or tied with it: documents with the
+ * same vector (duplicated content) have the same similarity, and the server may answer any of them
+ * first. When every result ties with the top (more twins than the limit), the probe cannot be told
+ * apart and passes: its presence was proven by the comparison.
+ */
+function ownNearest(
+  found: ReadonlyArray<{ key: string; similarity: string | null }>,
+  key: string,
+): boolean {
+  const top = found[0]?.similarity;
+  if (found[0]?.key === key) return true;
+  if (top === undefined || top === null) return false;
+  const tied = found.filter((d) => d.similarity !== null && Number(d.similarity) === Number(top));
+  return tied.some((d) => d.key === key) || tied.length === PROBE_LIMIT;
 }
 
 /**
@@ -825,17 +798,16 @@ async function cleanup(
   const left: string[] = [];
   const pending = new Set([
     ...scratch.map((s) => s.label),
-    ...(options.keep ? [] : typesToDrop(scratch, typesBefore)),
+    ...typesToDrop(scratch, typesBefore),
   ]);
   const tell = () => options.onLeft?.([...left, ...pending]);
-  const hasTables = scratch.some((s) => s.entry.kind === "table");
   const timeout = () => AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
   const byKeyspace = new Map<string, Set<string>>();
   for (const s of scratch) {
     let now = byKeyspace.get(s.keyspace);
     if (!now) {
       try {
-        now = await namesIn(client, s.keyspace, hasTables, timeout());
+        now = await namesIn(client, s.keyspace, timeout());
       } catch (e) {
         reporter.error(
           `could not list ${s.keyspace} to drop the drill's scratch collections: ${
@@ -873,7 +845,6 @@ async function cleanup(
     pending.delete(s.label);
     tell();
   }
-  if (options.keep) return left;
   // Types last: a type cannot be dropped while a table uses it.
   for (const [ks, before] of typesBefore) {
     const ours = new Set(
@@ -894,6 +865,13 @@ async function cleanup(
       const label = `${ks}.${t} (type)`;
       if (!now.has(t) || before.has(t)) {
         pending.delete(label);
+        continue;
+      }
+      if (options.keep) {
+        // Kept with the tables that use them, and named like them.
+        left.push(label);
+        pending.delete(label);
+        tell();
         continue;
       }
       try {

@@ -5,6 +5,8 @@
  */
 
 import { join } from "node:path";
+import { ConfigError } from "../errors.ts";
+import { MANIFEST_FILE } from "../manifest/mod.ts";
 import type { DrillReport } from "./drill.ts";
 
 /** The journal's file name under `--from`. */
@@ -12,7 +14,8 @@ export const DRILL_JOURNAL = "drills.jsonl";
 
 /**
  * Appends one line for `report` to `<dir>/drills.jsonl` (created 0600). `timestamp` is the
- * snapshot's name timestamp (what `list` shows), null when the snapshot has none.
+ * snapshot's name timestamp (what `list` shows), null when the snapshot has none. Throws
+ * ConfigError, writing nothing, when `dir` is itself a snapshot directory.
  */
 export async function appendDrillJournal(
   dir: string,
@@ -20,6 +23,12 @@ export async function appendDrillJournal(
   timestamp: string | null,
 ): Promise<string> {
   const path = join(dir, DRILL_JOURNAL);
+  // A snapshot directory's files are what its hashes prove: the journal goes beside snapshots.
+  if (await Deno.stat(join(dir, MANIFEST_FILE)).then(() => true, () => false)) {
+    throw new ConfigError(
+      `${dir} is a snapshot directory (it holds ${MANIFEST_FILE}); give --from the folder that holds the snapshots`,
+    );
+  }
   const line = JSON.stringify({
     snapshot: report.snapshot,
     timestamp,

@@ -15,7 +15,7 @@
  * dropped again (they are empty) and the restore is refused.
  */
 
-import { ConfigError, errorMessage, SourceError } from "../errors.ts";
+import { ConfigError, DefinitionRefusedError, errorMessage, SourceError } from "../errors.ts";
 import { vectorSpec } from "../manifest/mod.ts";
 import type { Reporter } from "../reporter.ts";
 import {
@@ -205,6 +205,8 @@ export async function proveDefinitions(
   elsewhere: readonly CollectionInfo[] = [],
 ): Promise<void> {
   const problems: string[] = [];
+  /** The problems that are a definition the target cannot create (all of them: a typed error). */
+  const refused: Array<{ target: string; why: string }> = [];
   const createdHere: PlannedCollection[] = [];
   const signal = options.signal;
   const known = [...existing.values(), ...elsewhere];
@@ -295,6 +297,10 @@ export async function proveDefinitions(
         break;
       }
       if (!adapted) {
+        refused.push({
+          target: label,
+          why: `the target refuses its definition (${refusal.code}: ${refusal.message})`,
+        });
         problems.push(
           `${label}: the target refuses its definition (${refusal.code}: ${refusal.message}); ${
             fixFor(refusal)
@@ -315,11 +321,14 @@ export async function proveDefinitions(
   }
   if (problems.length === 0) return;
   const dropped = options.dryRun ? 0 : await dropCreated(createdHere, client, reporter);
-  throw new ConfigError(`Cannot restore: ${problems.join("; ")}`, {
-    hint: `nothing was written${
-      dropped > 0 ? ` (the ${dropped} empty collection(s) created to test this were dropped)` : ""
-    }; nothing existing was dropped`,
-  });
+  const message = `Cannot restore: ${problems.join("; ")}`;
+  const hint = `nothing was written${
+    dropped > 0 ? ` (the ${dropped} empty collection(s) created to test this were dropped)` : ""
+  }; nothing existing was dropped`;
+  if (refused.length === problems.length) {
+    throw new DefinitionRefusedError(message, refused, { hint });
+  }
+  throw new ConfigError(message, { hint });
 }
 
 /**

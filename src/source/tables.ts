@@ -51,6 +51,34 @@ export async function listTables(
   return listing.tables ?? [];
 }
 
+/**
+ * The names of the tables of `keyspace` (listTables without explain), empty when this server has
+ * no tables to offer: for a caller that must know every name taken in the keyspace (collections
+ * and tables share one namespace) without describing any table.
+ */
+export async function tableNames(
+  client: DataApiClient,
+  keyspace: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  let res;
+  try {
+    res = await client.simple({ keyspace }, { listTables: {} }, { signal });
+  } catch (e) {
+    if (
+      e instanceof SourceError && e.errorCode !== undefined && TABLES_UNAVAILABLE.has(e.errorCode)
+    ) {
+      return [];
+    }
+    throw e;
+  }
+  const tables = res.status?.tables;
+  if (!Array.isArray(tables) || tables.some((t) => typeof t !== "string")) {
+    throw protocolError("listTables", `listTables on keyspace ${keyspace} returned no table names`);
+  }
+  return tables as string[];
+}
+
 /** {@linkcode listTables}, but "this server has no tables" is an answer, not an error. */
 export async function listTablesOrWhyNot(
   client: DataApiClient,

@@ -95,36 +95,78 @@ Deno.test("drill: without the source on this endpoint, each probe must be its ow
   assert.equal(c.probes.overlap_min, 1);
 });
 
+Deno.test("drill: without the source, a probe tied for top-1 with a document of the same vector is its own nearest neighbour", async () => {
+  await using t = await withFakeDataApi();
+  t.api.store.createCollection(KS, "twins", { vector: { dimension: 3, metric: "cosine" } });
+  // Duplicated content is common: two documents with one vector have the same similarity to it,
+  // and the server may answer either first.
+  t.api.store.seed(KS, "twins", [
+    '{"_id":"a","$vector":[1,0,0]}',
+    '{"_id":"b","$vector":[1,0,0]}',
+    '{"_id":"c","$vector":[0,1,0]}',
+    '{"_id":"d","$vector":[2,0,0]}',
+  ]);
+  const b = await runCli(["backup", "--out", t.out], { dir: t.dir, env: fakeEnv(t.api) });
+  assert.equal(b.code, 0, b.stderr);
+  t.api.store.keyspace(KS).delete("twins");
+  const r = await drill(t);
+  assert.equal(r.code, 0, r.stdout);
+  const c = JSON.parse(r.stdout).collections[0];
+  assert.equal(c.probes.against, "self");
+  assert.deepEqual([c.probes.probes, c.probes.overlap_min], [4, 1]);
+});
+
 for (
-  const [mode, action] of [
-    ["alter: a number changed", { kind: "alter", every: 7, change: "round" }],
-    ["alter: a field dropped", { kind: "alter", every: 5, change: "drop" }],
-    ["lose: one document confirmed and not stored", { kind: "lose", count: 1 }],
+  const [mode, action, name] of [
+    ["alter: a number changed", { kind: "alter", every: 7, change: "round" }, "customers"],
+    ["alter: a field dropped", { kind: "alter", every: 5, change: "drop" }, "customers"],
+    ["alter: a vector reordered", { kind: "alter", every: 3, change: "reorder" }, "articles"],
+    ["lose: one document confirmed and not stored", { kind: "lose", count: 1 }, "customers"],
   ] as const
 ) {
-  Deno.test(`drill: a server that stores wrongly (${mode}) fails the drill, naming the collection and _id`, async () => {
+  Deno.test(`drill: a server that stores wrongly (${mode}) fails the drill, naming the collection and _id (${name})`, async () => {
     await using t = await setup();
     t.api.faults.add({ command: "insertMany", times: 1, action });
-    const r = await drill(t, ["--collections", "customers"]);
+    const r = await drill(t, ["--collections", name, "--probes", "0"]);
     assert.equal(r.code, 2, r.stderr);
     const report = JSON.parse(r.stdout);
     assert.equal(report.status, "failed");
     const c = report.collections[0];
-    assert.equal(c.source, `${KS}.customers`);
+    assert.equal(c.source, `${KS}.${name}`);
     assert.equal(c.status, "different", c.reason);
     assert.ok(c.differences.length > 0);
     assert.equal(c.differences[0].kind, action.kind === "lose" ? "missing" : "differs");
     assert.match(c.differences[0]._id, /./);
+    if (action.kind === "alter" && action.change === "reorder") {
+      assert.match(c.differences[0].path, /^\$vector/);
+    }
     assert.equal(c.cleanup, "dropped");
     assert.deepEqual(collectionNames(t.api), SOURCES, "no scratch collection left");
     // The text report names them too.
-    const text = await runCli(["drill", "latest", "--from", t.out, "--collections", "customers"], {
+    const text = await runCli(["drill", "latest", "--from", t.out, "--collections", name], {
       dir: t.dir,
       env: fakeEnv(t.api),
     });
     assert.equal(text.code, 0, "the fault was used up: a second drill is proven");
   });
 }
+
+Deno.test("drill: a single lost document among more than 5,000 is named with one more read of the scratch copy", async () => {
+  await using t = await setup(5_001);
+  t.api.faults.add({ command: "insertMany", times: 1, action: { kind: "lose", count: 1 } });
+  const r = await drill(t, ["--collections", "articles", "--probes", "0"]);
+  assert.equal(r.code, 2, r.stderr);
+  const c = JSON.parse(r.stdout).collections[0];
+  assert.deepEqual(c.differences.map((d: { kind: string }) => d.kind), ["missing"]);
+  // Full reads of the scratch copy (a first page: no pageState): the restore's count proof, the
+  // comparison, and one pass to name the difference. Before, one pass per 5,000-document
+  // partition until five differences were named: all of them for one.
+  const passes =
+    t.api.requests.filter((q) =>
+      q.command === "find" && q.collection?.startsWith("drill_") && !q.body.includes("pageState")
+    ).length;
+  assert.equal(passes, 3);
+});
 
 Deno.test("drill: a first document stored wrongly is named by its _id in the text report", async () => {
   await using t = await setup();
@@ -174,6 +216,82 @@ Deno.test("drill: an existing collection with a scratch name makes it refuse bef
   assert.ok(collectionNames(t.api).includes(name), "the existing collection is untouched");
 });
 
+Deno.test("drill: an existing table with a scratch collection's name makes it refuse before writing", async () => {
+  await using t = await setup();
+  // Collections and tables share one namespace per keyspace: the drill of collections alone must
+  // look at the tables too, or it writes the other scratch collections before the create fails.
+  t.api.store.createTable(
+    KS,
+    "drill_abc123_customers",
+    '{"columns":{"id":"text"},"primaryKey":"id"}',
+  );
+  const writes = () =>
+    t.api.requests.filter((q) => ["insertMany", "createCollection"].includes(q.command)).length;
+  const r = await drill(t, ["--run-id", "abc123", "--collection-limit", "6"]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /default_keyspace\.drill_abc123_customers already exist/);
+  assert.equal(writes(), 0, "nothing written");
+  assert.deepEqual(collectionNames(t.api), SOURCES);
+  assert.deepEqual(tableNames(t.api), ["drill_abc123_customers"], "the table is untouched");
+});
+
+Deno.test("drill: a collection definition the target refuses is a failed drill (exit 2), reported and journaled", async () => {
+  await using t = await setup();
+  // The database can no longer create what the snapshot holds (here: vectorize switched off): a
+  // real restore would fail, which is what a drill is for, not a configuration error.
+  t.api.store.features.vectorizeAvailable = false;
+  const r = await drill(t, ["--collections", "faq,customers"]);
+  assert.equal(r.code, 2, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.status, "failed");
+  const faq = report.collections.find((c: { source: string }) => c.source === `${KS}.faq`);
+  assert.equal(faq.status, "failed");
+  assert.match(
+    faq.reason,
+    /^the restore failed: .*refuses its definition \(VECTORIZE_FEATURE_NOT_AVAILABLE/,
+  );
+  assert.equal(faq.cleanup, "not created");
+  const customers = report.collections.find((c: { source: string }) =>
+    c.source === `${KS}.customers`
+  );
+  assert.equal(customers.status, "not drilled");
+  assert.match(customers.reason, /not drilled: the restore refused another definition first/);
+  assert.equal(t.api.requests.filter((q) => q.command === "insertMany").length, 0);
+  assert.deepEqual(collectionNames(t.api), SOURCES, "nothing left");
+  const lines = (await Deno.readTextFile(join(t.out, "drills.jsonl"))).trim().split("\n");
+  assert.equal(JSON.parse(lines.at(-1)!).status, "failed");
+});
+
+Deno.test("drill: the journal is never written inside a snapshot directory, even when --from names one", async () => {
+  await using t = await setup();
+  const [name] = (await Array.fromAsync(Deno.readDir(t.out)))
+    .filter((e) => e.isDirectory).map((e) => e.name);
+  const snap = join(t.out, name!);
+  const r = await runCli(
+    ["drill", snap, "--from", snap, "--collections", "customers", "--json"],
+    { dir: t.dir, env: fakeEnv(t.api) },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  await assert.rejects(Deno.stat(join(snap, "drills.jsonl")), Deno.errors.NotFound);
+  assert.match(r.stderr, /not appended to .*drills\.jsonl: .* is a snapshot directory/);
+  const v = await runCli(["verify", snap], { dir: t.dir, env: fakeEnv(t.api) });
+  assert.equal(v.code, 0, v.stdout + v.stderr);
+});
+
+Deno.test("drill SNAPSHOT-PATH --from DIR appends the journal to DIR and does not say --from is unused", async () => {
+  await using t = await setup();
+  const [name] = (await Array.fromAsync(Deno.readDir(t.out)))
+    .filter((e) => e.isDirectory).map((e) => e.name);
+  const r = await runCli(
+    ["drill", join(t.out, name!), "--from", t.out, "--collections", "customers", "--json"],
+    { dir: t.dir, env: fakeEnv(t.api) },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /--from is not used/);
+  const lines = (await Deno.readTextFile(join(t.out, "drills.jsonl"))).trim().split("\n");
+  assert.equal(lines.length, 1);
+});
+
 Deno.test("drill: SIGTERM mid-drill leaves no scratch collection behind", async () => {
   await using t = await setup();
   t.api.faults.add({ command: "insertMany", action: { kind: "hang" } });
@@ -201,6 +319,14 @@ Deno.test("drill: a snapshot that fails verification is a failed drill (exit 2),
   const r = await drill(t, ["--collections", "customers"]);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /customers/);
+  // A failed drill like any other: reported, and journaled so that `list` shows it failed.
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.status, "failed");
+  assert.equal(report.collections[0].status, "failed");
+  assert.match(report.collections[0].reason, /^the snapshot failed verification: .*customers/);
+  assert.equal(report.collections[0].cleanup, "not created");
+  const lines = (await Deno.readTextFile(join(t.out, "drills.jsonl"))).trim().split("\n");
+  assert.equal(JSON.parse(lines.at(-1)!).status, "failed");
   assert.equal(
     t.api.requests.filter((q) => q.command === "createCollection").length,
     0,
@@ -290,10 +416,28 @@ Deno.test("drill --keyspace: the scratch tables and the user-defined types the r
   assert.equal(t.api.store.keyspaceTypes(KS).length, 1, "the source's type is untouched");
 });
 
+Deno.test("drill --keep names the user-defined types it created as well as the scratch tables", async () => {
+  await using t = await setup(30, true);
+  t.api.store.keyspaces.set("scratch_ks", new Map());
+  const r = await drill(t, ["--kind", "tables", "--keyspace", "scratch_ks", "--keep"]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  const types = [...t.api.store.schemas.get("scratch_ks")!.types.keys()];
+  assert.equal(types.length, 1, "the type the restore created is kept");
+  assert.deepEqual(
+    [...report.left].sort(),
+    [
+      ...tableNames(t.api, "scratch_ks").map((n) => `scratch_ks.${n}`),
+      ...types.map((ty) => `scratch_ks.${ty} (type)`),
+    ].sort(),
+  );
+});
+
 for (
   const [mode, action, kind] of [
     ["alter: a number changed", { kind: "alter", every: 7, change: "round" }, "differs"],
     ["alter: a column dropped", { kind: "alter", every: 5, change: "drop" }, "differs"],
+    ["alter: a vector reordered", { kind: "alter", every: 3, change: "reorder" }, "differs"],
     ["lose: one row confirmed and not stored", { kind: "lose", count: 1 }, "missing"],
   ] as const
 ) {
@@ -309,7 +453,9 @@ for (
     assert.equal(c.status, "different", c.reason);
     assert.equal(c.differences[0].kind, kind);
     assert.match(c.differences[0]._id, /^\{"category":"\w+","sku":"sku-\d{4}","version":\d\}$/);
-    if (kind === "differs") assert.match(c.differences[0].path, /^\w+$/, "the column is named");
+    if (kind === "differs") {
+      assert.match(c.differences[0].path, /^\w+(\.\$binary|\[\d+\])?$/, "the column is named");
+    }
     assert.deepEqual(tableNames(t.api), TABLES, "no scratch table left");
   });
 }

@@ -4,6 +4,8 @@
  * changes what the next N of them get.
  */
 
+import type { JNode } from "./json_tree.ts";
+
 import { RulePlan } from "../fault_plan.ts";
 
 /** What a faulty response looks like. */
@@ -37,9 +39,11 @@ export type FaultAction =
    * insertMany only (collections and tables): every `every`-th document of the request (1st, 1+every-th, …) is stored
    * changed, answered "OK": `round` stores the first number member rounded plus one (so it always
    * differs), `drop` removes the
-   * last member (what a drill's exact read-back must catch).
+   * last member, `reorder` swaps the first two differing components of `$vector` (a table's: of its first
+   * column holding a list of numbers; an array or `$binary`) (what a drill's exact read-back
+   * must catch).
    */
-  | { kind: "alter"; every: number; change: "round" | "drop" }
+  | { kind: "alter"; every: number; change: AlterChange }
   /** Answer normally, with this warning added to `status.warnings` (CommandResult.addWarning). */
   | { kind: "warning"; errorCode: string; message: string }
   /** Run a callback (for example drop the collection) before answering normally. */
@@ -73,4 +77,35 @@ export class FaultPlan extends RulePlan<FaultRule, RequestKey> {
       (r.collection === undefined || r.collection === k.collection)
     );
   }
+}
+
+/** How the `alter` fault changes a stored document. */
+export type AlterChange = "round" | "drop" | "reorder";
+
+/**
+ * A vector value with its first two differing components swapped (`reorder`), or null when `v`
+ * is no vector of two differing components. `$binary` holds big-endian float32s.
+ */
+export function reorderedVector(v: JNode): JNode | null {
+  if (v.t === "arr") {
+    if (v.a.length < 2 || v.a.some((x) => x.t !== "num")) return null;
+    const j = v.a.findIndex((x) => (x as { raw: string }).raw !== (v.a[0] as { raw: string }).raw);
+    if (j < 0) return null;
+    const a = [...v.a];
+    [a[0], a[j]] = [a[j]!, a[0]!];
+    return { t: "arr", a };
+  }
+  if (v.t === "obj" && v.m.length === 1 && v.m[0]![0] === "$binary" && v.m[0]![1].t === "str") {
+    const bytes = Uint8Array.from(atob(v.m[0]![1].v), (c) => c.charCodeAt(0));
+    const n = bytes.length >> 2;
+    const at = (i: number) => bytes.slice(i * 4, i * 4 + 4).join(",");
+    let j = 1;
+    while (j < n && at(j) === at(0)) j++;
+    if (j >= n) return null;
+    const first = bytes.slice(0, 4);
+    bytes.copyWithin(0, j * 4, j * 4 + 4);
+    bytes.set(first, j * 4);
+    return { t: "obj", m: [["$binary", { t: "str", v: btoa(String.fromCharCode(...bytes)) }]] };
+  }
+  return null;
 }

@@ -15,7 +15,7 @@
  */
 
 import { apiError, FakeApiError, type FakeError, pageStateRejected } from "./errors.ts";
-import { type FaultAction, FaultPlan } from "./faults.ts";
+import { type AlterChange, type FaultAction, FaultPlan, reorderedVector } from "./faults.ts";
 import { vectorSearch } from "./vector_search.ts";
 import { HeldRequests } from "../fault_plan.ts";
 import {
@@ -146,7 +146,7 @@ export class FakeDataApi {
   #documentFault:
     | { kind: "documentError"; errorCode: string; count: number; applied?: boolean }
     | { kind: "lose"; count: number }
-    | { kind: "alter"; every: number; change: "round" | "drop" }
+    | { kind: "alter"; every: number; change: AlterChange }
     | undefined;
   /** The `x-embedding-api-key` of the request being dispatched. */
   #embeddingKey: string | null = null;
@@ -1092,8 +1092,14 @@ function idsOf(filter: JNode): JNode[] {
 
 /** Applies a top-level projection like the server's DocumentProjector. */
 /** A document changed as the `alter` fault stores it (faults.ts). */
-function alterDocument(doc: JNode, change: "round" | "drop"): JNode {
+function alterDocument(doc: JNode, change: AlterChange): JNode {
   if (doc.t !== "obj") return doc;
+  if (change === "reorder") {
+    const at = doc.m.findIndex(([k, v]) => k === "$vector" && reorderedVector(v) !== null);
+    return at < 0
+      ? doc
+      : { ...doc, m: doc.m.map(([k, v], i) => [k, i === at ? reorderedVector(v)! : v]) };
+  }
   if (change === "drop") {
     const last = doc.m.findLastIndex(([k]) => k !== "_id");
     return last < 0 ? doc : { ...doc, m: doc.m.filter((_, i) => i !== last) };

@@ -22,6 +22,7 @@ import {
 } from "./tables.ts";
 import { CodecError } from "./table_values.ts";
 import { floatText, tableVectorSearch, tableVectorSortOf } from "./vector_search.ts";
+import { type AlterChange, reorderedVector } from "./faults.ts";
 
 const OK = `{"status":{"ok":1}}`;
 
@@ -213,7 +214,7 @@ export interface TableCommandContext {
   /** insertMany: the `lose`/`alter` fault of this request (faults.ts), as for collections. */
   documentFault?:
     | { kind: "lose"; count: number }
-    | { kind: "alter"; every: number; change: "round" | "drop" }
+    | { kind: "alter"; every: number; change: AlterChange }
     | undefined;
 }
 
@@ -689,9 +690,15 @@ function insert(
  * A row changed as the `alter` fault stores it (faults.ts): `round` adds one to the first number
  * of a column outside the primary key, `drop` leaves out the last such column.
  */
-function alterRow(t: FakeTable, row: JNode, change: "round" | "drop"): JNode {
+function alterRow(t: FakeTable, row: JNode, change: AlterChange): JNode {
   if (row.t !== "obj") return row;
   const key = new Set(t.primaryKey);
+  if (change === "reorder") {
+    const at = row.m.findIndex(([k, v]) => !key.has(k) && reorderedVector(v) !== null);
+    return at < 0
+      ? row
+      : { ...row, m: row.m.map(([k, v], i) => [k, i === at ? reorderedVector(v)! : v]) };
+  }
   if (change === "drop") {
     const last = row.m.findLastIndex(([k]) => !key.has(k));
     return last < 0 ? row : { ...row, m: row.m.filter((_, i) => i !== last) };
