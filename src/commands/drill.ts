@@ -115,7 +115,11 @@ export function formatDrillReport(r: DrillReport): string[] {
   lines.push(
     r.status === "proven"
       ? `Drill of ${r.snapshot} PROVEN: restored, read back identical, cleaned up (${r.seconds}s)${partial}`
-      : `Drill of ${r.snapshot} FAILED${partial}`,
+      : `Drill of ${r.snapshot} FAILED${
+        r.left.length > 0 && r.collections.every((c) => c.cleanup !== "kept")
+          ? " (scratch copies left behind: see above)"
+          : ""
+      }${partial}`,
   );
   return lines;
 }
@@ -208,7 +212,8 @@ written or dropped, and it refuses to start if a scratch name exists. One JSON l
 appended to <from>/drills.jsonl (mode 0600).
 
 Exit status: 0 proven; 2 a difference, a restore failure (also a definition this database refuses
-to create), a failed verification or a probe below --min-overlap; 1 configuration or connection
+to create), a failed verification, a probe below --min-overlap, or a scratch copy it could not
+drop (named); 1 configuration or connection
 error (nothing written); 130 interrupted.
 
 Examples:

@@ -380,9 +380,13 @@ export async function runDrill(options: DrillOptions, reporter: Reporter): Promi
       reporter,
     );
   }
-  const status = reports.every((r) => r.status === "identical" || r.status === "not drilled")
-    ? "proven"
-    : "failed";
+  // Scratch copies that could not be dropped fail the drill too: a nightly drill that leaves them
+  // behind would fill the database's collection limit unnoticed.
+  const cleanedUp = options.keep === true || left.length === 0;
+  const status =
+    cleanedUp && reports.every((r) => r.status === "identical" || r.status === "not drilled")
+      ? "proven"
+      : "failed";
   return {
     snapshot: options.snapshot,
     run_id: options.runId,

@@ -673,3 +673,23 @@ Deno.test("drill: a table the Data API cannot recreate fails the drill with the 
   assert.equal(c.cleanup, "not created");
   assert.deepEqual(tableNames(t.api), [...TABLES, "legacy"].sort());
 });
+
+Deno.test("drill: a scratch collection it cannot drop fails the drill (exit 2) and is named", async () => {
+  await using t = await setup();
+  t.api.faults.add({
+    command: "deleteCollection",
+    times: Infinity,
+    action: { kind: "error", errorCode: "SERVER_UNHANDLED_ERROR", message: "drop refused" },
+  });
+  const r = await drill(t, ["--collections", "customers", "--probes", "0"]);
+  assert.equal(r.code, 2, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.status, "failed");
+  const c = report.collections[0];
+  assert.equal(c.status, "identical", "the copy itself was proven");
+  assert.equal(c.cleanup, "failed");
+  assert.deepEqual(report.left, [c.scratch]);
+  assert.match(r.stderr, /could not drop the drill's scratch collection/);
+  const journal = (await Deno.readTextFile(join(t.out, "drills.jsonl"))).trim().split("\n");
+  assert.equal(JSON.parse(journal.at(-1)!).status, "failed");
+});
