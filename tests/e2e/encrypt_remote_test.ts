@@ -200,6 +200,21 @@ Deno.test("encrypt+box: backup --encrypt-to --to box uploads <ts>.zip.age and it
       [ageName, `${ageName}.sha256`],
     );
     assert.ok(box.fileByName(folder, `${ts2}.zip.age.sha256`), "the kept one keeps its sidecar");
+
+    // The naming rule holds after decryption: a .zip.age under a newer name than its manifest's
+    // is never taken as latest.
+    box.putFile(
+      folder,
+      "20991231_235959.zip.age",
+      await Deno.readFile(join(t.out, `${ts2}.zip.age`)),
+    );
+    const lying = await t.run(
+      ["verify", `box:${folder}:latest`, "--from", t.dl, "--identity-file", t.keyFile],
+      env,
+    );
+    assert.equal(lying.code, 2, lying.stderr);
+    assert.match(lying.stderr, /Cannot use latest box:20991231_235959\.zip\.age: /);
+    assert.deepEqual(await ls(t.dl), [".astrabak.lock"], "no download or plaintext left");
     await assertIdentityNowhere(t, box.files().map((f) => f.content));
   } finally {
     await box.close();
