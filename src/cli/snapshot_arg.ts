@@ -45,9 +45,20 @@ export interface SnapshotArg {
   release(): Promise<void>;
   /**
    * Set for a `.zip.age`: `decrypted` when `path` is its decrypted temporary zip; otherwise
-   * `path` is the `.zip.age` itself (no identity was given, and the caller allowed that).
+   * `path` is the `.zip.age` itself (no identity was given, and the caller allowed that), and
+   * `downloaded` says, for a download, the name it is known by and where its sidecar went.
    */
-  encrypted?: { decrypted: boolean };
+  encrypted?: { decrypted: boolean; downloaded?: DownloadedArchive };
+}
+
+/** A `.zip.age` downloaded from a remote (temporary files under other names than its own). */
+export interface DownloadedArchive {
+  name: string;
+  label: string;
+  /** The downloaded sidecar; null when the remote holds none. */
+  sidecar: string | null;
+  /** The remote's label (`box:123`, `s3://bucket/prefix`). */
+  remote: string;
 }
 
 /** How a resolved `.zip.age` is read; see {@linkcode resolveSnapshotArg}. */
@@ -104,7 +115,13 @@ async function openEncrypted(
   const identities = options ? await options.identity() : null;
   if (identities === null) {
     if (options?.allowWithoutIdentity) {
-      return { ...target, encrypted: { decrypted: false } };
+      return {
+        ...target,
+        encrypted: {
+          decrypted: false,
+          ...(target.downloaded ? { downloaded: target.downloaded } : {}),
+        },
+      };
     }
     throw new ConfigError(`Cannot read ${target.label}: it is encrypted (age)`, {
       hint:
@@ -113,7 +130,13 @@ async function openEncrypted(
   }
   const plain = await decryptToTemp(target.path, identities, reporter, {
     label: target.label,
-    ...(target.downloaded ? { name: target.name, locked: true } : {}),
+    ...(target.downloaded
+      ? {
+        name: target.name,
+        locked: true,
+        remote: { label: target.downloaded.remote, sidecar: target.downloaded.sidecar },
+      }
+      : {}),
     latest,
     ...(options?.signal ? { signal: options.signal } : {}),
   });
@@ -131,8 +154,8 @@ async function openEncrypted(
 /** A resolved argument before decryption: `name` is the archive's own file name. */
 interface PlainArg extends SnapshotArg {
   name: string;
-  /** A download from a remote (under the `--from` lock already). */
-  downloaded: boolean;
+  /** A download from a remote (under the `--from` lock already), or null. */
+  downloaded: DownloadedArchive | null;
 }
 
 /** Resolves `arg` to a local path (downloading from a remote when it names one). */
@@ -170,7 +193,13 @@ async function resolvePlain(
   }
   const remote = await openRemote(target.spec, remoteSettings(flags, env), reporter);
   const got = await fetchRemoteSnapshot(remote, target.which, from, reporter);
-  return { ...got, downloaded: true };
+  return {
+    path: got.path,
+    label: got.label,
+    name: got.name,
+    release: got.release,
+    downloaded: { name: got.name, label: got.label, sidecar: got.sidecar, remote: remote.label },
+  };
 }
 
 /** The Box folder of `--box-folder`/BOX_FOLDER_ID for `box:<which>` and `latest`. */
@@ -185,5 +214,5 @@ function boxFolder(arg: string, flags: RemoteFlags, env: Env): RemoteSpec {
 }
 
 function local(path: string): PlainArg {
-  return { path, label: path, name: basename(path), downloaded: false, release: async () => {} };
+  return { path, label: path, name: basename(path), downloaded: null, release: async () => {} };
 }

@@ -1,7 +1,8 @@
 /**
  * @module
- * `astrabak upload <snapshot-dir|zip> --to REMOTE…`: an off-host copy of an existing complete
- * snapshot (packed first when a directory is given and has no zip yet), to each remote named.
+ * `astrabak upload <snapshot-dir|zip|zip.age> --to REMOTE…`: an off-host copy of an existing
+ * complete snapshot (packed first when a directory is given and has no zip yet), to each remote
+ * named; a `.zip.age` goes with its sidecar.
  */
 
 import type { Command } from "commander";
@@ -9,6 +10,7 @@ import { type CliContext, openOutput, type OutputFlags } from "../cli/context.ts
 import { addOutputOptions } from "../cli/flags.ts";
 import { addRemoteOptions, type RemoteFlags, uploadTargets } from "../cli/remote_flags.ts";
 import { describeUploadOutcome, type UploadOutcome, uploadToRemotes } from "../remote/mod.ts";
+import { assertAgeUploadable, isEncryptedName } from "../encrypt/decrypt.ts";
 import { ConfigError } from "../errors.ts";
 import { EXIT_CODE_HELP, ExitCode } from "../exit_codes.ts";
 import { zipSnapshot } from "../snapshot/zip.ts";
@@ -21,7 +23,7 @@ export interface UploadFlags extends OutputFlags, RemoteFlags {}
 export function registerUpload(program: Command, ctx: CliContext): void {
   const cmd = program
     .command("upload")
-    .argument("<snapshot>", "a complete snapshot directory or its .zip")
+    .argument("<snapshot>", "a complete snapshot directory, its .zip, or its .zip.age")
     .description(
       "Upload a complete snapshot's zip to each remote (--to box:ID, --to s3://BUCKET/PREFIX; a directory is zipped first); an upload counts only when the store's checksum of the stored object equals the local one",
     );
@@ -36,6 +38,10 @@ S3 an existing object of the same name is never overwritten: the same bytes are 
 present", other bytes are refused (exit 3). INCOMPLETE snapshots, and snapshots not stored under
 their own name (<ts>/, as their manifest says), are refused (exit 2); a failed upload to any
 remote exits 3 (the others are still tried) and changes nothing locally.
+
+A <ts>.zip.age (backup --encrypt-to, astrabak encrypt) is checked without the key (its age header,
+and its SHA-256 against its sidecar <ts>.zip.age.sha256, which must be beside it) and uploaded
+with that sidecar; each remote proves both.
 
 ${EXIT_CODE_HELP}
 `,
@@ -76,6 +82,10 @@ async function zipFor(
 ): Promise<string> {
   const info = await Deno.stat(path).catch(() => null);
   if (!info) throw new ConfigError(`Cannot read ${path}: no such file or directory`);
+  if (info.isFile && isEncryptedName(path)) {
+    await assertAgeUploadable(path, signal);
+    return path;
+  }
   if (info.isFile) {
     await assertZipVerifies(path, out, `Refusing to upload ${path}`);
     return path;

@@ -113,6 +113,7 @@ ${EXIT_CODE_HELP}
         report = await verifyWithoutIdentity(target.path, {
           quick: flags.quick === true,
           signal: ctx.signal,
+          ...(target.encrypted.downloaded ? { downloaded: target.encrypted.downloaded } : {}),
         });
       } else {
         report = await verifySnapshot(target.path, {

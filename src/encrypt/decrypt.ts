@@ -20,7 +20,7 @@ import { DigestStream } from "../streams/digest_stream.ts";
 import { fileSink } from "../streams/file_sink.ts";
 import type { VerifyReport } from "../verify/verify.ts";
 import { type AgeHeaderInfo, type AgeIdentities, decryptStream, inspectHeader } from "./age.ts";
-import { AGE_SUFFIX, hashFile, readSidecar, sidecarPath } from "./sidecar.ts";
+import { AGE_SUFFIX, hashFile, readSidecar, SIDECAR_SUFFIX, sidecarPath } from "./sidecar.ts";
 
 /** Suffix of the temporary plaintext zip (recognised as a leftover by findStale). */
 export const DECRYPTED_SUFFIX = ".decrypted";
@@ -44,6 +44,11 @@ export interface DecryptOptions {
   label?: string;
   /** The caller holds the directory's lock already (a Box download into it). */
   locked?: boolean;
+  /**
+   * A download from this remote (`box:123`, `s3://bucket/prefix`): `sidecar` is where its
+   * sidecar was downloaded to, null when the remote holds none.
+   */
+  remote?: { label: string; sidecar: string | null };
   /** It was chosen as `latest`: it must also be non-empty (the rule of select.ts). */
   latest?: boolean;
   signal?: AbortSignal;
@@ -71,7 +76,10 @@ export async function decryptToTemp(
     lock?.release();
   };
   try {
-    const expected = await readSidecar(agePath);
+    const expected = await readSidecar(
+      agePath,
+      options.remote ? { sidecar: options.remote.sidecar, name } : {},
+    );
     let input: Deno.FsFile;
     try {
       input = await Deno.open(agePath, { read: true });
@@ -112,10 +120,22 @@ export async function decryptToTemp(
     }
     const { hex } = await cipher.result;
     if (expected !== null && hex !== expected) throw sidecarMismatch(label, hex, expected);
-    if (expected === null) {
+    if (expected === null && options.remote) {
+      // The download was proven by the store's own checksum, and age authenticates every
+      // chunk it decrypts: only the sidecar's second opinion on the ciphertext is missing.
+      reporter.info(
+        `${label} has no sidecar ${name}${SIDECAR_SUFFIX} in ${options.remote.label}; its download was proven by the store's checksum, and age authenticated what it decrypted`,
+      );
+    } else if (expected === null) {
       reporter.warn(`${label} has no sidecar ${basename(sidecarPath(agePath))}; decrypted anyway`);
     }
-    await checkNames(tmp, `${ts}.zip`, label, options.latest === true);
+    await checkNames(
+      tmp,
+      `${ts}.zip`,
+      label,
+      options.latest === true,
+      options.remote ? { remote: options.remote.label } : { dir },
+    );
     return { path: tmp, release };
   } catch (e) {
     await release();
@@ -133,7 +153,13 @@ function sidecarMismatch(label: string, got: string, expected: string): Verifica
 }
 
 /** The naming rule (layout.ts) for the zip inside, known by `<ts>.zip`; `latest` must hold data. */
-async function checkNames(path: string, zipName: string, label: string, latest: boolean) {
+async function checkNames(
+  path: string,
+  zipName: string,
+  label: string,
+  latest: boolean,
+  where: { remote: string } | { dir: string },
+) {
   let reader;
   try {
     reader = await openSnapshot(path);
@@ -143,7 +169,7 @@ async function checkNames(path: string, zipName: string, label: string, latest: 
   try {
     const manifest = await readManifest(reader).catch(() => null);
     if (manifest === null) return;
-    if (latest) return await checkLatest(reader, manifest, label, null, zipName);
+    if (latest) return await checkLatest(reader, manifest, label, null, zipName, where);
     const misnamed = readerNameProblems(reader, manifest, zipName);
     if (misnamed.length > 0) {
       throw new VerificationError(`Refusing ${label}: ${misnamed.join("; ")}`);
@@ -160,8 +186,17 @@ async function checkNames(path: string, zipName: string, label: string, latest: 
  */
 export async function verifyWithoutIdentity(
   agePath: string,
-  options: { quick: boolean; signal?: AbortSignal },
+  options: {
+    quick: boolean;
+    signal?: AbortSignal;
+    /**
+     * A download: the name it is known by, what to call it, and where its sidecar went (null:
+     * the remote holds none).
+     */
+    downloaded?: { name: string; label: string; sidecar: string | null; remote: string };
+  },
 ): Promise<VerifyReport & { encryption: AgeHeaderInfo | null }> {
+  const name = options.downloaded?.name ?? basename(agePath);
   const started = performance.now();
   const problems: string[] = [];
   let header: AgeHeaderInfo | null = null;
@@ -172,7 +207,7 @@ export async function verifyWithoutIdentity(
     throw new ConfigError(`Cannot read ${agePath}: ${ioReason(e)}`);
   }
   try {
-    header = await inspectHeader(file.readable, agePath);
+    header = await inspectHeader(file.readable, options.downloaded?.label ?? agePath);
   } catch (e) {
     problems.push(errorMessage(e));
   } finally {
@@ -184,15 +219,18 @@ export async function verifyWithoutIdentity(
   }
   let bytes = 0;
   try {
-    const expected = await readSidecar(agePath);
+    const dl = options.downloaded;
+    const expected = await readSidecar(agePath, dl ? { sidecar: dl.sidecar, name } : {});
     const got = await hashFile(agePath, options.signal);
     bytes = got.bytes;
     if (expected === null) {
       problems.push(
-        `no sidecar ${basename(sidecarPath(agePath))}: the file's SHA-256 cannot be checked`,
+        `no sidecar ${name}${SIDECAR_SUFFIX}${
+          dl ? ` in ${dl.remote}` : ""
+        }: the file's SHA-256 cannot be checked`,
       );
     } else if (got.hex !== expected) {
-      problems.push(sidecarMismatch(agePath, got.hex, expected).message);
+      problems.push(sidecarMismatch(dl?.label ?? agePath, got.hex, expected).message);
     }
   } catch (e) {
     problems.push(errorMessage(e));
@@ -208,7 +246,7 @@ export async function verifyWithoutIdentity(
   return {
     path: agePath,
     kind: "zip.age",
-    snapshot: basename(agePath).slice(0, -AGE_SUFFIX.length),
+    snapshot: name.slice(0, -AGE_SUFFIX.length),
     mode: options.quick ? "quick" : "deep",
     status: problems.length === 0 ? "ok" : "failed",
     problems,
@@ -219,4 +257,22 @@ export async function verifyWithoutIdentity(
     contents_verified: false,
     encryption: header,
   };
+}
+
+/**
+ * What `upload` checks before a `<ts>.zip.age` leaves the host, without the key: its age header
+ * and its SHA-256 against the sidecar, which must be there (it travels with the archive, and the
+ * remote copy is checked against it later). A VerificationError (exit 2) names what is wrong.
+ */
+export async function assertAgeUploadable(agePath: string, signal?: AbortSignal): Promise<void> {
+  const r = await verifyWithoutIdentity(agePath, { quick: true, ...(signal ? { signal } : {}) });
+  if (r.status !== "ok") {
+    throw new VerificationError(`Refusing to upload ${agePath}: ${r.problems.join("; ")}`, {
+      hint: r.problems.some((p) => p.startsWith("no sidecar"))
+        ? `write its sidecar first: cd ${dirname(resolve(agePath))} && sha256sum ${
+          basename(agePath)
+        } > ${basename(agePath)}${SIDECAR_SUFFIX}`
+        : "this copy cannot be trusted: use another copy, or encrypt the snapshot again",
+    });
+  }
 }

@@ -28,8 +28,17 @@ export function sidecarText(sha256Hex: string, ageName: string): string {
  * The SHA-256 a sidecar records for `ageName`; null when there is no sidecar. A sidecar that
  * is not one `sha256sum` line for that name is a VerificationError.
  */
-export async function readSidecar(agePath: string): Promise<string | null> {
-  const path = sidecarPath(agePath);
+export async function readSidecar(
+  agePath: string,
+  /**
+   * For a download, whose temporary files have other names: the sidecar's path (null: the
+   * remote has none) and the name the archive is known by.
+   */
+  known: { sidecar?: string | null; name?: string } = {},
+): Promise<string | null> {
+  if (known.sidecar === null) return null;
+  const path = known.sidecar ?? sidecarPath(agePath);
+  const ageName = known.name ?? basename(agePath);
   let text: string;
   try {
     const info = await Deno.stat(path);
@@ -40,10 +49,10 @@ export async function readSidecar(agePath: string): Promise<string | null> {
     throw new VerificationError(`Cannot read ${path}: ${e instanceof Error ? e.message : e}`);
   }
   const m = /^([0-9a-f]{64}) [ *](.+)\r?\n?$/.exec(text);
-  if (!m || basename(m[2]!) !== basename(agePath)) {
+  if (!m || basename(m[2]!) !== ageName) {
     throw new VerificationError(
-      `${path} is not a sha256sum line for ${basename(agePath)}`,
-      { hint: `it should read "<64 hex digits>  ${basename(agePath)}"` },
+      `${path} is not a sha256sum line for ${ageName}`,
+      { hint: `it should read "<64 hex digits>  ${ageName}"` },
     );
   }
   return m[1]!;

@@ -14,6 +14,7 @@ import {
   type RemoteSettings,
   type RemoteSnapshot,
   type RemoteSpec,
+  removeSnapshot,
 } from "../remote/mod.ts";
 import { ConfigError, errorMessage } from "../errors.ts";
 import type { Reporter } from "../reporter.ts";
@@ -102,7 +103,8 @@ interface LocalStock {
 interface RemoteStock {
   spec: RemoteSpec;
   remote: Remote;
-  groups: Array<SnapshotGroup & { remote: RemoteSnapshot }>;
+  /** One group per timestamp: its archives (a `.zip` and a `.zip.age` are one snapshot). */
+  groups: Array<SnapshotGroup & { remote: RemoteSnapshot[] }>;
 }
 
 /** Runs a prune; see the module doc. Throws ConfigError/SourceError before removing anything. */
@@ -126,17 +128,17 @@ export async function runPrune(options: PruneOptions, reporter: Reporter): Promi
     for (const spec of options.remotes?.specs ?? []) {
       const remote = await openRemote(spec, options.remotes!.settings, reporter);
       const listed = await remote.list();
-      // Remotes hold only archives of complete snapshots (upload refuses anything else).
-      stocks.push({
-        spec,
-        remote,
-        groups: listed.filter((r) => timestampDate(r.timestamp) !== null).map((r) => ({
-          timestamp: r.timestamp,
-          state: "complete" as const,
-          names: [r.name],
-          remote: r,
-        })),
-      });
+      // Remotes hold only archives of complete snapshots (upload refuses anything else); an
+      // encrypted one's sidecar goes with it.
+      const groups = new Map<string, RemoteStock["groups"][number]>();
+      for (const r of listed.filter((r) => timestampDate(r.timestamp) !== null)) {
+        const g = groups.get(r.timestamp) ??
+          { timestamp: r.timestamp, state: "complete" as const, names: [], remote: [] };
+        g.names.push(r.name, ...(r.sidecar ? [r.sidecar.name] : []));
+        g.remote.push(r);
+        groups.set(r.timestamp, g);
+      }
+      stocks.push({ spec, remote, groups: [...groups.values()] });
     }
     const locations: PruneLocationReport[] = [];
     if (local) {
@@ -269,18 +271,20 @@ async function applyRemote(
 ): Promise<PrunedSnapshot[]> {
   const out: PrunedSnapshot[] = [];
   for (const d of decisions) {
-    const snap = d.snapshot.remote;
+    const first = d.snapshot.remote[0]!;
     const row: PrunedSnapshot = {
       ...reportRow(d),
-      ...(stock.spec.kind === "box" ? { box_file_id: snap.id } : { key: snap.id }),
+      ...(stock.spec.kind === "box" ? { box_file_id: first.id } : { key: first.id }),
     };
     out.push(row);
     if (d.action !== "remove" || dryRun) continue;
     signal?.throwIfAborted();
     try {
-      const r = await stock.remote.remove(snap);
+      for (const snap of d.snapshot.remote) {
+        const r = await removeSnapshot(stock.remote, snap);
+        reporter.info(stock.remote.removalMessage(snap, r));
+      }
       row.removed = true;
-      reporter.info(stock.remote.removalMessage(snap, r));
     } catch (e) {
       row.error = errorMessage(e);
       reporter.error(row.error);

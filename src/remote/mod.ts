@@ -13,11 +13,16 @@ import type { Reporter } from "../reporter.ts";
 import { lockOutDir } from "../snapshot/lock.ts";
 import { openSnapshot, readerNameProblems, readManifest } from "../snapshot/reader.ts";
 import { checkLatest } from "../snapshot/select.ts";
-import { filesToUpload, type RemoteSpec } from "./names.ts";
+import { filesToUpload, isEncryptedArchive, type RemoteSpec } from "./names.ts";
 import type { Remote, RemoteSnapshot, RemoteUploadResult } from "./types.ts";
 
 export type { Remote, RemoteSnapshot, RemoteUploadResult } from "./types.ts";
-export { parseRemote, parseRemoteSnapshotArg, type RemoteSpec } from "./names.ts";
+export {
+  isEncryptedArchive,
+  parseRemote,
+  parseRemoteSnapshotArg,
+  type RemoteSpec,
+} from "./names.ts";
 
 /** How to configure each backend; resolved only when a remote of that kind is opened. */
 export interface RemoteSettings {
@@ -119,35 +124,71 @@ export async function findSnapshot(remote: Remote, which: string): Promise<Remot
  * against the store's checksum, under `dir`'s lock (the one lock rule: a concurrent
  * `backup --clean-stale` cannot remove it, and `dir` may not be a snapshot). The archive must
  * carry the name the remote lists it under (the naming rule), and `latest` must not be empty.
- * `release` removes the file and frees the lock; the caller calls it when done.
+ * An encrypted archive (`<ts>.zip.age`) comes with its sidecar when the remote holds one
+ * (`sidecar`, null otherwise); its naming and `latest` checks run once it is decrypted
+ * (src/encrypt/decrypt.ts), since its zip cannot be opened before.
+ * `release` removes the files and frees the lock; the caller calls it when done.
  */
 export async function fetchRemoteSnapshot(
   remote: Remote,
   which: string,
   dir: string,
   reporter: Reporter,
-): Promise<{ path: string; label: string; name: string; release: () => Promise<void> }> {
+): Promise<{
+  path: string;
+  label: string;
+  name: string;
+  sidecar: string | null;
+  release: () => Promise<void>;
+}> {
   const lock = await lockOutDir(dir, { holder: "download", flag: "--from" });
-  let path: string | null = null;
+  const paths: string[] = [];
   const release = async () => {
-    if (path !== null) await Deno.remove(path).catch(() => {});
+    for (const p of paths) await Deno.remove(p).catch(() => {});
     lock.release();
   };
   try {
     const snap = await findSnapshot(remote, which);
     const label = remote.snapshotLabel(snap);
     reporter.info(`Downloading ${label} into ${dir}`);
-    path = await remote.download(snap, dir, reporter);
-    await checkDownload(path, label, snap.name, which === "latest");
-    return { path, label, name: snap.name, release };
+    const path = await remote.download(snap, dir, reporter);
+    paths.push(path);
+    let sidecar: string | null = null;
+    if (snap.sidecar) {
+      sidecar = await remote.download(snap.sidecar, dir, reporter);
+      paths.push(sidecar);
+    }
+    if (!isEncryptedArchive(snap.name)) {
+      await checkDownload(path, label, snap.name, which === "latest", remote.label);
+    }
+    return { path, label, name: snap.name, sidecar, release };
   } catch (e) {
     await release();
     throw e;
   }
 }
 
+/**
+ * Removes a snapshot from a remote, its sidecar after it (a sidecar left alone is never listed,
+ * but would be clutter). The archive's result is what counts.
+ */
+export async function removeSnapshot(
+  remote: Remote,
+  snap: RemoteSnapshot,
+): Promise<"removed" | "already-gone"> {
+  const r = await remote.remove(snap);
+  if (snap.sidecar) await remote.remove(snap.sidecar);
+  return r;
+}
+
 /** Holds a download to the naming rule under its remote name, and `latest` to being non-empty. */
-async function checkDownload(path: string, label: string, name: string, latest: boolean) {
+async function checkDownload(
+  path: string,
+  label: string,
+  name: string,
+  latest: boolean,
+  remoteLabel: string,
+) {
   let reader;
   try {
     reader = await openSnapshot(path);
@@ -157,7 +198,11 @@ async function checkDownload(path: string, label: string, name: string, latest: 
   try {
     const manifest = await readManifest(reader).catch(() => null);
     if (manifest === null) return;
-    if (latest) return await checkLatest(reader, manifest, label, null, name);
+    if (latest) {
+      return await checkLatest(reader, manifest, label, null, name, {
+        remote: remoteLabel,
+      });
+    }
     const misnamed = readerNameProblems(reader, manifest, name);
     if (misnamed.length > 0) {
       throw new VerificationError(`Refusing ${label}: ${misnamed.join("; ")}`);

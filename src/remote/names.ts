@@ -7,8 +7,11 @@
  * naming rule of src/snapshot/layout.ts, so a new archive kind there is listed here too.
  */
 
+import { basename } from "node:path";
+import { SIDECAR_SUFFIX } from "../encrypt/sidecar.ts";
 import { ConfigError } from "../errors.ts";
 import { parseSnapshotName } from "../snapshot/layout.ts";
+import type { RemoteSnapshot } from "./types.ts";
 
 /** A parsed remote name. */
 export type RemoteSpec =
@@ -111,10 +114,69 @@ export function archiveName(name: string): { timestamp: string } | null {
 }
 
 /**
- * The local files one upload sends for a snapshot archive, archive first. Today the archive alone.
- * Hook for encryption (issue 15): a `.zip.age` travels with its sidecar file; return
- * `[archive, sidecar]` here and every remote uploads (and proves) both.
+ * Whether a file name in a remote is the sidecar of an encrypted archive (`<ts>.zip.age.sha256`):
+ * the name of that archive, or null. A sidecar is never listed as a snapshot of its own; it
+ * travels with its archive (upload, download, prune).
+ */
+export function sidecarOfName(name: string): string | null {
+  if (!name.endsWith(SIDECAR_SUFFIX)) return null;
+  const archive = name.slice(0, -SIDECAR_SUFFIX.length);
+  return parseSnapshotName(archive)?.kind === "zip.age" ? archive : null;
+}
+
+/** Whether a name is an encrypted archive (`<ts>.zip.age`), whose contents need an identity. */
+export function isEncryptedArchive(name: string): boolean {
+  return parseSnapshotName(name)?.kind === "zip.age";
+}
+
+/** One file as a remote lists it, before {@linkcode groupListing} sorts it out. */
+export interface ListedFile {
+  id: string;
+  name: string;
+  sizeBytes: number | null;
+}
+
+/**
+ * The snapshot archives among the files a remote lists, oldest timestamp first, each `.zip.age`
+ * with its sidecar attached when the remote holds one. Every other name (a sidecar without its
+ * archive too) is left out, so it is never touched. One rule for every backend.
+ */
+export function groupListing(files: readonly ListedFile[]): RemoteSnapshot[] {
+  const sidecars = new Map<string, ListedFile>();
+  for (const f of files) {
+    const of = sidecarOfName(f.name);
+    if (of !== null) sidecars.set(of, f);
+  }
+  const out: RemoteSnapshot[] = [];
+  for (const f of files) {
+    const parsed = archiveName(f.name);
+    if (!parsed) continue;
+    const snap: RemoteSnapshot = { ...f, timestamp: parsed.timestamp };
+    const sidecar = sidecars.get(f.name);
+    if (sidecar) snap.sidecar = { ...sidecar, timestamp: parsed.timestamp };
+    out.push(snap);
+  }
+  // Within a timestamp, the encrypted copy first: `latest` (the last) takes a plain zip of the
+  // same snapshot, as it does locally (src/snapshot/select.ts).
+  const rank = (s: RemoteSnapshot) => `${s.timestamp}/${isEncryptedArchive(s.name) ? 0 : 1}`;
+  return out.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
+}
+
+/**
+ * The local files one upload sends for a snapshot archive, archive first: a `<ts>.zip.age`
+ * travels with its sidecar `<ts>.zip.age.sha256` (so anyone can check the ciphertext in the
+ * store without the key, and a download can be checked against it), and every remote uploads
+ * and proves both.
  */
 export function filesToUpload(archivePath: string): string[] {
-  return [archivePath];
+  return isEncryptedArchive(basename(archivePath))
+    ? [archivePath, archivePath + SIDECAR_SUFFIX]
+    : [archivePath];
+}
+
+/** The Content-Type a store records for a file astrabak uploads. */
+export function contentTypeOf(name: string): string {
+  if (sidecarOfName(name) !== null) return "text/plain; charset=utf-8";
+  if (isEncryptedArchive(name)) return "application/octet-stream";
+  return "application/zip";
 }

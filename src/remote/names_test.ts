@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { ConfigError } from "../errors.ts";
-import { archiveName, parseRemote, parseRemoteSnapshotArg } from "./names.ts";
+import {
+  archiveName,
+  contentTypeOf,
+  filesToUpload,
+  groupListing,
+  parseRemote,
+  parseRemoteSnapshotArg,
+} from "./names.ts";
 import { compositeSha256, partSizeFor } from "./s3.ts";
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
@@ -48,6 +55,38 @@ Deno.test("archiveName: archives only, never directories or work in progress", (
   }
   assert.equal(archiveName("notes.txt"), null);
   assert.equal(archiveName("2026.zip"), null);
+});
+
+Deno.test("groupListing: .zip.age listed like .zip, its sidecar attached and never listed alone", () => {
+  const f = (name: string, id = name) => ({ id, name, sizeBytes: 1 });
+  const listed = groupListing([
+    f("20261125_021500.zip.age.sha256"),
+    f("20261126_021500.zip"),
+    f("20261125_021500.zip.age"),
+    f("20261124_021500.zip.age.sha256"), // a sidecar whose archive is gone: untouched
+    f("notes.txt"),
+    f("20261126_021500.zip.age"),
+  ]);
+  assert.deepEqual(listed.map((s) => s.name), [
+    "20261125_021500.zip.age",
+    "20261126_021500.zip.age",
+    "20261126_021500.zip", // the plain zip of a timestamp last: latest takes it, as locally
+  ]);
+  assert.equal(listed[0]!.sidecar?.name, "20261125_021500.zip.age.sha256");
+  assert.equal(listed[0]!.sidecar?.timestamp, "20261125_021500");
+  assert.equal(listed[1]!.sidecar, undefined);
+  assert.equal(listed[2]!.sidecar, undefined);
+});
+
+Deno.test("filesToUpload and contentTypeOf: a .zip.age goes with its sidecar, each typed", () => {
+  assert.deepEqual(filesToUpload("/b/20261125_021500.zip"), ["/b/20261125_021500.zip"]);
+  assert.deepEqual(filesToUpload("/b/20261125_021500.zip.age"), [
+    "/b/20261125_021500.zip.age",
+    "/b/20261125_021500.zip.age.sha256",
+  ]);
+  assert.equal(contentTypeOf("20261125_021500.zip"), "application/zip");
+  assert.equal(contentTypeOf("20261125_021500.zip.age"), "application/octet-stream");
+  assert.equal(contentTypeOf("20261125_021500.zip.age.sha256"), "text/plain; charset=utf-8");
 });
 
 Deno.test("S3 parts: 16 MiB or larger to fit 10 000 parts; the composite checksum is AWS's", () => {

@@ -1,8 +1,9 @@
 /**
  * @module
  * An S3-compatible bucket (AWS S3, Cloudflare R2, MinIO, Backblaze B2, GCS interop) as a
- * {@linkcode Remote}: objects `<prefix>/<ts>.zip`, loaded with `@aws-sdk/client-s3` and
- * `@aws-sdk/lib-storage` only when an S3 remote is used.
+ * {@linkcode Remote}: objects `<prefix>/<ts>.zip` (or `<ts>.zip.age` with its sidecar, each with
+ * its own Content-Type), loaded with `@aws-sdk/client-s3` and `@aws-sdk/lib-storage` only when an
+ * S3 remote is used.
  *
  * Guarantees, as for Box:
  * - an upload counts only when the stored bytes are proven equal to the local file, and the
@@ -33,7 +34,7 @@ import type { Reporter } from "../reporter.ts";
 import { retryDelayMs } from "../source/retry.ts";
 import { TOOL_NAME, VERSION } from "../version.ts";
 import { fileSink } from "../streams/file_sink.ts";
-import { archiveName, type RemoteSpec } from "./names.ts";
+import { contentTypeOf, groupListing, type ListedFile, type RemoteSpec } from "./names.ts";
 import { sdkEnvironment } from "./sdk_env.ts";
 import type { Remote, RemoteSnapshot, RemoteUploadResult } from "./types.ts";
 
@@ -233,7 +234,7 @@ class S3Remote implements Remote {
   }
 
   async list(): Promise<RemoteSnapshot[]> {
-    const out: RemoteSnapshot[] = [];
+    const files: ListedFile[] = [];
     const prefix = this.spec.prefix ? `${this.spec.prefix}/` : "";
     let token: string | undefined;
     try {
@@ -248,17 +249,14 @@ class S3Remote implements Remote {
         );
         for (const o of page.Contents ?? []) {
           if (!o.Key) continue;
-          const name = o.Key.slice(prefix.length);
-          const parsed = archiveName(name);
-          if (!parsed) continue;
-          out.push({ id: o.Key, name, timestamp: parsed.timestamp, sizeBytes: o.Size ?? null });
+          files.push({ id: o.Key, name: o.Key.slice(prefix.length), sizeBytes: o.Size ?? null });
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     } catch (e) {
       throw readError(`list ${this.label}`, e, this.#host);
     }
-    return out.sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0));
+    return groupListing(files);
   }
 
   /** HeadObject with checksums; null when there is no such object. */
@@ -328,7 +326,7 @@ class S3Remote implements Remote {
       const common = {
         Bucket: this.spec.bucket,
         Key: key,
-        ContentType: "application/zip",
+        ContentType: contentTypeOf(name),
         Metadata: { [SHA256_META]: d.sha256.toString("hex") },
         ...(this.settings.storageClass
           ? { StorageClass: this.settings.storageClass as S3.StorageClass }

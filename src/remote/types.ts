@@ -16,6 +16,11 @@ export interface RemoteSnapshot {
   /** `<ts>` from the name. */
   timestamp: string;
   sizeBytes: number | null;
+  /**
+   * The sidecar `<ts>.zip.age.sha256` of an encrypted archive, when the remote holds one: it is
+   * downloaded and removed with its archive (a file like any other for `download`/`remove`).
+   */
+  sidecar?: RemoteSnapshot;
 }
 
 /**
@@ -45,8 +50,9 @@ export interface Remote {
   /** `box`, `s3`: the report's `where`. */
   readonly kind: string;
   /**
-   * The snapshot archives it holds, oldest name first. Only names
-   * {@linkcode isArchiveName} accepts are listed: anything else there is never touched.
+   * The snapshot archives it holds, oldest name first, sorted out by groupListing
+   * (src/remote/names.ts): only archive names are listed, a `.zip.age` with its sidecar
+   * attached; anything else there is never touched.
    */
   list(): Promise<RemoteSnapshot[]>;
   /** Uploads one local file under its own name and proves it; an UploadError (exit 3) if not. */

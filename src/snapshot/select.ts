@@ -44,11 +44,12 @@ export async function latestSnapshot(dir: string): Promise<string> {
 }
 
 /**
- * The checks `latest` owes its caller, local or in Box: the snapshot carries its own name (a
+ * The checks `latest` owes its caller, local or in a remote: the snapshot carries its own name (a
  * renamed or copied-over folder could otherwise pass for the newest), and it is not empty (a
  * backup of an empty database is kept, but restoring "latest" from it would silently restore
  * nothing). `older` finds the newest earlier snapshot with data, for the hint (null where looking
- * would mean downloading them: Box); `zipName` is the name a downloaded zip is known by.
+ * would mean downloading or decrypting them: then the hint names `where` to list them);
+ * `zipName` is the name a downloaded zip is known by.
  */
 export async function checkLatest(
   reader: SnapshotReader,
@@ -56,6 +57,8 @@ export async function checkLatest(
   label: string,
   older: (() => Promise<string | null>) | null,
   zipName?: string,
+  /** Where the others can be listed, for the hint: the remote it came from, or a directory. */
+  where?: { remote: string } | { dir: string },
 ): Promise<void> {
   const misnamed = readerNameProblems(reader, manifest, zipName);
   if (misnamed.length > 0) {
@@ -79,7 +82,11 @@ export async function checkLatest(
           ? `the newest snapshot with data is ${previous}: pass it by path (or pass the empty one by path if that is really what you want)`
           : previous === null
           ? "no earlier snapshot has data; pass the empty one by path if that is really what you want"
-          : "see the others with astrabak list --box-folder ID and pass the one you want as box:<name>",
+          : where && "remote" in where
+          ? `see the others with astrabak list --from-remote ${where.remote} and pass the one you want as ${where.remote}:<name>`
+          : `see the others with astrabak list${
+            where ? ` --from ${where.dir}` : ""
+          } and pass the one you want by its path`,
       },
     );
   }

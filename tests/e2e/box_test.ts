@@ -369,7 +369,13 @@ Deno.test("box: a download takes the --from lock, never lands in a snapshot, and
     emptyLatest.stderr,
     /Cannot use latest: the latest snapshot box:\d{8}_\d{6}\.zip is empty/,
   );
-  assert.match(emptyLatest.stderr, /hint: see the others with astrabak list --box-folder ID/);
+  // The hint names the remote actually read, as a command that runs as given.
+  assert.match(
+    emptyLatest.stderr,
+    new RegExp(
+      `hint: see the others with astrabak list --from-remote box:${t.folder.id} and pass the one you want as box:${t.folder.id}:<name>`,
+    ),
+  );
 
   // A zip whose Box name claims a newer timestamp than its manifest is never taken as latest.
   const bytes = await Deno.readFile(join(t.out, zip!));

@@ -84,6 +84,7 @@ const RECORDED_HEADERS = [
   "x-amz-storage-class",
   "x-amz-server-side-encryption",
   "x-amz-meta-astrabak-sha256",
+  "content-type",
 ];
 
 interface Upload {

@@ -1,12 +1,13 @@
 /**
  * @module
- * Box as a {@linkcode Remote}: a folder holds `<ts>.zip` files; uploads are proven by the SHA-1
- * Box reports for the stored file, downloads by the same SHA-1; removal moves a file to the
- * folder owner's trash. Loaded (with box-node-sdk) only when a Box remote is used.
+ * Box as a {@linkcode Remote}: a folder holds `<ts>.zip` files (or `<ts>.zip.age` and its
+ * sidecar); uploads are proven by the SHA-1 Box reports for the stored file, downloads by the
+ * same SHA-1; removal moves a file to the folder owner's trash. Loaded (with box-node-sdk) only when a Box remote is used.
  */
 
 import type { BoxConfig } from "../../config/resolve.ts";
 import type { Reporter } from "../../reporter.ts";
+import { groupListing } from "../names.ts";
 import type { Remote, RemoteSnapshot, RemoteUploadResult } from "../types.ts";
 import { connectBox, uploadSnapshotZip } from "./offsite.ts";
 import {
@@ -38,12 +39,7 @@ export function openBoxRemote(config: BoxConfig, reporter: Reporter): Remote {
     async list(): Promise<RemoteSnapshot[]> {
       const all = await listRemoteSnapshots(await connect());
       for (const s of all) known.set(s.fileId, s);
-      return all.map((s) => ({
-        id: s.fileId,
-        name: s.name,
-        timestamp: s.timestamp,
-        sizeBytes: s.sizeBytes,
-      }));
+      return groupListing(all.map((s) => ({ id: s.fileId, name: s.name, sizeBytes: s.sizeBytes })));
     },
     async upload(path, reporter, signal): Promise<BoxUploadResult> {
       const r = await uploadSnapshotZip(config, path, reporter, signal);

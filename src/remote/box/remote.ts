@@ -6,7 +6,7 @@
 
 import { join } from "node:path";
 import { ConfigError, ioReason, VerificationError } from "../../errors.ts";
-import { archiveName } from "../names.ts";
+import { archiveName, sidecarOfName } from "../names.ts";
 import { DigestStream } from "../../streams/digest_stream.ts";
 import { fileSink } from "../../streams/file_sink.ts";
 import { type BoxSession, describeBoxError } from "./session.ts";
@@ -22,7 +22,10 @@ export interface RemoteSnapshot {
   sha1: string | null;
 }
 
-/** Lists the snapshot zips in the folder (marker paging, 1000 per page), oldest name first. */
+/**
+ * Lists the snapshot archives in the folder and the sidecars of encrypted ones (marker paging,
+ * 1000 per page), oldest name first; every other name is left out.
+ */
 export async function listRemoteSnapshots(session: BoxSession): Promise<RemoteSnapshot[]> {
   const out: RemoteSnapshot[] = [];
   let marker: string | undefined;
@@ -45,7 +48,8 @@ export async function listRemoteSnapshots(session: BoxSession): Promise<RemoteSn
           sha1?: string;
         };
         if (item.type !== "file" || !item.name) continue;
-        const parsed = archiveName(item.name);
+        const parsed = archiveName(item.name) ??
+          (sidecarOfName(item.name) ? archiveName(sidecarOfName(item.name)!) : null);
         if (!parsed) continue;
         out.push({
           fileId: item.id,
