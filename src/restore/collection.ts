@@ -165,6 +165,7 @@ export async function restoreCollection(
     const durations = table ? durationColumns(p.entry.definition) : [];
     const read = readDataFile(await reader.open(p.entry.data_file!, signal), p.entry, {
       quick: false,
+      inlineGunzip: true,
       // Key columns are watched too: the sample proof reads rows back by primary key.
       ...(table ? { inspect: { watch: [...durations, ...keys] } } : {}),
       ...(options.maxDocuments === undefined ? {} : { maxDocuments: options.maxDocuments }),
