@@ -177,6 +177,16 @@ Deno.test("gunzip of corrupt input fails that stream only; a cancelled stream fr
   assert.equal(zlibWorkerCount(), 0);
 });
 
+Deno.test("gzip members end in order: no chunk of the next member is written after the end", async () => {
+  // The worker answers `ack`s and `out`s of the old member before `member`; the next chunk must
+  // wait for `member` (it failed with "write after end" when any message woke it).
+  const parts = Array.from({ length: 30 }, (_, i) => noise(300_000, i + 1));
+  const gz = await collect(
+    ReadableStream.from(parts.flatMap((p) => [p, GZIP_MEMBER_END])).pipeThrough(gzipStream(1)),
+  );
+  assert.deepEqual(await collect(chunked(gz, 65_536).pipeThrough(gunzipStream())), concat(parts));
+});
+
 Deno.test("inline gunzip reads every member of a multi-member file, without a worker", async () => {
   // Format 4 data files are multi-member (a member per backup checkpoint); restore gunzips them
   // on its main thread, which must not stop after the first member as DecompressionStream does.
