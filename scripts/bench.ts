@@ -30,7 +30,7 @@ import { FAKE_TOKEN, FakeDataApi } from "../tests/fakes/data_api/server.ts";
 import { fakeEnv } from "../tests/e2e/run_cli.ts";
 import { cli } from "./bench_cli.ts";
 import { runScale } from "./bench_scale.ts";
-import { gzipStream } from "../src/streams/gzip_stream.ts";
+import { gzipStream, inlineGunzipStream } from "../src/streams/gzip_stream.ts";
 import { LineSplitStream } from "../src/streams/line_split_stream.ts";
 import { insertManyBody } from "../src/source/insert.ts";
 import { DEFAULT_RESTORE_CONCURRENCY } from "../src/restore/restore.ts";
@@ -269,7 +269,7 @@ try {
                     ctl.enqueue(c);
                   },
                 }),
-              ).pipeThrough(new DecompressionStream("gzip")).pipeTo(
+              ).pipeThrough(inlineGunzipStream()).pipeTo(
                 new WritableStream({ write: (c) => void (raw += c.length) }),
               );
               record({
@@ -349,7 +349,8 @@ async function benchRestore(dims: number): Promise<void> {
     batch = [];
   };
   await (await Deno.open(file)).readable
-    .pipeThrough(new DecompressionStream("gzip") as TransformStream<Uint8Array, Uint8Array>)
+    // Not DecompressionStream: it stops after the first gzip member (data files are multi-member).
+    .pipeThrough(inlineGunzipStream())
     .pipeThrough(new LineSplitStream(24_000_000))
     .pipeTo(
       new WritableStream({

@@ -29,7 +29,13 @@ import {
   estimatedDocumentCount,
 } from "../source/collections.ts";
 import type { DataApiClient } from "../source/data_api.ts";
-import { insertBatch, MAX_INSERT_DOCUMENTS, readBack } from "../source/insert.ts";
+import {
+  INSERT_MANY_PREFIX_BYTES,
+  insertBatch,
+  insertManyBody,
+  MAX_INSERT_DOCUMENTS,
+  readBack,
+} from "../source/insert.ts";
 import { createIndexesOf, createTableWithoutIndexes, dropTable } from "../source/tables.ts";
 import { BatchStream } from "../streams/batch_stream.ts";
 import { concurrentSink } from "../streams/concurrent_sink.ts";
@@ -165,6 +171,7 @@ export async function restoreCollection(
     const durations = table ? durationColumns(p.entry.definition) : [];
     const read = readDataFile(await reader.open(p.entry.data_file!, signal), p.entry, {
       quick: false,
+      inlineGunzip: true,
       // Key columns are watched too: the sample proof reads rows back by primary key.
       ...(table ? { inspect: { watch: [...durations, ...keys] } } : {}),
       ...(options.maxDocuments === undefined ? {} : { maxDocuments: options.maxDocuments }),
@@ -175,15 +182,21 @@ export async function restoreCollection(
         MAX_BATCH_BYTES,
       ),
     );
-    const writeBatch = async (batch: RawDocument[]): Promise<void> => {
+    const writeBatch = async (batch: RawDocument[], buffer: Uint8Array): Promise<void> => {
       const bodies = batch.map((d) =>
         table
           ? rowBody(d, durations)
           : documentBody(d, spec?.vectorize === true, options.vectorize, r, lost)
       );
-      const out = await insertBatch(client, { keyspace, collection: name }, batch, bodies, {
-        signal,
-      });
+      // Documents sent as read: their buffer is already the request body (ownedBatch).
+      const asRead = bodies.every((b, i) => b === batch[i]!.bytes);
+      const out = await insertBatch(
+        client,
+        { keyspace, collection: name },
+        batch,
+        bodies,
+        asRead ? { signal, body: buffer } : { signal },
+      );
       confirmed += out.inserted;
       for (const i of out.confirmed) {
         const d = batch[i]!;
@@ -214,7 +227,7 @@ export async function restoreCollection(
         async (read) => {
           const own = ownedBatch(read);
           try {
-            await writeBatch(own.documents);
+            await writeBatch(own.documents, own.buffer);
           } finally {
             // Nothing reads the batch after its write (the sample and the report hold copies).
             releaseBuffer(own.buffer);
@@ -648,17 +661,15 @@ function documentBody(
  * read pipeline's chunks, which a batch would otherwise keep alive while its request waits for
  * the network, long enough for V8 to move them to the old generation, where they are freed only at
  * the next full collection; an own buffer lets the chunks die young and is freed (releaseBuffer)
- * as soon as the batch is written (docs/BENCHMARKS.md, "Where the memory goes").
+ * as soon as the batch is written (docs/BENCHMARKS.md, "Where the memory goes"). The buffer is
+ * laid out as the batch's insertMany body, so that documents sent as read need no second copy.
  */
 function ownedBatch(
   batch: readonly RawDocument[],
 ): { documents: RawDocument[]; buffer: Uint8Array } {
-  let size = 0;
-  for (const d of batch) size += d.bytes.byteLength;
-  const buffer = new Uint8Array(size);
-  let at = 0;
+  const buffer = insertManyBody(batch.map((d) => d.bytes));
+  let at = INSERT_MANY_PREFIX_BYTES;
   const documents = batch.map((d) => {
-    buffer.set(d.bytes, at);
     const bytes = buffer.subarray(at, at + d.bytes.byteLength);
     let id: Uint8Array | null = null;
     if (d.id) {
@@ -667,7 +678,7 @@ function ownedBatch(
         ? bytes.subarray(offset, offset + d.id.byteLength)
         : d.id.slice();
     }
-    at += d.bytes.byteLength;
+    at += d.bytes.byteLength + 1;
     return { ...d, bytes, id };
   });
   return { documents, buffer };

@@ -255,7 +255,7 @@ export async function runRestore(
     reporter.info(`Verifying ${options.snapshot} before restoring`);
     const { report: verification, manifest } = await verifyReader(
       reader,
-      { quick: false, signal },
+      { quick: false, signal, inlineGunzip: true },
       reporter,
     );
     if (!manifest) {

@@ -47,6 +47,12 @@ const decoder = new TextDecoder();
 const PREFIX = encoder.encode('{"insertMany":{"documents":[');
 const SUFFIX = encoder.encode('],"options":{"ordered":false,"returnDocumentResponses":true}}}');
 
+/**
+ * Bytes before the first document of an {@linkcode insertManyBody}, whose documents follow one
+ * another separated by one comma: a caller can keep its documents as views into the body.
+ */
+export const INSERT_MANY_PREFIX_BYTES: number = PREFIX.length;
+
 /** Tries per document that insertMany reports as transiently failed. */
 const DOCUMENT_RETRIES = 3;
 
@@ -76,7 +82,15 @@ export async function insertBatch(
   target: { keyspace: string; collection: string },
   docs: readonly RawDocument[],
   bodies: readonly Uint8Array[],
-  options: { signal?: AbortSignal | undefined } = {},
+  options: {
+    signal?: AbortSignal | undefined;
+    /**
+     * The whole batch's body, already built by the caller (`insertManyBody(bodies)`), sent for
+     * the first request instead of a new copy and left to the caller to free: restore keeps its
+     * documents as views into it, one copy of each batch in flight instead of two.
+     */
+    body?: Uint8Array;
+  } = {},
 ): Promise<BatchOutcome> {
   if (docs.length > MAX_INSERT_DOCUMENTS) throw new RangeError(`batch of ${docs.length} documents`);
   const outcome: BatchOutcome = {
@@ -93,14 +107,17 @@ export async function insertBatch(
   /** Uncertain documents that then answered DOCUMENT_ALREADY_EXISTS: read back before counting. */
   const toCheck: number[] = [];
   for (let round = 0; pending.length > 0; round++) {
-    const body = insertManyBody(pending.map((i) => bodies[i]!));
+    const prebuilt = round === 0 && options.body !== undefined;
+    const body = prebuilt ? options.body! : insertManyBody(pending.map((i) => bodies[i]!));
     const res = await client.command(target, "insertMany", body, {
       signal: options.signal,
       acceptPartial: (r) => Array.isArray(r.status?.documentResponses),
       onAttempt: (a) => {
         if (a > 1) retried = true;
       },
-    }).finally(() => releaseBuffer(body));
+    }).finally(() => {
+      if (!prebuilt) releaseBuffer(body);
+    });
     const responses = documentResponses(res, pending.length, target);
     const again: number[] = [];
     responses.forEach((r, k) => {

@@ -2,9 +2,14 @@ import assert from "node:assert/strict";
 import { ByteLimitStream } from "./byte_limit_stream.ts";
 import { concurrentSink } from "./concurrent_sink.ts";
 import { DigestStream } from "./digest_stream.ts";
-import { gunzipStream, gzipStream } from "./gzip_stream.ts";
+import { gunzipStream, gzipStream, inlineGunzipStream } from "./gzip_stream.ts";
 import { LineSplitStream } from "./line_split_stream.ts";
-import { PIECE_BYTES, zlibInFlightPeak, zlibWorkerCount } from "./zlib_worker_stream.ts";
+import {
+  GZIP_MEMBER_END,
+  PIECE_BYTES,
+  zlibInFlightPeak,
+  zlibWorkerCount,
+} from "./zlib_worker_stream.ts";
 import { releaseBuffer } from "./release_buffer.ts";
 
 const enc = new TextEncoder();
@@ -79,6 +84,10 @@ function noise(n: number, seed: number): Uint8Array {
 async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   await stream.pipeTo(new WritableStream({ write: (c) => void parts.push(c) }));
+  return concat(parts);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
@@ -166,6 +175,47 @@ Deno.test("gunzip of corrupt input fails that stream only; a cancelled stream fr
   assert.equal((await reader.read()).done, false);
   await reader.cancel();
   assert.equal(zlibWorkerCount(), 0);
+});
+
+Deno.test("gzip members end in order: no chunk of the next member is written after the end", async () => {
+  // The worker answers `ack`s and `out`s of the old member before `member`; the next chunk must
+  // wait for `member` (it failed with "write after end" when any message woke it).
+  const parts = Array.from({ length: 30 }, (_, i) => noise(300_000, i + 1));
+  const gz = await collect(
+    ReadableStream.from(parts.flatMap((p) => [p, GZIP_MEMBER_END])).pipeThrough(gzipStream(1)),
+  );
+  assert.deepEqual(await collect(chunked(gz, 65_536).pipeThrough(gunzipStream())), concat(parts));
+});
+
+Deno.test("inline gunzip reads every member of a multi-member file, without a worker", async () => {
+  // Format 4 data files are multi-member (a member per backup checkpoint); restore gunzips them
+  // on its main thread, which must not stop after the first member as DecompressionStream does.
+  const parts = [noise(150_000, 3), noise(90_000, 4), noise(120_000, 5)];
+  const input = ReadableStream.from(
+    parts.flatMap((p, i) => (i < parts.length - 1 ? [p, GZIP_MEMBER_END] : [p])),
+  );
+  const gz = await collect(input.pipeThrough(gzipStream(1)));
+  const seen: number[] = [];
+  const watch = setInterval(() => seen.push(zlibWorkerCount()), 1);
+  let back: Uint8Array;
+  try {
+    back = await collect(chunked(gz, 5_000).pipeThrough(inlineGunzipStream()));
+  } finally {
+    clearInterval(watch);
+  }
+  assert.deepEqual(back, concat(parts));
+  assert.deepEqual(seen.filter((n) => n > 0), [], "no worker thread while gunzipping inline");
+
+  const corrupt = gz.slice();
+  corrupt.fill(0x41, 100, 400);
+  await assert.rejects(
+    collect(chunked(corrupt, 1_000).pipeThrough(inlineGunzipStream())),
+    (e) => e instanceof TypeError && /gunzip failed/.test(e.message),
+  );
+  await assert.rejects(
+    collect(chunked(gz.subarray(0, gz.length - 10), 1_000).pipeThrough(inlineGunzipStream())),
+    /gunzip failed/,
+  );
 });
 
 /** Runs items through concurrentSink with writes that finish in the order they were started. */

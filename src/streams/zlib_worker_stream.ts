@@ -189,10 +189,16 @@ export class ZlibWorkerStream extends TransformStream<Uint8Array, Uint8Array> {
     let memberEnded: (() => void) | null = null;
     let done!: () => void;
     const finished = new Promise<void>((res) => (done = res));
-    const notify = () => {
+    /**
+     * Wakes a transform() waiting for room; one waiting for the end of a member only once the
+     * worker said `member` (or the stream stopped): an `ack` or `out` of the old member may come
+     * first, and a chunk sent then would be written after the old member's end.
+     */
+    const notify = (member = false) => {
       const w = wake;
       wake = null;
       w?.();
+      if (!member && !stopped) return;
       const m = memberEnded;
       memberEnded = null;
       m?.();
@@ -230,7 +236,7 @@ export class ZlibWorkerStream extends TransformStream<Uint8Array, Uint8Array> {
         controller.error(failure);
         stop(false);
       }
-      notify();
+      notify(msg.type === "member");
     };
     super({
       start(c) {

@@ -26,6 +26,8 @@ export interface VerifyOptions {
   /** Only hashes and sizes (no decompression, no parsing). */
   quick: boolean;
   signal?: AbortSignal | undefined;
+  /** Gunzip on the main thread (restore's verify pass: one isolate less; see readDataFile). */
+  inlineGunzip?: boolean;
 }
 
 /** Verdict for one collection of the manifest. */
@@ -193,6 +195,7 @@ async function verifyEntry(
     const read = readDataFile(stored, entry, {
       quick: options.quick,
       duplicates: !options.quick,
+      inlineGunzip: options.inlineGunzip ?? false,
     });
     if (read.documents) {
       await read.documents.pipeTo(
