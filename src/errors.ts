@@ -170,3 +170,11 @@ export function describeIoError(e: Error): string {
     /^[^:]*: (\w+ '.*')$/.exec(e.message.split("\n")[0] ?? "")?.[1];
   return op ? `${ioReason(e)} (${op})` : ioReason(e);
 }
+
+/**
+ * The fix for a host outside the binary's `--allow-net` (Data API, Box or S3 alike): one wording,
+ * so every "sandbox denied" error tells the user the same two ways out.
+ */
+export function netSandboxHint(host: string): string {
+  return `rebuild with ASTRABAK_ALLOW_NET=${host} deno task compile (or run with --allow-net=${host})`;
+}

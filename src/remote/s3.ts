@@ -29,7 +29,14 @@ import { basename, join } from "node:path";
 import type * as S3 from "@aws-sdk/client-s3";
 import type * as Storage from "@aws-sdk/lib-storage";
 import type { S3Settings } from "../config/remote.ts";
-import { ConfigError, ioReason, SourceError, UploadError, VerificationError } from "../errors.ts";
+import {
+  ConfigError,
+  ioReason,
+  netSandboxHint,
+  SourceError,
+  UploadError,
+  VerificationError,
+} from "../errors.ts";
 import type { Reporter } from "../reporter.ts";
 import { retryDelayMs } from "../source/retry.ts";
 import { TOOL_NAME, VERSION } from "../version.ts";
@@ -655,8 +662,7 @@ export function describeS3Error(
       status: undefined,
       code: undefined,
       message: `the permission sandbox (--allow-net) does not include ${denied}`,
-      hint:
-        `rebuild with ASTRABAK_ALLOW_NET=${denied} deno task compile (or run with --allow-net=${denied})`,
+      hint: netSandboxHint(denied),
     };
   }
   const err = e as {

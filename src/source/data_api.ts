@@ -9,7 +9,7 @@
  * astra-db-ts 2.3.0's requests) but hands back documents as the exact bytes the server sent.
  */
 
-import { SourceError } from "../errors.ts";
+import { netSandboxHint, SourceError } from "../errors.ts";
 import { JsonSyntaxError } from "../json/byte_json.ts";
 import {
   type CommandResponse,
@@ -379,8 +379,7 @@ export class DataApiClient {
           command: name,
           retriable: false,
           cause: e,
-          hint:
-            `rebuild with ASTRABAK_ALLOW_NET=${host} deno task compile (or run with --allow-net=${host})`,
+          hint: netSandboxHint(host),
         },
       );
     }

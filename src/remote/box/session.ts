@@ -16,6 +16,7 @@ import { sdkEnvironment } from "../sdk_env.ts";
 import type * as Root from "box-node-sdk";
 import type * as Networking from "box-node-sdk/networking";
 import type { BoxConfig } from "../../config/resolve.ts";
+import { netSandboxHint } from "../../errors.ts";
 import { parseRetryAfter } from "../../source/retry.ts";
 
 /** The SDK modules astrabak uses. */
@@ -199,8 +200,7 @@ export function describeBoxError(
       status: undefined,
       code: undefined,
       message: `the permission sandbox (--allow-net) does not include ${denied}`,
-      hint:
-        `rebuild with ASTRABAK_ALLOW_NET=${denied} deno task compile (or run with --allow-net=${denied})`,
+      hint: netSandboxHint(denied),
     };
   }
   const err = e as {
