@@ -6,7 +6,8 @@
  *
  * A data file is written in segments, one per checkpoint: each segment is one gzip member (a
  * multi-member gzip file is valid gzip and gunzips to the concatenation, RFC 1952 §2.2), ends
- * fsynced, and leaves a state that a checkpoint can record. Resuming cuts the file back to the
+ * written (not fsynced: docs/FORMAT.md "Why segments are not fsynced"; resume checks the prefix's
+ * hash), and leaves a state that a checkpoint can record. Resuming cuts the file back to the
  * end of the last recorded segment and appends from there, so no document is written twice.
  */
 
@@ -97,7 +98,7 @@ export class DataFileWriter {
   readonly #drained: Promise<void>;
   /** Bytes the sink has written and hashed so far. */
   #written: number;
-  /** Resolved by the sink when a member boundary is durable. */
+  /** Resolved by the sink when a member boundary is written. */
   #boundary: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
   #closed = false;
 
@@ -115,7 +116,7 @@ export class DataFileWriter {
     const sink = new WritableStream<Uint8Array>({
       write: async (chunk) => {
         if (chunk === GZIP_MEMBER_END) {
-          await file.sync();
+          // Written is enough for a kill; a power loss is caught by resume's prefix hash.
           this.#boundary.shift()?.resolve();
           return;
         }
