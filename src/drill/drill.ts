@@ -23,6 +23,7 @@ import {
   primaryKeyColumns,
   vectorFields,
 } from "../manifest/mod.ts";
+import { canonicalJson } from "../json/canonical_json.ts";
 import type { RawDocument } from "../json/raw_document.ts";
 import { keptDocumentBytes } from "../restore/collection.ts";
 import type { Rename } from "../restore/plan.ts";
@@ -673,17 +674,7 @@ function tableDefinitionDifferences(
  * keyspace (restore strips them too).
  */
 function canonicalDefinition(v: unknown): string {
-  return JSON.stringify(
-    v ?? null,
-    (k, x) =>
-      x && typeof x === "object" && !Array.isArray(x)
-        ? Object.fromEntries(
-          Object.entries(x as Record<string, unknown>)
-            .filter(([p]) => p !== "apiSupport")
-            .sort(([p], [q]) => (k === "partitionSort" ? 0 : p < q ? -1 : 1)),
-        )
-        : x,
-  );
+  return canonicalJson(v ?? null, ["apiSupport"]);
 }
 
 /**

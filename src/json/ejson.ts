@@ -60,8 +60,13 @@ export function isObjectIdHex(s: string): boolean {
 
 /** Standard, padded base64, as Jackson's default variant decodes it (`TextNode.binaryValue`). */
 export function isBase64(s: string): boolean {
-  const bytes = new TextEncoder().encode(s);
-  return bytes.length === s.length && base64Length(bytes, 0, bytes.length) >= 0;
+  return base64DecodedLength(s) >= 0;
+}
+
+/** Decoded byte length of a standard base64 string, or -1 when it is not valid base64. */
+export function base64DecodedLength(text: string): number {
+  const bytes = new TextEncoder().encode(text);
+  return bytes.length === text.length ? base64Length(bytes, 0, bytes.length) : -1;
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   type DocumentRules,
   stripWhitespace,
 } from "./byte_json.ts";
-import { base64Length } from "./ejson.ts";
+import { base64DecodedLength, base64Length } from "./ejson.ts";
 
 /** What a vector-valued field held. */
 export type VectorKind = "array" | "binary" | "null" | "invalid";
@@ -235,11 +235,7 @@ function measureVector(s: ByteJsonScanner, field: string, path: number): VectorV
   return { field, kind: "invalid", dimension: 0 };
 }
 
-/** Decoded byte length of a standard base64 string, or -1 when it is not valid base64. */
-export function base64DecodedLength(text: string): number {
-  const bytes = new TextEncoder().encode(text);
-  return bytes.length === text.length ? base64Length(bytes, 0, bytes.length) : -1;
-}
+export { base64DecodedLength };
 
 /**
  * Returns a copy of the document's bytes with the values of watched top-level members replaced,

@@ -8,6 +8,7 @@
 
 import { formatNameRef, type NameRef, nameRefMatches } from "../config/resolve.ts";
 import { ConfigError } from "../errors.ts";
+import { canonicalJson } from "../json/canonical_json.ts";
 import { type CollectionEntry, type Manifest, unrestorableReasons } from "../manifest/mod.ts";
 import type { CollectionInfo } from "../source/collections.ts";
 
@@ -338,16 +339,7 @@ export function definitionDifferences(
   );
 }
 
-/** JSON with object keys sorted, except where order is meaning (a table's clustering order). */
+/** {@linkcode canonicalJson}, with an absent value kept absent. */
 function canonical(v: unknown): string | undefined {
-  if (v === undefined) return undefined;
-  return JSON.stringify(
-    v,
-    (k, x) =>
-      x && typeof x === "object" && !Array.isArray(x) && k !== "partitionSort"
-        ? Object.fromEntries(
-          Object.entries(x as Record<string, unknown>).sort(([p], [q]) => (p < q ? -1 : 1)),
-        )
-        : x,
-  );
+  return v === undefined ? undefined : canonicalJson(v);
 }

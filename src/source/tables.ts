@@ -16,6 +16,7 @@ import {
 import type { CollectionInfo } from "./collections.ts";
 import { type DataApiClient, protocolError } from "./data_api.ts";
 import { SourceError } from "../errors.ts";
+import { canonicalJson } from "../json/canonical_json.ts";
 
 /** Column keys createTable accepts; everything else (`apiSupport`, `definition`) is read-only. */
 const CREATE_COLUMN_KEYS = ["type", "keyType", "valueType", "udtName", "dimension", "service"];
@@ -244,8 +245,9 @@ export async function createTableWithoutIndexes(
     const there = (await listTables(client, keyspace, signal)).find((t) => t.name === name);
     if (
       !there ||
-      canonical(creatableColumns(there.definition)) !== canonical(creatableColumns(definition)) ||
-      canonical(there.definition.primaryKey) !== canonical(definition.primaryKey)
+      canonicalJson(creatableColumns(there.definition)) !==
+        canonicalJson(creatableColumns(definition)) ||
+      canonicalJson(there.definition.primaryKey) !== canonicalJson(definition.primaryKey)
     ) throw e;
   }
 }
@@ -322,21 +324,6 @@ export function createTableCommand(
 function creatableColumns(definition: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(tableColumns(definition)).map(([c, d]) => [c, creatable(d)]),
-  );
-}
-
-/** JSON with object keys sorted (column order and key order carry no meaning here). */
-function canonical(v: unknown): string {
-  return JSON.stringify(
-    v,
-    (_k, x) =>
-      x && typeof x === "object" && !Array.isArray(x)
-        ? Object.fromEntries(
-          Object.entries(x as Record<string, unknown>).sort(([a], [b]) =>
-            a < b ? -1 : a > b ? 1 : 0
-          ),
-        )
-        : x,
   );
 }
 
