@@ -14,8 +14,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, errorMessage, ioReason, StorageError, VerificationError } from "../errors.ts";
 import type { Reporter } from "../reporter.ts";
 import { lockOutDir } from "../snapshot/lock.ts";
-import { openSnapshot, readerNameProblems, readManifest } from "../snapshot/reader.ts";
-import { checkLatest } from "../snapshot/select.ts";
+import { checkZipKnownAs } from "../snapshot/select.ts";
 import { DigestStream } from "../streams/digest_stream.ts";
 import { fileSink } from "../streams/file_sink.ts";
 import type { VerifyReport } from "../verify/verify.ts";
@@ -129,7 +128,7 @@ export async function decryptToTemp(
     } else if (expected === null) {
       reporter.warn(`${label} has no sidecar ${basename(sidecarPath(agePath))}; decrypted anyway`);
     }
-    await checkNames(
+    await checkZipKnownAs(
       tmp,
       `${ts}.zip`,
       label,
@@ -150,33 +149,6 @@ function sidecarMismatch(label: string, got: string, expected: string): Verifica
     }…: the file is damaged`,
     { hint: "use another copy of this snapshot, or take a new backup" },
   );
-}
-
-/** The naming rule (layout.ts) for the zip inside, known by `<ts>.zip`; `latest` must hold data. */
-async function checkNames(
-  path: string,
-  zipName: string,
-  label: string,
-  latest: boolean,
-  where: { remote: string } | { dir: string },
-) {
-  let reader;
-  try {
-    reader = await openSnapshot(path);
-  } catch {
-    return; // the read pipeline reports an unreadable zip, with the reason
-  }
-  try {
-    const manifest = await readManifest(reader).catch(() => null);
-    if (manifest === null) return;
-    if (latest) return await checkLatest(reader, manifest, label, null, zipName, where);
-    const misnamed = readerNameProblems(reader, manifest, zipName);
-    if (misnamed.length > 0) {
-      throw new VerificationError(`Refusing ${label}: ${misnamed.join("; ")}`);
-    }
-  } finally {
-    await reader.close();
-  }
 }
 
 /**
