@@ -15,11 +15,11 @@ import { ConfigError, errorMessage, ioReason, StorageError, VerificationError } 
 import type { Reporter } from "../reporter.ts";
 import { lockOutDir } from "../snapshot/lock.ts";
 import { checkZipKnownAs } from "../snapshot/select.ts";
-import { DigestStream } from "../streams/digest_stream.ts";
+import { DigestStream, hashFile } from "../streams/digest_stream.ts";
 import { fileSink } from "../streams/file_sink.ts";
 import type { VerifyReport } from "../verify/verify.ts";
 import { type AgeHeaderInfo, type AgeIdentities, decryptStream, inspectHeader } from "./age.ts";
-import { AGE_SUFFIX, hashFile, readSidecar, SIDECAR_SUFFIX, sidecarPath } from "./sidecar.ts";
+import { AGE_SUFFIX, readSidecar, SIDECAR_SUFFIX, sidecarPath } from "./sidecar.ts";
 
 /** Suffix of the temporary plaintext zip (recognised as a leftover by findStale). */
 export const DECRYPTED_SUFFIX = ".decrypted";
@@ -193,7 +193,7 @@ export async function verifyWithoutIdentity(
   try {
     const dl = options.downloaded;
     const expected = await readSidecar(agePath, dl ? { sidecar: dl.sidecar, name } : {});
-    const got = await hashFile(agePath, options.signal);
+    const got = await hashFile(agePath, { signal: options.signal });
     bytes = got.bytes;
     if (expected === null) {
       problems.push(
