@@ -14,13 +14,12 @@ import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, errorMessage, ioReason, StorageError, VerificationError } from "../errors.ts";
 import type { Reporter } from "../reporter.ts";
 import { lockOutDir } from "../snapshot/lock.ts";
-import { openSnapshot, readerNameProblems, readManifest } from "../snapshot/reader.ts";
-import { checkLatest } from "../snapshot/select.ts";
-import { DigestStream } from "../streams/digest_stream.ts";
+import { checkZipKnownAs } from "../snapshot/select.ts";
+import { DigestStream, hashFile } from "../streams/digest_stream.ts";
 import { fileSink } from "../streams/file_sink.ts";
 import type { VerifyReport } from "../verify/verify.ts";
 import { type AgeHeaderInfo, type AgeIdentities, decryptStream, inspectHeader } from "./age.ts";
-import { AGE_SUFFIX, hashFile, readSidecar, SIDECAR_SUFFIX, sidecarPath } from "./sidecar.ts";
+import { AGE_SUFFIX, readSidecar, SIDECAR_SUFFIX, sidecarPath } from "./sidecar.ts";
 
 /** Suffix of the temporary plaintext zip (recognised as a leftover by findStale). */
 export const DECRYPTED_SUFFIX = ".decrypted";
@@ -129,7 +128,7 @@ export async function decryptToTemp(
     } else if (expected === null) {
       reporter.warn(`${label} has no sidecar ${basename(sidecarPath(agePath))}; decrypted anyway`);
     }
-    await checkNames(
+    await checkZipKnownAs(
       tmp,
       `${ts}.zip`,
       label,
@@ -150,33 +149,6 @@ function sidecarMismatch(label: string, got: string, expected: string): Verifica
     }…: the file is damaged`,
     { hint: "use another copy of this snapshot, or take a new backup" },
   );
-}
-
-/** The naming rule (layout.ts) for the zip inside, known by `<ts>.zip`; `latest` must hold data. */
-async function checkNames(
-  path: string,
-  zipName: string,
-  label: string,
-  latest: boolean,
-  where: { remote: string } | { dir: string },
-) {
-  let reader;
-  try {
-    reader = await openSnapshot(path);
-  } catch {
-    return; // the read pipeline reports an unreadable zip, with the reason
-  }
-  try {
-    const manifest = await readManifest(reader).catch(() => null);
-    if (manifest === null) return;
-    if (latest) return await checkLatest(reader, manifest, label, null, zipName, where);
-    const misnamed = readerNameProblems(reader, manifest, zipName);
-    if (misnamed.length > 0) {
-      throw new VerificationError(`Refusing ${label}: ${misnamed.join("; ")}`);
-    }
-  } finally {
-    await reader.close();
-  }
 }
 
 /**
@@ -221,7 +193,7 @@ export async function verifyWithoutIdentity(
   try {
     const dl = options.downloaded;
     const expected = await readSidecar(agePath, dl ? { sidecar: dl.sidecar, name } : {});
-    const got = await hashFile(agePath, options.signal);
+    const got = await hashFile(agePath, { signal: options.signal });
     bytes = got.bytes;
     if (expected === null) {
       problems.push(

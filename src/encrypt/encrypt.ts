@@ -30,10 +30,10 @@ import { lockOutDir } from "../snapshot/lock.ts";
 import { openSnapshot, readerNameProblems, readManifest } from "../snapshot/reader.ts";
 import { pathExists, syncDir } from "../snapshot/workdir.ts";
 import { needsZip64, writeSnapshotZip, type ZipSource } from "../snapshot/zip.ts";
-import { DigestStream } from "../streams/digest_stream.ts";
+import { DigestStream, hashFile } from "../streams/digest_stream.ts";
 import { fileSink } from "../streams/file_sink.ts";
 import { AGE_FORMAT, encryptStream } from "./age.ts";
-import { AGE_SUFFIX, hashFile, sidecarPath, sidecarText } from "./sidecar.ts";
+import { AGE_SUFFIX, sidecarPath, sidecarText } from "./sidecar.ts";
 
 /** Result of {@linkcode encryptSnapshot}. */
 export interface EncryptResult {
@@ -211,7 +211,7 @@ export async function encryptSnapshot(
       await Promise.all(proofs);
       const { hex } = await cipher.result;
       const zipBytes = (await plain.result).bytes;
-      const onDisk = await hashFile(tmpPath, signal);
+      const onDisk = await hashFile(tmpPath, { signal });
       if (onDisk.hex !== hex) {
         throw new StorageError(
           `The file written at ${tmpPath} does not read back as written (SHA-256 ${

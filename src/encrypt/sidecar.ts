@@ -5,7 +5,6 @@
  * ciphertext without the key.
  */
 
-import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { VerificationError } from "../errors.ts";
 
@@ -56,20 +55,4 @@ export async function readSidecar(
     );
   }
   return m[1]!;
-}
-
-/** SHA-256 (hex) and size of a whole file, streamed. */
-export async function hashFile(path: string, signal?: AbortSignal): Promise<{
-  hex: string;
-  bytes: number;
-}> {
-  const hash = createHash("sha256");
-  let bytes = 0;
-  const file = await Deno.open(path, { read: true });
-  for await (const chunk of file.readable) {
-    signal?.throwIfAborted();
-    hash.update(chunk);
-    bytes += chunk.byteLength;
-  }
-  return { hex: hash.digest("hex"), bytes };
 }

@@ -8,7 +8,9 @@
  */
 
 import { join } from "node:path";
+import { sidecarPath } from "../encrypt/sidecar.ts";
 import {
+  isEncryptedArchive,
   openRemote,
   type Remote,
   type RemoteSettings,
@@ -251,8 +253,8 @@ async function removeLocal(dir: string, name: string): Promise<void> {
   if (!info.isDirectory) {
     await Deno.remove(path);
     // An encrypted snapshot's sidecar (`<ts>.zip.age.sha256`) goes with it.
-    if (name.endsWith(".zip.age")) {
-      await Deno.remove(`${path}.sha256`).catch((e) => {
+    if (isEncryptedArchive(name)) {
+      await Deno.remove(sidecarPath(path)).catch((e) => {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
       });
     }

@@ -8,11 +8,10 @@
 
 import type { BoxConfig } from "../config/resolve.ts";
 import type { S3Settings } from "../config/remote.ts";
-import { ConfigError, errorMessage, InterruptedError, VerificationError } from "../errors.ts";
+import { ConfigError, errorMessage, InterruptedError } from "../errors.ts";
 import type { Reporter } from "../reporter.ts";
 import { lockOutDir } from "../snapshot/lock.ts";
-import { openSnapshot, readerNameProblems, readManifest } from "../snapshot/reader.ts";
-import { checkLatest } from "../snapshot/select.ts";
+import { checkZipKnownAs } from "../snapshot/select.ts";
 import { filesToUpload, isEncryptedArchive, type RemoteSpec } from "./names.ts";
 import type { Remote, RemoteSnapshot, RemoteUploadResult } from "./types.ts";
 
@@ -159,7 +158,7 @@ export async function fetchRemoteSnapshot(
       paths.push(sidecar);
     }
     if (!isEncryptedArchive(snap.name)) {
-      await checkDownload(path, label, snap.name, which === "latest", remote.label);
+      await checkZipKnownAs(path, snap.name, label, which === "latest", { remote: remote.label });
     }
     return { path, label, name: snap.name, sidecar, release };
   } catch (e) {
@@ -179,35 +178,4 @@ export async function removeSnapshot(
   const r = await remote.remove(snap);
   if (snap.sidecar) await remote.remove(snap.sidecar);
   return r;
-}
-
-/** Holds a download to the naming rule under its remote name, and `latest` to being non-empty. */
-async function checkDownload(
-  path: string,
-  label: string,
-  name: string,
-  latest: boolean,
-  remoteLabel: string,
-) {
-  let reader;
-  try {
-    reader = await openSnapshot(path);
-  } catch {
-    return; // verify reports an unreadable archive, with the reason
-  }
-  try {
-    const manifest = await readManifest(reader).catch(() => null);
-    if (manifest === null) return;
-    if (latest) {
-      return await checkLatest(reader, manifest, label, null, name, {
-        remote: remoteLabel,
-      });
-    }
-    const misnamed = readerNameProblems(reader, manifest, name);
-    if (misnamed.length > 0) {
-      throw new VerificationError(`Refusing ${label}: ${misnamed.join("; ")}`);
-    }
-  } finally {
-    await reader.close();
-  }
 }

@@ -8,7 +8,7 @@
  */
 
 import { basename } from "node:path";
-import { SIDECAR_SUFFIX } from "../encrypt/sidecar.ts";
+import { SIDECAR_SUFFIX, sidecarPath } from "../encrypt/sidecar.ts";
 import { ConfigError } from "../errors.ts";
 import { parseSnapshotName } from "../snapshot/layout.ts";
 import type { RemoteSnapshot } from "./types.ts";
@@ -170,7 +170,7 @@ export function groupListing(files: readonly ListedFile[]): RemoteSnapshot[] {
  */
 export function filesToUpload(archivePath: string): string[] {
   return isEncryptedArchive(basename(archivePath))
-    ? [archivePath, archivePath + SIDECAR_SUFFIX]
+    ? [archivePath, sidecarPath(archivePath)]
     : [archivePath];
 }
 

@@ -40,6 +40,7 @@ import {
 import type { Reporter } from "../reporter.ts";
 import { retryDelayMs } from "../source/retry.ts";
 import { TOOL_NAME, VERSION } from "../version.ts";
+import { DigestStream } from "../streams/digest_stream.ts";
 import { fileSink } from "../streams/file_sink.ts";
 import { contentTypeOf, groupListing, type ListedFile, type RemoteSpec } from "./names.ts";
 import { sdkEnvironment } from "./sdk_env.ts";
@@ -552,14 +553,18 @@ class S3Remote implements Remote {
     // recorded at upload, else (objects put there by other tools) a single-part MD5 ETag.
     const expected = head.sha256 && !head.sha256.includes("-")
       ? {
-        algorithm: "sha256",
+        algorithm: "sha256" as const,
         value: Buffer.from(head.sha256, "base64").toString("hex"),
         by: "the store's SHA-256",
       }
       : head.metaSha256
-      ? { algorithm: "sha256", value: head.metaSha256, by: "the SHA-256 recorded at upload" }
+      ? {
+        algorithm: "sha256" as const,
+        value: head.metaSha256,
+        by: "the SHA-256 recorded at upload",
+      }
       : head.etag && /^[0-9a-f]{32}$/.test(head.etag) && !head.kms
-      ? { algorithm: "md5", value: head.etag, by: "its MD5 ETag" }
+      ? { algorithm: "md5" as const, value: head.etag, by: "its MD5 ETag" }
       : null;
     if (!expected) {
       throw new VerificationError(
@@ -578,26 +583,19 @@ class S3Remote implements Remote {
         hint: "pass --from DIR with a writable directory",
       });
     }
-    const hash = createHash(expected.algorithm);
+    const digest = new DigestStream({ algorithm: expected.algorithm });
     try {
       const r = await this.client.send(
         new this.sdk.s3.GetObjectCommand({ Bucket: this.spec.bucket, Key: snap.id }),
       );
       const body = r.Body?.transformToWebStream() as ReadableStream<Uint8Array> | undefined;
       if (!body) throw new Error("the store sent no body");
-      await body.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, c) {
-            hash.update(chunk);
-            c.enqueue(chunk);
-          },
-        }),
-      ).pipeTo(fileSink(file));
+      await body.pipeThrough(digest).pipeTo(fileSink(file));
     } catch (e) {
       await Deno.remove(path).catch(() => {});
       throw readError(`download ${this.snapshotLabel(snap)}`, e, this.#host);
     }
-    const got = hash.digest("hex");
+    const got = (await digest.result).hex;
     if (got !== expected.value) {
       await Deno.remove(path).catch(() => {});
       throw new VerificationError(

@@ -93,6 +93,37 @@ export async function checkLatest(
 }
 
 /**
+ * The naming rule and, for `latest`, {@linkcode checkLatest}, for a zip that lives under another
+ * name (a download, a decrypted copy) and is known as `zipName`. An unreadable zip or manifest is
+ * let through: the read pipeline that follows reports it, with the reason.
+ */
+export async function checkZipKnownAs(
+  path: string,
+  zipName: string,
+  label: string,
+  latest: boolean,
+  where: { remote: string } | { dir: string },
+): Promise<void> {
+  let reader;
+  try {
+    reader = await openSnapshot(path);
+  } catch {
+    return;
+  }
+  try {
+    const manifest = await readManifest(reader).catch(() => null);
+    if (manifest === null) return;
+    if (latest) return await checkLatest(reader, manifest, label, null, zipName, where);
+    const misnamed = readerNameProblems(reader, manifest, zipName);
+    if (misnamed.length > 0) {
+      throw new VerificationError(`Refusing ${label}: ${misnamed.join("; ")}`);
+    }
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
  * Finished snapshots (directories, zips, encrypted zips) under `dir`, oldest first, one per
  * timestamp: the directory, else the zip, else the `.zip.age`.
  */

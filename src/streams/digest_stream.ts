@@ -10,8 +10,8 @@ export interface DigestResult {
 
 /** Options of {@linkcode DigestStream}. */
 export interface DigestStreamOptions {
-  /** Hash algorithm (default `sha256`; Box wants `sha1`). */
-  algorithm?: "sha256" | "sha1";
+  /** Hash algorithm (default `sha256`; Box wants `sha1`; an S3 ETag is an `md5`). */
+  algorithm?: "sha256" | "sha1" | "md5";
 }
 
 /**
@@ -48,4 +48,21 @@ export class DigestStream extends TransformStream<Uint8Array, Uint8Array> {
     });
     this.result = result;
   }
+}
+
+/**
+ * Digest and size of a whole file, streamed: the one way a file on disk is hashed (sidecars,
+ * uploads), so every algorithm reads it the same way.
+ */
+export async function hashFile(
+  path: string,
+  options: DigestStreamOptions & { signal?: AbortSignal | undefined } = {},
+): Promise<DigestResult> {
+  const file = await Deno.open(path, { read: true });
+  const digest = new DigestStream(options);
+  await file.readable.pipeThrough(digest).pipeTo(
+    new WritableStream(),
+    options.signal ? { signal: options.signal } : {},
+  );
+  return await digest.result;
 }

@@ -24,7 +24,7 @@ export interface RemoteSnapshot {
 
 /**
  * Lists the snapshot archives in the folder and the sidecars of encrypted ones (marker paging,
- * 1000 per page), oldest name first; every other name is left out.
+ * 1000 per page); every other name is left out.
  */
 export async function listRemoteSnapshots(session: BoxSession): Promise<RemoteSnapshot[]> {
   const out: RemoteSnapshot[] = [];
@@ -48,8 +48,8 @@ export async function listRemoteSnapshots(session: BoxSession): Promise<RemoteSn
           sha1?: string;
         };
         if (item.type !== "file" || !item.name) continue;
-        const parsed = archiveName(item.name) ??
-          (sidecarOfName(item.name) ? archiveName(sidecarOfName(item.name)!) : null);
+        const sidecarOf = sidecarOfName(item.name);
+        const parsed = archiveName(sidecarOf ?? item.name);
         if (!parsed) continue;
         out.push({
           fileId: item.id,
@@ -64,7 +64,7 @@ export async function listRemoteSnapshots(session: BoxSession): Promise<RemoteSn
   } catch (e) {
     throw boxReadError(`list Box folder ${session.config.folderId}`, e);
   }
-  return out.sort((a, b) => (a.timestamp < b.timestamp ? -1 : 1));
+  return out; // groupListing (names.ts) orders them, one rule for every backend
 }
 
 /**

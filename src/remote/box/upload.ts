@@ -14,7 +14,7 @@ import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import { UploadError } from "../../errors.ts";
 import type { Reporter } from "../../reporter.ts";
-import { DigestStream } from "../../streams/digest_stream.ts";
+import { hashFile } from "../../streams/digest_stream.ts";
 import { sleep } from "../../source/retry.ts";
 import { type BoxSession, describeBoxError } from "./session.ts";
 
@@ -55,7 +55,7 @@ export async function uploadZip(
 ): Promise<UploadResult> {
   const name = basename(zipPath);
   const size = (await Deno.stat(zipPath)).size;
-  const sha1 = await fileSha1(zipPath);
+  const sha1 = (await hashFile(zipPath, { algorithm: "sha1" })).hex;
   try {
     const result = size < CHUNKED_THRESHOLD_BYTES
       ? await simpleUpload(session, zipPath, name, size, sha1)
@@ -255,14 +255,6 @@ function conflictOf(e: unknown): Conflict | null {
   const c = (Array.isArray(raw) ? raw[0] : raw) as { id?: unknown; sha1?: unknown } | undefined;
   if (typeof c?.id !== "string") return null;
   return { id: c.id, sha1: typeof c.sha1 === "string" ? c.sha1 : undefined };
-}
-
-/** SHA-1 of a file, streamed. */
-export async function fileSha1(path: string): Promise<string> {
-  const file = await Deno.open(path, { read: true });
-  const digest = new DigestStream({ algorithm: "sha1" });
-  await file.readable.pipeThrough(digest).pipeTo(new WritableStream());
-  return (await digest.result).hex;
 }
 
 async function readExactly(file: Deno.FsFile, length: number): Promise<Uint8Array> {
