@@ -126,11 +126,6 @@ export async function backupCollection(
     compressionLevel: options.compressionLevel,
     stats: { label, requireId: info.kind === "collection", vectorFields: vectors },
   };
-  const segmentRule = {
-    pages: options.checkpointEvery ?? Infinity,
-    documents: options.checkpointEvery ? Infinity : DEFAULT_CHECKPOINT_DOCUMENTS,
-    ms: MAX_CHECKPOINT_INTERVAL_MS,
-  };
   // The last durable checkpoint of this collection: where a restart (this run) or a resume
   // (a later run) continues.
   let saved: { pageState: string | null; data: SegmentState; pages: number } | null = resumed
@@ -181,12 +176,14 @@ export async function backupCollection(
           } kept)`,
         );
       }
-      // Segment bookkeeping: set by onPage/pauseAfter, read between segments.
+      // Segment bookkeeping: set by onPage, read between segments.
       let segPages = 0;
-      let segDocs = 0;
       let segStart = Date.now();
       let endSegment = false;
       let pageState: string | null = saved?.pageState ?? null;
+      // Pages past the last durable checkpoint this run may have requested: the interval
+      // (--checkpoint-every, or the pages that make about 1000 documents, from the first page).
+      const gate = new CheckpointGate(pages, options.checkpointEvery ?? null);
       const it = countedPages(
         readPages(client, info.keyspace, info.name, {
           signal,
@@ -196,18 +193,16 @@ export async function backupCollection(
             pages++;
             pagesThisAttempt++;
             segPages++;
-            segDocs += p.documents;
             pageState = p.nextPageState;
+            gate.sawPage(p.documents);
             const schema = p.status?.projectionSchema;
             if (projectionSchema === null && schema && typeof schema === "object") {
               projectionSchema = schema as Record<string, unknown>;
             }
+            endSegment = segPages >= gate.segmentPages ||
+              Date.now() - segStart >= MAX_CHECKPOINT_INTERVAL_MS;
           },
-          pauseAfter: () => {
-            endSegment = segPages >= segmentRule.pages || segDocs >= segmentRule.documents ||
-              Date.now() - segStart >= segmentRule.ms;
-            return endSegment;
-          },
+          beforeNext: () => gate.mayRequest(pages + 1),
         }),
         progress,
       )[Symbol.asyncIterator]();
@@ -225,10 +220,11 @@ export async function backupCollection(
           r = await it.next();
         }
       };
+      // The checkpoint of the segment before, still being made durable while the next is read.
+      let checkpointed: Promise<void> = Promise.resolve();
       try {
         while (!finished) {
           segPages = 0;
-          segDocs = 0;
           segStart = Date.now();
           endSegment = false;
           let first: IteratorResult<RawDocument[]>;
@@ -239,25 +235,44 @@ export async function backupCollection(
             throw e;
           }
           // Nothing after the last checkpoint: no empty segment (a gzip member of nothing).
-          if (first.done && writer.state.segments > 0) break;
-          const data = await writer.writeSegment(segment(first), () => finished);
-          if (finished) break;
-          saved = { pageState, data, pages };
-          await hooks.checkpoint?.({
-            page_state: pageState,
-            data,
-            pages,
-            attempts: priorAttempts + attempt,
-            estimated_document_count_before: before,
-            projection_schema: projectionSchema,
-            warnings: [...warnings],
-          });
+          if (first.done && writer.segmentsHanded > 0) break;
+          const segmentDone = await writer.writeSegment(segment(first), () => finished);
+          if (finished) {
+            await segmentDone.written;
+            break;
+          }
+          // Checkpoints are written in order, each once its segment's bytes are written; the
+          // reader meanwhile goes on as far as the gate lets it.
+          const at = { pageState, pages };
+          const previous = checkpointed;
+          checkpointed = (async () => {
+            const data = await segmentDone.written;
+            await previous;
+            saved = { pageState: at.pageState, data, pages: at.pages };
+            await hooks.checkpoint?.({
+              page_state: at.pageState,
+              data,
+              pages: at.pages,
+              attempts: priorAttempts + attempt,
+              estimated_document_count_before: before,
+              projection_schema: projectionSchema,
+              warnings: [...warnings],
+            });
+            gate.durable(at.pages);
+          })();
+          checkpointed.catch((e) => gate.fail(e));
         }
+        await checkpointed;
+      } catch (e) {
+        // A checkpoint whose bytes were handed over still becomes durable, so that a restart
+        // continues from it.
+        await checkpointed.catch(() => {});
+        throw e;
       } finally {
         // Stops the reader (and its prefetch) once it is suspended; never waits on a request.
         it.return(undefined).catch(() => {});
       }
-      written = writer.finish();
+      written = await writer.finish();
     } catch (e) {
       lastError = e;
       writer?.abort();
@@ -333,6 +348,65 @@ export async function backupCollection(
     warnings,
   };
   return { entry, segments: written.segments };
+}
+
+/**
+ * How far a collection's reader may run ahead of its last durable checkpoint. A checkpoint is
+ * taken every half interval and the reader may request pages up to one interval past the last
+ * durable one, so it never waits for a checkpoint to be written (the gzip worker and the reader
+ * keep going while the checkpoint's bytes drain and checkpoint.json is written), yet a run killed
+ * at any moment has requested at most one interval of pages past its last durable checkpoint.
+ */
+export class CheckpointGate {
+  #durable: number;
+  #interval: number | null;
+  #waiting: Array<{ page: number; resolve: () => void; reject: (e: unknown) => void }> = [];
+  #failure: unknown = null;
+
+  /**
+   * `durablePages`: pages already covered by a durable checkpoint (0, or where a resume starts);
+   * `interval`: --checkpoint-every, or null for the pages that make about
+   * {@linkcode DEFAULT_CHECKPOINT_DOCUMENTS} documents, fixed at the first page.
+   */
+  constructor(durablePages: number, interval: number | null) {
+    this.#durable = durablePages;
+    this.#interval = interval;
+  }
+
+  /** Fixes the default interval from the first page that holds documents. */
+  sawPage(documents: number): void {
+    if (this.#interval !== null || documents === 0) return;
+    this.#interval = Math.max(1, Math.round(DEFAULT_CHECKPOINT_DOCUMENTS / documents));
+  }
+
+  /** Pages in a segment: half an interval (rounded up), so one checkpoint may be in flight. */
+  get segmentPages(): number {
+    return Math.ceil((this.#interval ?? 1) / 2);
+  }
+
+  /** Resolves when page number `page` (counted from the collection's first page) may be requested. */
+  mayRequest(page: number): Promise<void> | undefined {
+    if (this.#failure !== null) return Promise.reject(this.#failure);
+    if (page - this.#durable <= (this.#interval ?? 1)) return undefined;
+    return new Promise((resolve, reject) => this.#waiting.push({ page, resolve, reject }));
+  }
+
+  /** A checkpoint covering the first `pages` pages is durable. */
+  durable(pages: number): void {
+    this.#durable = pages;
+    const interval = this.#interval ?? 1;
+    this.#waiting = this.#waiting.filter((w) => {
+      if (w.page - pages > interval) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  /** A checkpoint failed: the reader stops with that error. */
+  fail(e: unknown): void {
+    this.#failure = e;
+    for (const w of this.#waiting.splice(0)) w.reject(e);
+  }
 }
 
 /**

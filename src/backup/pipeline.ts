@@ -98,8 +98,15 @@ export class DataFileWriter {
   readonly #drained: Promise<void>;
   /** Bytes the sink has written and hashed so far. */
   #written: number;
-  /** Resolved by the sink when a member boundary is written. */
-  #boundary: Array<{ resolve: () => void; reject: (e: unknown) => void }> = [];
+  /** Resolved by the sink when a member boundary is written: the file's length and hash there. */
+  #boundary: Array<{
+    resolve: (at: { sizeBytes: number; sha256: string }) => void;
+    reject: (e: unknown) => void;
+  }> = [];
+  /** The state at the end of the last segment handed over (its length and hash not yet known). */
+  #handed: SegmentState;
+  /** The last segment closed the stream (and the sink fsynced the file). */
+  #lastSegment = false;
   #closed = false;
 
   private constructor(
@@ -112,12 +119,16 @@ export class DataFileWriter {
     this.#options = options;
     this.#hash = hash;
     this.#state = state;
+    this.#handed = state;
     this.#written = state.sizeBytes;
     const sink = new WritableStream<Uint8Array>({
       write: async (chunk) => {
         if (chunk === GZIP_MEMBER_END) {
           // Written is enough for a kill; a power loss is caught by resume's prefix hash.
-          this.#boundary.shift()?.resolve();
+          this.#boundary.shift()?.resolve({
+            sizeBytes: this.#written,
+            sha256: hash.copy().digest("hex"),
+          });
           return;
         }
         let off = 0;
@@ -202,37 +213,29 @@ export class DataFileWriter {
   }
 
   /**
-   * Streams `pages` into the file as one segment and makes it durable: it ends a gzip member,
-   * or, when `last()` says so once the pages are consumed, the whole stream (so no empty member
-   * follows). Rejects with the first error of any stage; then call {@linkcode abort}.
+   * Streams `pages` into the file as one segment. Resolves once the pages are handed to the
+   * compression stage, with `written`: the state at the segment's end, settling once its last
+   * byte is written (an ended gzip member), or, when `last()` says so once the pages are consumed,
+   * once the whole stream is closed and fsynced (so no empty member follows). The next segment may
+   * be written before `written` settles: the gzip worker then never waits for a checkpoint.
+   * Rejects (or `written` does) with the first error of any stage; then call
+   * {@linkcode abort}.
    */
   async writeSegment(
     pages: AsyncIterable<RawDocument[]>,
     last: () => boolean,
-  ): Promise<SegmentState> {
+  ): Promise<{ written: Promise<SegmentState> }> {
     const stats = new DocumentStatsStream(this.#options.stats);
     const jsonl = new JsonlEncodeStream();
+    // preventAbort: a failed read must not drop the member ends already handed over, so the
+    // checkpoints before it still become durable.
     await ReadableStream.from(pages).pipeThrough(stats).pipeThrough(jsonl).pipeTo(this.#input, {
       preventClose: true,
+      preventAbort: true,
     });
-    if (last()) {
-      await this.#input.close();
-      await this.#drained;
-    } else {
-      const durable = new Promise<void>((resolve, reject) =>
-        this.#boundary.push({ resolve, reject })
-      );
-      const w = this.#input.getWriter();
-      try {
-        await w.write(GZIP_MEMBER_END);
-      } finally {
-        w.releaseLock();
-      }
-      await durable;
-    }
     const [s, j] = await Promise.all([stats.result, jsonl.result]);
-    const prev = this.#state;
-    this.#state = {
+    const prev = this.#handed;
+    const handed: SegmentState = {
       stats: {
         documents: prev.stats.documents + s.documents,
         vectors: prev.stats.vectors.map((v, i) => {
@@ -246,18 +249,61 @@ export class DataFileWriter {
           };
         }),
       },
-      sizeBytes: this.#written,
+      sizeBytes: 0,
       uncompressedBytes: prev.uncompressedBytes + j.bytes,
       segments: prev.segments + 1,
-      sha256: this.#hash.copy().digest("hex"),
+      sha256: "",
     };
-    return this.state;
+    this.#handed = handed;
+    let end: Promise<{ sizeBytes: number; sha256: string }>;
+    if (last()) {
+      this.#lastSegment = true;
+      await this.#input.close();
+      end = this.#drained.then(() => ({
+        sizeBytes: this.#written,
+        sha256: this.#hash.copy().digest("hex"),
+      }));
+    } else {
+      // The sink records the file's length and hash when the marker reaches it.
+      end = new Promise((resolve, reject) => this.#boundary.push({ resolve, reject }));
+      const w = this.#input.getWriter();
+      try {
+        await w.write(GZIP_MEMBER_END);
+      } finally {
+        w.releaseLock();
+      }
+    }
+    const written = end.then((at) => {
+      this.#state = { ...handed, ...at };
+      return this.state;
+    });
+    written.catch(() => {}); // observed by the caller
+    return { written };
   }
 
-  /** Closes the file (the last segment closed the stream and fsynced) and returns its figures. */
-  finish(): WrittenData {
-    this.abort();
+  /** Segments handed to {@linkcode writeSegment} so far, written or not. */
+  get segmentsHanded(): number {
+    return this.#handed.segments;
+  }
+
+  /**
+   * Closes the file and returns its figures; call it once every segment's `written` has
+   * settled. When the last segment was not marked last (the scan ended exactly at a segment's
+   * end), the file is fsynced here instead, so a finished data file is always durable.
+   */
+  async finish(): Promise<WrittenData> {
     const s = this.#state;
+    if (!this.#lastSegment && !this.#closed) {
+      this.#closed = true;
+      this.#input.abort().catch(() => {});
+      try {
+        await this.#file.sync();
+      } finally {
+        this.#file.close();
+      }
+    } else {
+      this.abort();
+    }
     return {
       stats: s.stats,
       sha256: s.sha256,

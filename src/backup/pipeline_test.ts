@@ -37,11 +37,14 @@ Deno.test("DataFileWriter: one gzip member per segment, one worker stream throug
   try {
     const path = join(dir, "ks.c.jsonl.gz");
     const w = await DataFileWriter.create(path, options);
-    const s1 = await w.writeSegment(pages(page(0, 3), page(3, 2)), () => false);
+    // Segments are handed over back to back, without waiting for the one before to be written.
+    const h1 = await w.writeSegment(pages(page(0, 3), page(3, 2)), () => false);
     assert.equal(zlibWorkerCount(), 1, "the worker stays up between segments");
-    const s2 = await w.writeSegment(pages(page(5, 4)), () => false);
-    const s3 = await w.writeSegment(pages(page(9, 1)), () => true);
-    const written = w.finish();
+    const h2 = await w.writeSegment(pages(page(5, 4)), () => false);
+    const h3 = await w.writeSegment(pages(page(9, 1)), () => true);
+    assert.equal(w.segmentsHanded, 3);
+    const [s1, s2, s3] = await Promise.all([h1.written, h2.written, h3.written]);
+    const written = await w.finish();
     const bytes = await Deno.readFile(path);
     assert.equal(members(bytes), 3);
     assert.equal(s1.stats.documents, 5);
@@ -69,15 +72,16 @@ Deno.test("DataFileWriter.resume cuts a killed run's tail off, and refuses a pre
   try {
     const path = join(dir, "ks.c.jsonl.gz");
     const w = await DataFileWriter.create(path, options);
-    const saved: SegmentState = await w.writeSegment(pages(page(0, 3)), () => false);
+    const saved: SegmentState = await (await w.writeSegment(pages(page(0, 3)), () => false))
+      .written;
     // What a run killed after the checkpoint wrote: part of the next member.
-    await w.writeSegment(pages(page(3, 3)), () => false);
+    await (await w.writeSegment(pages(page(3, 3)), () => false)).written;
     w.abort();
     await Deno.writeFile(path, new Uint8Array([1, 2, 3]), { append: true });
 
     const r = await DataFileWriter.resume(path, options, saved);
-    await r.writeSegment(pages(page(3, 2)), () => true);
-    const done = r.finish();
+    await (await r.writeSegment(pages(page(3, 2)), () => true)).written;
+    const done = await r.finish();
     const bytes = await Deno.readFile(path);
     assert.equal(done.sha256, createHash("sha256").update(bytes).digest("hex"));
     assert.equal(done.stats.documents, 5);
@@ -98,6 +102,32 @@ Deno.test("DataFileWriter.resume cuts a killed run's tail off, and refuses a pre
       SegmentMismatchError,
     );
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("DataFileWriter: a scan that ends exactly at a segment's end still leaves an fsynced file", async () => {
+  // No last segment closes the stream then (the checkpoint came first); finish() must fsync.
+  const dir = await Deno.makeTempDir();
+  const real = Deno.FsFile.prototype.sync;
+  let syncs = 0;
+  Deno.FsFile.prototype.sync = function (this: Deno.FsFile) {
+    syncs++;
+    return real.call(this);
+  };
+  try {
+    for (const compress of [true, false]) {
+      const path = join(dir, `ks.c${compress}.jsonl.gz`);
+      const w = await DataFileWriter.create(path, { ...options, compress });
+      await (await w.writeSegment(pages(page(0, 3)), () => false)).written;
+      syncs = 0;
+      const done = await w.finish();
+      assert.equal(syncs, 1, `fsynced once (compress ${compress})`);
+      assert.equal(done.stats.documents, 3);
+      assert.equal((await Deno.stat(path)).size, done.sizeBytes);
+    }
+  } finally {
+    Deno.FsFile.prototype.sync = real;
     await Deno.remove(dir, { recursive: true });
   }
 });

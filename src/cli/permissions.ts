@@ -79,11 +79,12 @@ export function permissionFlags(sandbox: Sandbox): string[] {
  * V8 settings of the shipped binary (and of the tests' and the bench's subprocesses, through
  * {@linkcode runFlags}). Large buffers (response bodies, batches) that outlive a young-generation
  * collection are freed only when V8 next collects the old generation, which it does late when the
- * heap is small and the memory is outside it: a 1 MB young generation and `--optimize-for-size`
- * (V8's memory-over-speed mode: among others the old generation grows less before a full
- * collection, so collections of the 16 MB heap come sooner) keep
- * the peak at 1536 dimensions at about 115 MB instead of 145 MB (docs/BENCHMARKS.md, "Where the
- * memory goes").
+ * heap is small and the memory is outside it: a 1 MB young generation, and an old generation that
+ * grows by 10 % (not V8's default factor of 1.1–4) before its next full collection, keep the peak
+ * at 1536 dimensions near 135 MB instead of 165 MB. `--optimize-for-size` did the same for memory
+ * but cost a quarter of the CPU at 1536 dimensions (it also makes V8 optimise code less), and a
+ * hard heap limit would turn a large collection into an out-of-memory crash (docs/BENCHMARKS.md,
+ * "Where the memory goes").
  */
 export const V8_FLAGS = ["--max-semi-space-size=1", "--optimize-for-size"] as const;
 

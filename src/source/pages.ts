@@ -23,11 +23,12 @@ export interface ReadPagesOptions {
   /** Called after each page with the running totals and the state of the page after it. */
   onPage?: (page: PageInfo) => void;
   /**
-   * Called after each page that has a next one (after `onPage`); when it returns true the next page is requested
-   * only when the consumer asks for it, not ahead. A checkpoint uses this so that a run killed
-   * before the checkpoint is durable has requested no page past it.
+   * Called after each page that has a next one (after `onPage`); when it returns a promise, the
+   * next page is requested only once that settles (a rejection fails the scan with its reason).
+   * Backup checkpoints use it to bound how many pages a run may request past its last durable
+   * checkpoint, so that a run killed at any moment reads at most one interval again.
    */
-  pauseAfter?: (page: PageInfo) => boolean;
+  beforeNext?: (page: PageInfo) => Promise<void> | undefined;
 }
 
 /** One page as {@linkcode ReadPagesOptions.onPage} sees it. */
@@ -86,8 +87,11 @@ export async function* readPages(
       }
       const info = { index, documents: docs.length, status: res.status, nextPageState: next };
       options.onPage?.(info);
-      const pause = next !== null && (options.pauseAfter?.(info) ?? false);
-      pending = next !== null && !pause ? fetchPage(next) : null;
+      if (next !== null) {
+        const gate = options.beforeNext?.(info);
+        pending = gate ? gate.then(() => fetchPage(next)) : fetchPage(next);
+        pending.catch(() => {}); // observed when awaited
+      } else pending = null;
       pageState = next;
       if (docs.length > 0) yield docs;
       if (next === null) return;

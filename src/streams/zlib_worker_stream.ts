@@ -32,14 +32,19 @@ const POOL_SIZE = Math.max(1, Math.min(navigator.hardwareConcurrency || 2, 4));
  * answered in order per stream: `start {mode, level}`; `chunk {data}` → `out {data}`… then
  * `ack`; `member` (gzip) → the rest of the member's `out`, then `member`, and later chunks go
  * into a new member; `end` → remaining `out`, then `done`; `abort` → nothing more; any failure
- * → `error {message}`.
+ * → `error {message}`. Messages that arrive while a member is ending are held by the worker and
+ * handled, in order, once the next member is open, so the main thread never waits for a member
+ * to end before sending the next member's chunks.
  */
 const WORKER_SOURCE = `
 import { Buffer } from "node:buffer";
 import { createGunzip, createGzip } from "node:zlib";
 const streams = new Map();
+// Per stream: messages that came while its member was ending, handled once the next one opens.
+const held = new Map();
 const fail = (id, e) => {
   const z = streams.get(id);
+  held.delete(id);
   if (!z) return;
   streams.delete(id);
   z.destroy();
@@ -57,22 +62,29 @@ const open = (id, mode, level) => {
   z.on("error", (e) => fail(id, e));
   z.on("end", () => {
     if (z.nextMember) {
+      if (streams.get(id) !== z) return;
       open(id, mode, level);
       self.postMessage({ id, type: "member" });
+      const waiting = held.get(id) ?? [];
+      held.delete(id);
+      for (let i = 0; i < waiting.length; i++) {
+        const later = held.get(id);
+        if (later) {
+          // Another member end among them: the rest waits for that one.
+          later.push(...waiting.slice(i));
+          return;
+        }
+        handle(waiting[i]);
+      }
       return;
     }
     streams.delete(id);
     self.postMessage({ id, type: "done" });
   });
 };
-self.onmessage = (ev) => {
-  const msg = ev.data;
+const handle = (msg) => {
   const id = msg.id;
   try {
-    if (msg.type === "start") {
-      open(id, msg.mode, msg.level);
-      return;
-    }
     const z = streams.get(id);
     if (!z) return;
     if (msg.type === "chunk") {
@@ -82,14 +94,34 @@ self.onmessage = (ev) => {
       z.end();
     } else if (msg.type === "member") {
       z.nextMember = true;
+      held.set(id, []);
       z.end();
-    } else if (msg.type === "abort") {
-      streams.delete(id);
-      z.destroy();
     }
   } catch (e) {
     fail(id, e);
   }
+};
+self.onmessage = (ev) => {
+  const msg = ev.data;
+  const id = msg.id;
+  if (msg.type === "start") {
+    try {
+      open(id, msg.mode, msg.level);
+    } catch (e) {
+      fail(id, e);
+    }
+    return;
+  }
+  if (msg.type === "abort") {
+    held.delete(id);
+    const z = streams.get(id);
+    streams.delete(id);
+    if (z) z.destroy();
+    return;
+  }
+  const waiting = held.get(id);
+  if (waiting) waiting.push(msg);
+  else handle(msg);
 };
 `;
 
@@ -186,22 +218,13 @@ export class ZlibWorkerStream extends TransformStream<Uint8Array, Uint8Array> {
     const pieces: number[] = [];
     let inFlightBytes = 0;
     let wake: (() => void) | null = null;
-    let memberEnded: (() => void) | null = null;
     let done!: () => void;
     const finished = new Promise<void>((res) => (done = res));
-    /**
-     * Wakes a transform() waiting for room; one waiting for the end of a member only once the
-     * worker said `member` (or the stream stopped): an `ack` or `out` of the old member may come
-     * first, and a chunk sent then would be written after the old member's end.
-     */
-    const notify = (member = false) => {
+    /** Wakes a transform() waiting for room. */
+    const notify = () => {
       const w = wake;
       wake = null;
       w?.();
-      if (!member && !stopped) return;
-      const m = memberEnded;
-      memberEnded = null;
-      m?.();
     };
     let stopped = false;
     const stop = (abort: boolean) => {
@@ -236,7 +259,7 @@ export class ZlibWorkerStream extends TransformStream<Uint8Array, Uint8Array> {
         controller.error(failure);
         stop(false);
       }
-      notify(msg.type === "member");
+      notify();
     };
     super({
       start(c) {
@@ -248,12 +271,9 @@ export class ZlibWorkerStream extends TransformStream<Uint8Array, Uint8Array> {
         if (failure) throw failure;
         if (stopped) return;
         if (chunk === GZIP_MEMBER_END) {
-          if (mode !== "gzip") return;
-          await new Promise<void>((r) => {
-            memberEnded = r;
-            pw!.worker.postMessage({ id, type: "member" });
-          });
-          if (failure) throw failure;
+          // In order with the chunks around it; the worker holds what follows until the next
+          // member is open, so nothing here waits for the member to end.
+          if (mode === "gzip") pw!.worker.postMessage({ id, type: "member" });
           return;
         }
         for (let at = 0; at < chunk.byteLength; at += PIECE_BYTES) {
