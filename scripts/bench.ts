@@ -1,7 +1,7 @@
 /**
  * `deno task bench [--docs N|auto] [--dims 384,1536] [--latency 0,20] [--page-size 20,50]
  *  [--only wire,cpu,naive,backup,verify,restore,parallel] [--level 1..9] [--restore-docs N]
- *  [--parallel-docs N]`
+ *  [--parallel-docs N] [--repeat N]`
  * `deno task bench --scale`: the growth series instead (scripts/bench_scale.ts).
  *
  * Measures astrabak against the floors of its own work, in one run, on this machine, against the
@@ -47,6 +47,7 @@ const { values } = parseArgs({
     level: { type: "string", default: "" },
     "restore-docs": { type: "string", default: "auto" },
     "parallel-docs": { type: "string", default: "8000" },
+    repeat: { type: "string", default: "1" },
     scale: { type: "boolean", default: false },
     "scale-docs": { type: "string", default: "10000,100000,1000000" },
     "scale-latency-docs": { type: "string", default: "10000,100000" },
@@ -87,9 +88,19 @@ interface Row {
   mb: number;
   rssMb?: number;
   note?: string;
+  /** Which repetition (`--repeat`) measured it. */
+  rep?: number;
 }
 const rows: Row[] = [];
+/**
+ * `--repeat N`: every measurement is taken N times, each floor right before what is compared
+ * with it, and the table reports medians: on a shared 2-core VM one run's figure moves by ±20 %
+ * from minute to minute, floors included, so only ratios of neighbouring runs are comparable.
+ */
+const repeat = Math.max(1, Number(values.repeat));
+let currentRep = 0;
 const record = (r: Row) => {
+  r = { ...r, rep: currentRep };
   rows.push(r);
   say(
     `${r.config.padEnd(28)} ${r.what.padEnd(34)} ${
@@ -171,131 +182,134 @@ try {
         api.store.createCollection(KS, "bench", { vector: { dimension: dims } });
         api.store.seedSynthetic(KS, "bench", { count: docsCount, dimension: dims });
         try {
-          let wireMb = 0;
-          if (want("wire")) {
-            const t = performance.now();
-            for await (const p of rawPages(api, "bench")) wireMb += p.length / 1e6;
-            record({
-              config,
-              role: "wire",
-              what: "wire floor (fetch only)",
-              docs: docsCount,
-              seconds: (performance.now() - t) / 1000,
-              mb: wireMb,
-            });
-          }
-          if (want("cpu")) {
-            let mb = 0;
-            const t = performance.now();
-            await gzipSha((async function* () {
-              for await (const p of rawPages(api, "bench")) {
-                mb += p.length / 1e6;
-                yield p;
-              }
-            })());
-            record({
-              config,
-              role: "cpu-floor",
-              what: `CPU floor (fetch+gzip${level()}+sha256)`,
-              docs: docsCount,
-              seconds: (performance.now() - t) / 1000,
-              mb,
-            });
-          }
-          if (want("naive")) {
-            const db = new DataAPIClient(FAKE_TOKEN, { environment: "hcd" }).db(api.url, {
-              keyspace: KS,
-            });
-            const coll = db.collection("bench");
-            let mb = 0;
-            const t = performance.now();
-            await gzipSha((async function* () {
-              const enc = new TextEncoder();
-              for await (const d of coll.find({}, { projection: { "*": true } })) {
-                const b = enc.encode(JSON.stringify(d) + "\n");
-                mb += b.length / 1e6;
-                yield b;
-              }
-            })());
-            record({
-              config,
-              role: "naive",
-              what: "naive astra-db-ts + gzip + sha256",
-              docs: docsCount,
-              seconds: (performance.now() - t) / 1000,
-              mb,
-            });
-          }
-          if (want("backup")) {
-            const out = join(dir, `b-${dims}-${latency}-${pageSize}`);
-            const r = await cli(
-              [
-                "backup",
-                "--out",
-                out,
-                "--collections",
-                "bench",
-                "--json",
-                ...(values.level ? ["--compression-level", values.level] : []),
-              ],
-              dir,
-              fakeEnv(api),
-            );
-            if (r.code !== 0) throw new Error(`backup exited ${r.code}`);
-            const report = JSON.parse(r.stdout);
-            const secs = report.manifest.duration_seconds;
-            const mb = report.manifest.collections[0].uncompressed_size_bytes / 1e6;
-            record({
-              config,
-              role: "backup",
-              what: "astrabak backup",
-              docs: docsCount,
-              seconds: secs,
-              mb,
-              rssMb: r.rssMb,
-              note: `wall ${r.seconds.toFixed(1)} s`,
-            });
-            if (want("verify")) {
-              const snap = report.snapshot as string;
-              const file = join(snap, report.manifest.collections[0].data_file);
+          for (let rep = 0; rep < repeat; rep++) {
+            currentRep = rep;
+            let wireMb = 0;
+            if (want("wire")) {
               const t = performance.now();
-              const f = await Deno.open(file);
-              const h = createHash("sha256");
-              let raw = 0;
-              await f.readable.pipeThrough(
-                new TransformStream({
-                  transform(c, ctl) {
-                    h.update(c);
-                    ctl.enqueue(c);
-                  },
-                }),
-              ).pipeThrough(inlineGunzipStream()).pipeTo(
-                new WritableStream({ write: (c) => void (raw += c.length) }),
-              );
+              for await (const p of rawPages(api, "bench")) wireMb += p.length / 1e6;
               record({
                 config,
-                role: "verify-floor",
-                what: "verify floor (gunzip+sha256)",
+                role: "wire",
+                what: "wire floor (fetch only)",
                 docs: docsCount,
                 seconds: (performance.now() - t) / 1000,
-                mb: raw / 1e6,
-              });
-              const v = await cli(["verify", snap, "--json"], dir, {});
-              const vr = JSON.parse(v.stdout);
-              record({
-                config,
-                role: "verify",
-                what: "astrabak verify",
-                docs: docsCount,
-                seconds: vr.duration_seconds,
-                mb: raw / 1e6,
-                rssMb: v.rssMb,
+                mb: wireMb,
               });
             }
-          }
-          if (want("restore") && latency === latencies[0] && pageSize === pageSizes[0]) {
-            // Restore writes to a fresh fake without latency: once per dimension is enough.
-            await benchRestore(dims);
+            if (want("cpu")) {
+              let mb = 0;
+              const t = performance.now();
+              await gzipSha((async function* () {
+                for await (const p of rawPages(api, "bench")) {
+                  mb += p.length / 1e6;
+                  yield p;
+                }
+              })());
+              record({
+                config,
+                role: "cpu-floor",
+                what: `CPU floor (fetch+gzip${level()}+sha256)`,
+                docs: docsCount,
+                seconds: (performance.now() - t) / 1000,
+                mb,
+              });
+            }
+            if (want("naive")) {
+              const db = new DataAPIClient(FAKE_TOKEN, { environment: "hcd" }).db(api.url, {
+                keyspace: KS,
+              });
+              const coll = db.collection("bench");
+              let mb = 0;
+              const t = performance.now();
+              await gzipSha((async function* () {
+                const enc = new TextEncoder();
+                for await (const d of coll.find({}, { projection: { "*": true } })) {
+                  const b = enc.encode(JSON.stringify(d) + "\n");
+                  mb += b.length / 1e6;
+                  yield b;
+                }
+              })());
+              record({
+                config,
+                role: "naive",
+                what: "naive astra-db-ts + gzip + sha256",
+                docs: docsCount,
+                seconds: (performance.now() - t) / 1000,
+                mb,
+              });
+            }
+            if (want("backup")) {
+              const out = join(dir, `b-${dims}-${latency}-${pageSize}-${currentRep}`);
+              const r = await cli(
+                [
+                  "backup",
+                  "--out",
+                  out,
+                  "--collections",
+                  "bench",
+                  "--json",
+                  ...(values.level ? ["--compression-level", values.level] : []),
+                ],
+                dir,
+                fakeEnv(api),
+              );
+              if (r.code !== 0) throw new Error(`backup exited ${r.code}`);
+              const report = JSON.parse(r.stdout);
+              const secs = report.manifest.duration_seconds;
+              const mb = report.manifest.collections[0].uncompressed_size_bytes / 1e6;
+              record({
+                config,
+                role: "backup",
+                what: "astrabak backup",
+                docs: docsCount,
+                seconds: secs,
+                mb,
+                rssMb: r.rssMb,
+                note: `wall ${r.seconds.toFixed(1)} s`,
+              });
+              if (want("verify")) {
+                const snap = report.snapshot as string;
+                const file = join(snap, report.manifest.collections[0].data_file);
+                const t = performance.now();
+                const f = await Deno.open(file);
+                const h = createHash("sha256");
+                let raw = 0;
+                await f.readable.pipeThrough(
+                  new TransformStream({
+                    transform(c, ctl) {
+                      h.update(c);
+                      ctl.enqueue(c);
+                    },
+                  }),
+                ).pipeThrough(inlineGunzipStream()).pipeTo(
+                  new WritableStream({ write: (c) => void (raw += c.length) }),
+                );
+                record({
+                  config,
+                  role: "verify-floor",
+                  what: "verify floor (gunzip+sha256)",
+                  docs: docsCount,
+                  seconds: (performance.now() - t) / 1000,
+                  mb: raw / 1e6,
+                });
+                const v = await cli(["verify", snap, "--json"], dir, {});
+                const vr = JSON.parse(v.stdout);
+                record({
+                  config,
+                  role: "verify",
+                  what: "astrabak verify",
+                  docs: docsCount,
+                  seconds: vr.duration_seconds,
+                  mb: raw / 1e6,
+                  rssMb: v.rssMb,
+                });
+              }
+            }
+            if (want("restore") && latency === latencies[0] && pageSize === pageSizes[0]) {
+              // Restore writes to a fresh fake without latency: once per dimension is enough.
+              await benchRestore(dims);
+            }
           }
         } finally {
           await api.close();
@@ -432,68 +446,97 @@ async function benchParallel(): Promise<void> {
       api.store.seedSynthetic(KS, `c${i}`, { count: per, dimension: dims, seed: i + 1 });
     }
     const db = new DataAPIClient(FAKE_TOKEN, { environment: "hcd" }).db(api.url, { keyspace: KS });
-    let mb = 0;
-    const t = performance.now();
-    for (let i = 0; i < collections; i++) {
-      await gzipSha((async function* () {
-        const enc = new TextEncoder();
-        for await (const d of db.collection(`c${i}`).find({}, { projection: { "*": true } })) {
-          const b = enc.encode(JSON.stringify(d) + "\n");
-          mb += b.length / 1e6;
-          yield b;
-        }
-      })());
-    }
-    const naive = (performance.now() - t) / 1000;
-    record({
-      config,
-      role: "naive",
-      what: "naive, sequential",
-      docs: per * collections,
-      seconds: naive,
-      mb,
-    });
-    for (const p of [1, 4, 8]) {
-      const r = await cli(
-        ["backup", "--out", join(dir, `p${p}`), "--parallel", String(p), "--json"],
-        dir,
-        fakeEnv(api),
-      );
-      const rep = JSON.parse(r.stdout);
-      const secs = rep.manifest.duration_seconds;
+    for (let rep = 0; rep < repeat; rep++) {
+      currentRep = rep;
+      let mb = 0;
+      const t = performance.now();
+      for (let i = 0; i < collections; i++) {
+        await gzipSha((async function* () {
+          const enc = new TextEncoder();
+          for await (const d of db.collection(`c${i}`).find({}, { projection: { "*": true } })) {
+            const b = enc.encode(JSON.stringify(d) + "\n");
+            mb += b.length / 1e6;
+            yield b;
+          }
+        })());
+      }
+      const naive = (performance.now() - t) / 1000;
       record({
         config,
-        role: "backup",
-        what: `astrabak backup --parallel ${p}`,
+        role: "naive",
+        what: "naive, sequential",
         docs: per * collections,
-        seconds: secs,
+        seconds: naive,
         mb,
-        rssMb: r.rssMb,
-        note: `${(naive / secs).toFixed(1)}x naive`,
       });
+      for (const p of [1, 4, 8]) {
+        const r = await cli(
+          ["backup", "--out", join(dir, `p${p}-${rep}`), "--parallel", String(p), "--json"],
+          dir,
+          fakeEnv(api),
+        );
+        const report = JSON.parse(r.stdout);
+        const secs = report.manifest.duration_seconds;
+        record({
+          config,
+          role: "backup",
+          what: `astrabak backup --parallel ${p}`,
+          docs: per * collections,
+          seconds: secs,
+          mb,
+          rssMb: r.rssMb,
+          note: `${(naive / secs).toFixed(1)}x naive`,
+        });
+      }
     }
   } finally {
     await api.close();
   }
 }
 
-/** The run as the markdown table docs/BENCHMARKS.md records, with ratios to floor and naive. */
+/**
+ * The run as the markdown table docs/BENCHMARKS.md records, with ratios to floor and naive. With
+ * `--repeat`, one line per measurement: the median rate, the median of the ratios to the floor
+ * (and naive) of the same repetition, and the highest peak RSS.
+ */
 function summaryTable(all: Row[]): string {
   const rate = (r: Row) => r.docs / r.seconds;
-  const find = (config: string, role: Role) =>
-    all.find((r) => r.config === config && r.role === role);
-  const ratio = (r: Row, other?: Row) => other ? `${(rate(r) / rate(other)).toFixed(2)}x` : "";
+  const median = (xs: number[]) => {
+    const v = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(v.length / 2);
+    return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+  };
+  const find = (config: string, role: Role, rep: number | undefined) =>
+    all.find((r) => r.config === config && r.role === role && r.rep === rep);
+  const groups = new Map<string, Row[]>();
+  for (const r of all) {
+    const key = `${r.config}\u0000${r.what}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const ratio = (runs: Row[], role: Role | undefined) => {
+    if (!role) return "";
+    const each = runs.flatMap((r) => {
+      const other = find(r.config, role, r.rep);
+      return other ? [rate(r) / rate(other)] : [];
+    });
+    if (each.length === 0) return "";
+    const range = each.length > 1
+      ? ` (${Math.min(...each).toFixed(2)}–${Math.max(...each).toFixed(2)})`
+      : "";
+    return `${median(each).toFixed(2)}x${range}`;
+  };
   const lines = [
     "| configuration | measurement | docs/s | MB/s | vs floor | vs naive | peak RSS |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
   ];
-  for (const r of all) {
-    const floorRole = FLOOR_OF[r.role];
+  for (const runs of groups.values()) {
+    const r = runs[0]!;
+    const rss = Math.max(...runs.map((x) => x.rssMb ?? 0));
     lines.push(
-      `| ${r.config} | ${r.what} | ${rate(r).toFixed(0)} | ${(r.mb / r.seconds).toFixed(1)} | ${
-        floorRole ? ratio(r, find(r.config, floorRole)) : ""
-      } | ${r.role === "backup" ? ratio(r, find(r.config, "naive")) : ""} | ${
-        r.rssMb ? `${r.rssMb.toFixed(0)} MB` : ""
+      `| ${r.config} | ${r.what} | ${median(runs.map(rate)).toFixed(0)} | ${
+        median(runs.map((x) => x.mb / x.seconds)).toFixed(1)
+      } | ${ratio(runs, FLOOR_OF[r.role])} | ${r.role === "backup" ? ratio(runs, "naive") : ""} | ${
+        rss ? `${rss.toFixed(0)} MB` : ""
       } |`,
     );
   }

@@ -7,6 +7,10 @@ import { lockOutDir } from "../snapshot/lock.ts";
 import { InterruptedError } from "../errors.ts";
 import { FAKE_TOKEN, FakeDataApi } from "../../tests/fakes/data_api/server.ts";
 import { type BackupOptions, runBackup } from "./backup.ts";
+import { backupCollection, CheckpointGate } from "./collection.ts";
+import { DataApiClient } from "../source/data_api.ts";
+import { listCollections } from "../source/collections.ts";
+import { SnapshotWorkdir } from "../snapshot/workdir.ts";
 
 async function withFake(
   options: Parameters<typeof FakeDataApi.start>[0],
@@ -241,4 +245,69 @@ Deno.test("runBackup interrupted while packing the zip keeps the complete snapsh
     assert.equal(names.filter((n) => /^\d{8}_\d{6}$/.test(n)).length, 1, names.join(", "));
     assert.ok(!names.some((n) => n.includes(".zip")), `no zip or zip leftover: ${names}`);
   });
+});
+
+Deno.test("a checkpoint being written does not stop the reader, which stays within one interval of the last durable one", async () => {
+  await withFake({ pageSize: 2 }, async (api, opts, out) => {
+    api.store.createCollection("default_keyspace", "c", {});
+    api.store.seed("default_keyspace", "c", Array.from({ length: 40 }, (_, i) => `{"_id":${i}}`));
+    const options = opts({ checkpointEvery: 4, compress: true });
+    const client = new DataApiClient({ endpoint: api.url, environment: "hcd", token: FAKE_TOKEN });
+    await Deno.mkdir(out, { recursive: true });
+    const workdir = await SnapshotWorkdir.create(out);
+    const [info] = await listCollections(client, "default_keyspace");
+    const pagesRequested = () => api.requestsOf("find", "c").length;
+    let durable = 0;
+    let mostAhead = 0;
+    const watch = setInterval(() => {
+      mostAhead = Math.max(mostAhead, pagesRequested() - durable);
+    }, 1);
+    let readWhileCheckpointing = 0;
+    try {
+      const { entry } = await backupCollection(info!, workdir, client, options, silentReporter, {
+        checkpoint: async (progress) => {
+          const before = pagesRequested();
+          await new Promise((r) => setTimeout(r, 40));
+          if (pagesRequested() > before) readWhileCheckpointing++;
+          mostAhead = Math.max(mostAhead, pagesRequested() - durable);
+          durable = progress.pages;
+        },
+      });
+      assert.equal(entry.status, "ok");
+      assert.equal(entry.document_count, 40);
+    } finally {
+      clearInterval(watch);
+      await workdir.discard();
+    }
+    assert.ok(readWhileCheckpointing > 0, "pages were requested while checkpoints were written");
+    assert.ok(
+      mostAhead <= 4,
+      `at most one interval past the last durable checkpoint: ${mostAhead}`,
+    );
+  });
+});
+
+Deno.test("CheckpointGate: half-interval segments, requests up to one interval past the durable checkpoint", async () => {
+  const gate = new CheckpointGate(0, 4);
+  assert.equal(gate.segmentPages, 2);
+  for (let page = 1; page <= 4; page++) assert.equal(gate.mayRequest(page), undefined);
+  let released = false;
+  const waiting = gate.mayRequest(5)!.then(() => (released = true));
+  await Promise.resolve();
+  assert.equal(released, false);
+  gate.durable(1);
+  await waiting;
+  assert.equal(gate.mayRequest(5), undefined);
+  assert.notEqual(gate.mayRequest(6), undefined, "page 6 waits for the checkpoint of page 2");
+  // The default interval comes from the first page holding documents: about 1000 documents.
+  const byDocs = new CheckpointGate(7, null);
+  byDocs.sawPage(0);
+  byDocs.sawPage(50);
+  byDocs.sawPage(20);
+  assert.equal(byDocs.segmentPages, 10);
+  assert.equal(byDocs.mayRequest(27), undefined);
+  const late = byDocs.mayRequest(28)!;
+  byDocs.fail(new Error("disk full"));
+  await assert.rejects(() => late, /disk full/);
+  await assert.rejects(() => byDocs.mayRequest(8)!, /disk full/);
 });

@@ -7,7 +7,8 @@
  * A data file is written in segments, one per checkpoint: each segment is one gzip member (a
  * multi-member gzip file is valid gzip and gunzips to the concatenation, RFC 1952 §2.2), ends
  * written (not fsynced: docs/FORMAT.md "Why segments are not fsynced"; resume checks the prefix's
- * hash), and leaves a state that a checkpoint can record. Resuming cuts the file back to the
+ * hash), and leaves a state that a checkpoint can record. The next segment is written while the
+ * one before drains, so checkpoints never stop the gzip worker. Resuming cuts the file back to the
  * end of the last recorded segment and appends from there, so no document is written twice.
  */
 
@@ -22,6 +23,7 @@ import {
 import { gzipStream } from "../streams/gzip_stream.ts";
 import { GZIP_MEMBER_END } from "../streams/zlib_worker_stream.ts";
 import { JsonlEncodeStream } from "../streams/jsonl_encode_stream.ts";
+import { releaseBuffer } from "../streams/release_buffer.ts";
 
 /** What was written for one collection. */
 export interface WrittenData {
@@ -135,6 +137,7 @@ export class DataFileWriter {
         while (off < chunk.byteLength) off += await file.write(chunk.subarray(off));
         hash.update(chunk);
         this.#written += chunk.byteLength;
+        if (options.compress) releaseBuffer(chunk);
       },
       close: async () => {
         await file.sync();

@@ -86,7 +86,7 @@ export function permissionFlags(sandbox: Sandbox): string[] {
  * hard heap limit would turn a large collection into an out-of-memory crash (docs/BENCHMARKS.md,
  * "Where the memory goes").
  */
-export const V8_FLAGS = ["--max-semi-space-size=1", "--optimize-for-size"] as const;
+export const V8_FLAGS = ["--max-semi-space-size=1", "--heap-growing-percent=10"] as const;
 
 /** Everything `deno run`/`deno compile` needs besides the entry point: sandbox and V8 settings. */
 export function runFlags(sandbox: Sandbox): string[] {

@@ -254,9 +254,9 @@ export function registerBackup(program: Command, ctx: CliContext): void {
     )
     .option(
       "--checkpoint-every <pages>",
-      `pages between checkpoints of each collection, ${
+      `pages a killed run may read again per collection, ${
         rangeText(CHECKPOINT_EVERY_RANGE)
-      } (default: about 1000 documents; also at least every 30 s)`,
+      } (default: about 1000 documents); a checkpoint every half of it, and at least every 30 s`,
       numberIn(CHECKPOINT_EVERY_RANGE),
     )
     .option("--zip", "also pack a complete snapshot into <out>/<ts>.zip (never an INCOMPLETE one)")

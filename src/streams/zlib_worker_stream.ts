@@ -1,5 +1,11 @@
-/** Pieces handed to the worker and not yet acknowledged before transform() waits. */
-const MAX_IN_FLIGHT = 4;
+/**
+ * Pieces handed to the worker and not yet acknowledged before transform() waits: 1 MB, so the
+ * worker has about 20 ms of level-6 work queued and a pause of the main thread (a garbage
+ * collection, a checkpoint) does not leave it idle. With 4 (256 KB) backup reached 0.88–0.94× the
+ * CPU floor instead of 0.98–1.03× (docs/BENCHMARKS.md). Each piece's memory is freed by the
+ * worker as soon as zlib has consumed it, so more in flight costs no more than its bytes.
+ */
+export const MAX_PIECES_IN_FLIGHT = 16;
 
 /**
  * Largest piece handed to the worker: a page of 1536-dimension documents is a 1.5 MB chunk, and
@@ -89,7 +95,11 @@ const handle = (msg) => {
     if (!z) return;
     if (msg.type === "chunk") {
       const d = msg.data;
-      z.write(Buffer.from(d.buffer, d.byteOffset, d.byteLength), () => self.postMessage({ id, type: "ack" }));
+      z.write(Buffer.from(d.buffer, d.byteOffset, d.byteLength), () => {
+        // Consumed: free its memory now rather than at this isolate's next full collection.
+        if (!d.buffer.detached) d.buffer.transfer(0);
+        self.postMessage({ id, type: "ack" });
+      });
     } else if (msg.type === "end") {
       z.end();
     } else if (msg.type === "member") {
@@ -277,7 +287,7 @@ export class ZlibWorkerStream extends TransformStream<Uint8Array, Uint8Array> {
           return;
         }
         for (let at = 0; at < chunk.byteLength; at += PIECE_BYTES) {
-          while (inFlight >= MAX_IN_FLIGHT && !failure && !stopped) {
+          while (inFlight >= MAX_PIECES_IN_FLIGHT && !failure && !stopped) {
             await new Promise<void>((r) => (wake = r));
           }
           if (failure) throw failure;
