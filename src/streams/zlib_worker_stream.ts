@@ -64,6 +64,13 @@ const open = (id, mode, level) => {
     const out = new Uint8Array(c.byteLength);
     out.set(c);
     self.postMessage({ id, type: "out", data: out }, [out.buffer]);
+    // zlib writes into one chunkSize buffer and hands out slices of it; a slice that ends at the
+    // buffer's end means zlib has moved on to a new buffer (every earlier slice is copied above),
+    // so free it now instead of at this isolate's next full collection.
+    const b = c.buffer;
+    if (c.byteOffset + c.byteLength === b.byteLength && b.byteLength >= chunkSize && !b.detached) {
+      b.transfer(0);
+    }
   });
   z.on("error", (e) => fail(id, e));
   z.on("end", () => {
