@@ -311,3 +311,34 @@ Deno.test("CheckpointGate: half-interval segments, requests up to one interval p
   await assert.rejects(() => late, /disk full/);
   await assert.rejects(() => byDocs.mayRequest(8)!, /disk full/);
 });
+
+Deno.test("runBackup: a read failing in the middle of a segment still continues from the checkpoint before it", async () => {
+  await withFake({ pageSize: 2 }, async (api, opts) => {
+    api.store.createCollection("default_keyspace", "c", {});
+    api.store.seed("default_keyspace", "c", Array.from({ length: 12 }, (_, i) => `{"_id":${i}}`));
+    // Interval 4 pages: segments of 2, checkpoints after pages 2 and 4. Page 6, the second page
+    // of the third segment, fails three times: the segment's first page is already in the gzip
+    // stage when the read fails, and the checkpoint of page 4 must still become durable.
+    api.faults.add({
+      command: "find",
+      after: 5,
+      times: 3,
+      action: { kind: "status", status: 503 },
+    });
+    const report = await runBackup(
+      opts({ collectionAttempts: 2, checkpointEvery: 4, compress: true }),
+      silentReporter,
+    );
+    const entry = report.manifest.collections[0]!;
+    assert.equal(entry.document_count, 12);
+    assert.match(entry.warnings[0]!, /continued from its last checkpoint \(page 4\)/);
+    const text = new TextDecoder().decode(
+      gunzipSync(await Deno.readFile(join(report.snapshot, entry.data_file!))),
+    );
+    assert.deepEqual(
+      text.split("\n").filter(Boolean).map((l) => JSON.parse(l)._id).sort((a, b) => a - b),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+      "each document once",
+    );
+  });
+});

@@ -28,6 +28,7 @@ import {
   type RemoteSpec,
 } from "../remote/mod.ts";
 import type { Reporter } from "../reporter.ts";
+import type { DownloadedArchive } from "../remote/types.ts";
 import { latestSnapshot } from "../snapshot/select.ts";
 import { type RemoteFlags, remoteSettings } from "./remote_flags.ts";
 
@@ -49,16 +50,6 @@ export interface SnapshotArg {
    * `downloaded` says, for a download, the name it is known by and where its sidecar went.
    */
   encrypted?: { decrypted: boolean; downloaded?: DownloadedArchive };
-}
-
-/** A `.zip.age` downloaded from a remote (temporary files under other names than its own). */
-export interface DownloadedArchive {
-  name: string;
-  label: string;
-  /** The downloaded sidecar; null when the remote holds none. */
-  sidecar: string | null;
-  /** The remote's label (`box:123`, `s3://bucket/prefix`). */
-  remote: string;
 }
 
 /** How a resolved `.zip.age` is read; see {@linkcode resolveSnapshotArg}. */

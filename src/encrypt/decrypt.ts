@@ -13,6 +13,7 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { ConfigError, errorMessage, ioReason, StorageError, VerificationError } from "../errors.ts";
 import type { Reporter } from "../reporter.ts";
+import type { DownloadedArchive } from "../remote/types.ts";
 import { lockOutDir } from "../snapshot/lock.ts";
 import { checkZipKnownAs } from "../snapshot/select.ts";
 import { DigestStream, hashFile } from "../streams/digest_stream.ts";
@@ -161,11 +162,8 @@ export async function verifyWithoutIdentity(
   options: {
     quick: boolean;
     signal?: AbortSignal;
-    /**
-     * A download: the name it is known by, what to call it, and where its sidecar went (null:
-     * the remote holds none).
-     */
-    downloaded?: { name: string; label: string; sidecar: string | null; remote: string };
+    /** A download: the name it is known by, what to call it, and where its sidecar went. */
+    downloaded?: DownloadedArchive;
   },
 ): Promise<VerifyReport & { encryption: AgeHeaderInfo | null }> {
   const name = options.downloaded?.name ?? basename(agePath);

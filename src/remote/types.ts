@@ -69,3 +69,13 @@ export interface Remote {
   /** The log line of a removal: what happened to it, and where it can still be recovered. */
   removalMessage(snap: RemoteSnapshot, result: "removed" | "already-gone"): string;
 }
+
+/** A `.zip.age` downloaded from a remote (temporary files under other names than its own). */
+export interface DownloadedArchive {
+  name: string;
+  label: string;
+  /** The downloaded sidecar; null when the remote holds none. */
+  sidecar: string | null;
+  /** The remote's label (`box:123`, `s3://bucket/prefix`). */
+  remote: string;
+}
