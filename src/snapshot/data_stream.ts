@@ -20,6 +20,7 @@ import {
 import { ByteLimitStream } from "../streams/byte_limit_stream.ts";
 import { DigestStream } from "../streams/digest_stream.ts";
 import { gunzipStream, inlineGunzipStream } from "../streams/gzip_stream.ts";
+import { releaseWorkerOutput } from "../streams/zlib_worker_stream.ts";
 import { DocumentParseStream, MAX_DOCUMENT_CHARS } from "../streams/document_parse_stream.ts";
 import {
   describeId,
@@ -140,6 +141,29 @@ export function readDataFile(
       return take?.cut ?? false;
     },
   };
+}
+
+/**
+ * A sink for a reader that drops documents once `onPage` has seen them (verify). Documents are
+ * views into the gunzip worker's output chunks; once the documents have moved on to another
+ * buffer, nothing refers to the previous chunk (the line splitter has copied any line it ended),
+ * so it is freed at once ({@linkcode releaseWorkerOutput}) instead of waiting for a full
+ * collection. Not for a reader that keeps documents (restore, drill).
+ */
+export function discardingSink(
+  onPage: (page: RawDocument[]) => void,
+): WritableStream<RawDocument[]> {
+  let current: ArrayBufferLike | null = null;
+  return new WritableStream({
+    write(page) {
+      onPage(page);
+      for (const doc of page) {
+        if (doc.bytes.buffer === current) continue;
+        if (current) releaseWorkerOutput(current);
+        current = doc.bytes.buffer;
+      }
+    },
+  });
 }
 
 /**

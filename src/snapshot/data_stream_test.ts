@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { documentIdKey } from "../json/document_id.ts";
 import { hashName, keyHash } from "../json/document_key.ts";
 import type { CollectionEntry } from "../manifest/mod.ts";
-import { duplicateKeyProblems, readDataFile } from "./data_stream.ts";
+import { discardingSink, duplicateKeyProblems, readDataFile } from "./data_stream.ts";
+import { releaseWorkerOutput, zlibReleasedOutputs } from "../streams/zlib_worker_stream.ts";
 
 const enc = new TextEncoder();
 
@@ -63,4 +64,34 @@ Deno.test("maxDocuments: a deliberate partial read stops after N documents; a fi
   assert.deepEqual([two.docs, two.cut], [2, true]);
   const three = await count(3);
   assert.deepEqual([three.docs, three.cut, three.figures?.stats?.documents], [3, false, 3]);
+});
+
+Deno.test("a discarding reader frees each gunzip output chunk once its documents are past it, and only those", async () => {
+  // About 3 MB of JSON Lines whose lines straddle the worker's 256 KB output chunks.
+  const lines = Array.from(
+    { length: 6000 },
+    (_, i) => `{"_id":${i},"text":"${"x".repeat(200 + (i * 37) % 600)}"}\n`,
+  );
+  const text = lines.join("");
+  const gz = new Uint8Array(
+    await new Response(
+      ReadableStream.from([enc.encode(text)]).pipeThrough(new CompressionStream("gzip")),
+    ).arrayBuffer(),
+  );
+  const e = { ...entry(text, lines.length), compressed: true, data_size_bytes: gz.byteLength };
+  const read = readDataFile(ReadableStream.from([gz]), e, { quick: false, duplicates: true });
+  let seen = 0;
+  zlibReleasedOutputs(true);
+  await read.documents!.pipeTo(discardingSink((page) => (seen += page.length)));
+  const figures = await read.figures;
+  assert.equal(seen, lines.length);
+  assert.equal(figures.stats!.documents, lines.length);
+  assert.equal(figures.uncompressedBytes, text.length);
+  assert.equal(figures.repeatedKeys!.size, 0);
+  // 3.2 MB come out in 256 KB chunks: all but the last are freed as soon as verify is past them.
+  assert.equal(zlibReleasedOutputs(true), Math.ceil(text.length / (256 * 1024)) - 1);
+  // Anything else (a file reader's or zip.js's buffer) is never freed by it.
+  const other = new Uint8Array(16);
+  releaseWorkerOutput(other.buffer);
+  assert.equal(other.byteLength, 16);
 });

@@ -13,7 +13,12 @@ import { errorMessage, VerificationError } from "../errors.ts";
 import { type CollectionEntry, type Manifest, MANIFEST_FILE } from "../manifest/mod.ts";
 import { type ProgressTask, startTask } from "../progress/progress.ts";
 import type { Reporter } from "../reporter.ts";
-import { dataFileProblems, duplicateKeyProblems, readDataFile } from "../snapshot/data_stream.ts";
+import {
+  dataFileProblems,
+  discardingSink,
+  duplicateKeyProblems,
+  readDataFile,
+} from "../snapshot/data_stream.ts";
 import {
   openSnapshot,
   readerNameProblems,
@@ -199,7 +204,7 @@ async function verifyEntry(
     });
     if (read.documents) {
       await read.documents.pipeTo(
-        new WritableStream({ write: (page) => progress.advance(page.length, 0) }),
+        discardingSink((page) => progress.advance(page.length, 0)),
         options.signal ? { signal: options.signal } : {},
       );
     }
