@@ -104,6 +104,8 @@ export interface BackupOptions extends ConnectOptions {
   resume?: boolean;
   /** `--checkpoint-every N`: pages per checkpoint (default: about 1000 documents). */
   checkpointEvery?: number | null;
+  /** A checkpoint at least this often, in ms, whatever the pages (default 30 s; tests). */
+  checkpointMaxMs?: number;
   signal?: AbortSignal;
   /** Clock (tests). */
   now?: () => Date;

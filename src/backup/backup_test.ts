@@ -287,6 +287,47 @@ Deno.test("a checkpoint being written does not stop the reader, which stays with
   });
 });
 
+Deno.test("a checkpoint is taken after at most the time limit, however many pages the interval allows", async () => {
+  await withFake({ pageSize: 2, latencyMs: 20 }, async (api, opts, out) => {
+    api.store.createCollection("default_keyspace", "c", {});
+    api.store.seed("default_keyspace", "c", Array.from({ length: 40 }, (_, i) => `{"_id":${i}}`));
+    const client = new DataApiClient({ endpoint: api.url, environment: "hcd", token: FAKE_TOKEN });
+    await Deno.mkdir(out, { recursive: true });
+    const [info] = await listCollections(client, "default_keyspace");
+    /** Pages at each checkpoint of one backup of the 20 pages, 1000 pages per interval. */
+    const checkpoints = async (checkpointMaxMs?: number) => {
+      const workdir = await SnapshotWorkdir.create(out);
+      const at: number[] = [];
+      try {
+        const options = opts({
+          checkpointEvery: 1000,
+          compress: true,
+          ...(checkpointMaxMs === undefined ? {} : { checkpointMaxMs }),
+        });
+        const { entry } = await backupCollection(info!, workdir, client, options, silentReporter, {
+          checkpoint: (progress) => {
+            at.push(progress.pages);
+            return Promise.resolve();
+          },
+        });
+        assert.equal(entry.status, "ok");
+        assert.equal(entry.document_count, 40);
+      } finally {
+        await workdir.discard();
+      }
+      return at;
+    };
+    // Each page takes at least 20 ms: a 50 ms limit ends a segment every few pages.
+    const timed = await checkpoints(50);
+    assert.ok(timed.length >= 4, `checkpoints by time: at pages ${timed.join(", ")}`);
+    for (let i = 1; i < timed.length; i++) {
+      assert.ok(timed[i]! - timed[i - 1]! <= 5, `never far apart in pages: ${timed.join(", ")}`);
+    }
+    // The default (30 s) never fires here: the page interval alone allows the whole collection.
+    assert.ok((await checkpoints()).length <= 1);
+  });
+});
+
 Deno.test("CheckpointGate: half-interval segments, requests up to one interval past the durable checkpoint", async () => {
   const gate = new CheckpointGate(0, 4);
   assert.equal(gate.segmentPages, 2);

@@ -179,6 +179,7 @@ export async function backupCollection(
       // Segment bookkeeping: set by onPage, read between segments.
       let segPages = 0;
       let segStart = Date.now();
+      const maxSegmentMs = options.checkpointMaxMs ?? MAX_CHECKPOINT_INTERVAL_MS;
       let endSegment = false;
       let pageState: string | null = saved?.pageState ?? null;
       // Pages past the last durable checkpoint this run may have requested: the interval
@@ -200,7 +201,7 @@ export async function backupCollection(
               projectionSchema = schema as Record<string, unknown>;
             }
             endSegment = segPages >= gate.segmentPages ||
-              Date.now() - segStart >= MAX_CHECKPOINT_INTERVAL_MS;
+              Date.now() - segStart >= maxSegmentMs;
           },
           beforeNext: () => gate.mayRequest(pages + 1),
         }),
