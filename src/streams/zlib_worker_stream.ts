@@ -1,3 +1,5 @@
+import { releaseBuffer } from "./release_buffer.ts";
+
 /**
  * Pieces handed to the worker and not yet acknowledged before transform() waits: 1 MB, so the
  * worker has about 20 ms of level-6 work queued and a pause of the main thread (a garbage
@@ -31,8 +33,8 @@ let releasedOutputs = 0;
  * that did not come from a worker is left alone (a file reader or zip.js may still own it).
  */
 export function releaseWorkerOutput(buffer: ArrayBufferLike): void {
-  if (!posted.delete(buffer) || !(buffer instanceof ArrayBuffer) || buffer.detached) return;
-  buffer.transfer(0);
+  if (!posted.delete(buffer)) return;
+  releaseBuffer(new Uint8Array(buffer));
   releasedOutputs++;
 }
 
